@@ -1,0 +1,424 @@
+"""The `ems-readiness` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+
+EXIT_USAGE = 2
+EXIT_TENANT = 3
+
+
+class InputError(click.ClickException):
+    """Bad profile, flag or input file: one line, exit 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def fail_usage(message: str) -> None:
+    raise InputError(message)
+
+
+def load_checks_or_exit():
+    from .registry import CheckLoadError, load_checks
+
+    try:
+        return load_checks()
+    except CheckLoadError as exc:
+        fail_usage(str(exc))
+
+
+def load_results_file(path: str):
+    from pydantic import ValidationError
+
+    from .model import SCHEMA_ID, Results
+
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail_usage(f"{p}: file not found")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail_usage(f"{p}: not a JSON results file ({type(exc).__name__})")
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
+        fail_usage(f"{p}: not an ems-readiness results file (expected \"schema\": \"{SCHEMA_ID}\")")
+    try:
+        return Results.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail_usage(f"{p}: invalid results file at '{'.'.join(map(str, first['loc']))}': {first['msg']}")
+
+
+# ---- shared output options -----------------------------------------------------------------
+
+def output_options(fn):
+    for option in reversed([
+        click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Directory for the outputs."),
+        click.option("--format", "formats", help="Outputs: html,json,junit,sarif,md,csv (default html,json)."),
+        click.option("--fail-on", type=click.Choice(["none", "low", "medium", "high", "critical"]),
+                     help="Exit 1 if a failed finding is at or above this severity (default high)."),
+        click.option("--fail-on-error", is_flag=True, help="Also exit 1 when a check could not assess (error)."),
+        click.option("--lang", type=click.Choice(["en", "zh-CN"]), help="Report language."),
+        click.option("--baseline", type=click.Path(dir_okay=False), help="An earlier results.json to compare with."),
+        click.option("--suppress", "suppress_file", type=click.Path(dir_okay=False),
+                     help="Suppression file (TOML): accepted findings with reason, owner and expiry."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def finish(results, *, out_dir: str, formats: list[str], fail_on: str, fail_on_error: bool, lang: str,
+           baseline: str | None, suppress_file: str | None) -> int:
+    from ..reports.compare import annotate
+    from ..reports.outputs import write_outputs
+    from .rollup import responsibility_results, totals
+
+    if suppress_file:
+        from datetime import date
+
+        from .suppressions import SuppressionError, apply_suppressions, load_suppressions
+
+        try:
+            rules = load_suppressions(suppress_file)
+        except SuppressionError as exc:
+            fail_usage(str(exc))
+        for warning in apply_suppressions(results, rules, date.today()):
+            click.echo(f"warning: {warning}", err=True)
+    if baseline:
+        annotate(results, load_results_file(baseline))
+    results.responsibilities = responsibility_results(results.checks, results.baseline)
+    results.totals = totals(results.checks)
+    written = write_outputs(results, Path(out_dir), formats, lang)
+    summary_line(results)
+    for path in written:
+        click.echo(f"wrote {path}", err=True)
+    from .exit_policy import exit_code
+
+    return exit_code(results, fail_on, fail_on_error)
+
+
+def summary_line(results) -> None:
+    checks = results.totals.checks
+    parts = [f"{checks[s]} {s}" for s in ("pass", "fail", "warn", "error", "skip") if checks.get(s)]
+    line = f"{len(results.checks)} checks: " + ", ".join(parts)
+    if results.baseline:
+        counts = results.baseline.counts
+        line += f" | vs baseline: {counts.get('fixed', 0)} fixed, {counts.get('regressed', 0)} regressed, {counts.get('new', 0)} new, {counts.get('still-failing', 0)} still failing"
+    click.echo(line, err=True)
+
+
+def resolve_output_settings(profile, out_dir, formats, fail_on, lang) -> tuple[str, list[str], str, str]:
+    from ..reports.outputs import parse_formats
+
+    try:
+        fmt_list = parse_formats(formats) if formats else parse_formats(profile.output.format)
+    except ValueError as exc:
+        fail_usage(f"--format: {exc}")
+    return out_dir, fmt_list, fail_on or profile.output.fail_on, lang or profile.output.lang
+
+
+# ---- progress ------------------------------------------------------------------------------
+
+class Progress:
+    """A rich progress bar on a terminal; plain lines in CI and pipes."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.interactive = enabled and sys.stderr.isatty() and not os.environ.get("CI")
+        self._bar = None
+
+    def start(self, total: int) -> None:
+        if not self.interactive:
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeElapsedColumn
+
+        self._bar = RichProgress(TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.description}"), TimeElapsedColumn(), transient=True)
+        self._bar.start()
+        self._task = self._bar.add_task("", total=total)
+
+    def done(self, result, n: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, description=f"{result.id} {result.status.value}")
+        elif self.enabled:
+            click.echo(f"[{n:>2}/{total}] {result.id:8} {result.status.value:5} {result.duration_ms:8.0f} ms  {result.title}",
+                       err=True)
+
+    def stop(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def run_scan(profile, checks, **option_kw):
+    from .runner import ScanAbort, ScanOptions, scan
+
+    progress = Progress(enabled=not option_kw.pop("quiet", False))
+    options = ScanOptions(on_start=progress.start, on_check_done=progress.done, **option_kw)
+    try:
+        return asyncio.run(scan(profile, checks, options))
+    except ScanAbort as exc:
+        progress.stop()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_TENANT)
+    finally:
+        progress.stop()
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ems-readiness")
+def main() -> None:
+    """Readiness assessment for Microsoft Enterprise Mobility + Security onboarding.
+
+    Probes the tenant (read-only, Microsoft Graph) and the network the way the services will see
+    it, and maps every result to the customer responsibilities of the FastTrack onboarding.
+    """
+
+
+@main.command()
+@click.option("--profile", "profile_path", type=click.Path(dir_okay=False), help="Scan profile (TOML).")
+@click.option("--tenant", help="Tenant id or initial domain.")
+@click.option("--graph-url", help="Graph root (default https://graph.microsoft.com); http:// only for loopback.")
+@click.option("--auth", type=click.Choice(["default", "env", "cli", "device-code", "managed-identity",
+                                           "workload-identity", "token"]), help="Credential to sign in with.")
+@click.option("--resolver", "resolvers", multiple=True, metavar="NAME=IP[:PORT]", help="DNS resolver (repeatable).")
+@click.option("--only", multiple=True, metavar="ID|AREA", help="Run only these checks or areas (repeatable).")
+@click.option("--skip", multiple=True, metavar="ID|AREA", help="Skip these checks or areas (repeatable).")
+@click.option("--no-network", is_flag=True, help="Skip the network side (DNS, TLS, reachability).")
+@click.option("--no-tenant", is_flag=True, help="Skip the tenant side (Graph).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress output.")
+@output_options
+def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_network, no_tenant, quiet,
+         out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+    """The live assessment."""
+    from .profile import ProfileError, apply_overrides, environment_defaults, load_profile
+    from .runner import select_checks
+
+    try:
+        profile = load_profile(profile_path)
+        resolver_map = parse_resolver_flags(resolvers)
+        profile = apply_overrides(profile, {"tenant.id": tenant, "tenant.graph_url": graph_url, "tenant.auth": auth,
+                                            "dns.resolvers": resolver_map or None})
+        profile = environment_defaults(profile)
+    except ProfileError as exc:
+        fail_usage(str(exc))
+    if no_network and no_tenant:
+        fail_usage("--no-network and --no-tenant together leave nothing to scan")
+    out_dir, fmt_list, fail_on, lang = resolve_output_settings(profile, out_dir or "ems-readiness-report",
+                                                               formats, fail_on, lang)
+    if baseline:
+        load_results_file(baseline)  # bad input is exit 2 before any probing
+    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    if not checks:
+        fail_usage("--only/--skip selected no check")
+    results = run_scan(profile, checks, tenant_side=not no_tenant, network_side=not no_network, quiet=quiet)
+    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
+                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+
+
+def parse_resolver_flags(values) -> dict[str, str]:
+    resolvers: dict[str, str] = {}
+    for value in values:
+        name, sep, address = value.partition("=")
+        if not sep or not name or not address:
+            fail_usage(f"--resolver {value!r}: expected NAME=IP[:PORT]")
+        resolvers[name] = address
+    return resolvers
+
+
+@main.command()
+@click.option("--scenario", type=click.Choice(["unready", "ready"]), default="unready", show_default=True)
+@click.option("--only", multiple=True, metavar="ID|AREA")
+@click.option("--skip", multiple=True, metavar="ID|AREA")
+@click.option("--quiet", "-q", is_flag=True)
+@output_options
+def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+    """Scan the built-in simulated customer environment on loopback (no account, no internet)."""
+    from ..simulate.environment import SimulatedEnvironment
+    from .profile import Profile
+    from .runner import select_checks
+
+    out_dir, fmt_list, fail_on, lang = resolve_output_settings(Profile(), out_dir or "ems-readiness-demo",
+                                                               formats, fail_on, lang)
+    if baseline:
+        load_results_file(baseline)
+    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    with SimulatedEnvironment(scenario) as env:
+        if not quiet:
+            click.echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
+        results = run_scan(env.profile(), checks, mode="demo", scenario=scenario, credential=env.credential(),
+                           quiet=quiet)
+    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
+                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+
+
+@main.command()
+@click.option("--scenario", type=click.Choice(["unready", "ready", "large"]), default="unready", show_default=True)
+@click.option("--faults", metavar="SPEC", help="Graph fault injection, e.g. rate=0.3,kinds=429+503,retry_after=0.2")
+@click.option("--write-profile", type=click.Path(dir_okay=False), help="Also write the profile to this file.")
+def simulate(scenario, faults, write_profile) -> None:
+    """Run the simulated environment alone and print the profile that points a scan at it."""
+    from ..simulate.environment import SimulatedEnvironment
+
+    try:
+        env = SimulatedEnvironment(scenario, faults=faults)
+    except ValueError as exc:
+        fail_usage(f"--faults: {exc}")
+    with env:
+        profile_text = env.profile_toml()
+        if write_profile:
+            Path(write_profile).write_text(profile_text, encoding="utf-8")
+        click.echo(profile_text)
+        click.echo(f"# export EMS_READINESS_TOKEN='{env.token}'   (a simulated token, not a secret)")
+        click.echo("# then: ems-readiness scan --profile <this profile> --out DIR   (Ctrl-C stops the simulation)")
+        sys.stdout.flush()
+        try:
+            while True:
+                import time
+
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@main.command("checks")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_checks(fmt) -> None:
+    """The check catalogue: id, title, area, severity, responsibilities, Graph permissions."""
+    checks = load_checks_or_exit()
+    if fmt == "json":
+        click.echo(json.dumps([check_metadata(c) for c in checks], indent=2, ensure_ascii=False))
+        return
+    for c in checks:
+        perms = ", ".join(c.permissions.application) or ("delegated only: " + ", ".join(c.permissions.delegated)
+                                                         if c.permissions.delegated else "-")
+        click.echo(f"{c.id:8} {c.severity.value:7} {c.area:15} {c.title}")
+        click.echo(f"{'':8} responsibilities: {', '.join(c.responsibilities)}{' (topic ' + c.topic + ')' if c.topic else ''}")
+        click.echo(f"{'':8} Graph: {perms}")
+
+
+def check_metadata(c) -> dict[str, Any]:
+    return {"id": c.id, "title": c.title, "area": c.area, "severity": c.severity.value,
+            "responsibilities": list(c.responsibilities), "topic": c.topic,
+            "permissions": {"application": c.permissions.application, "delegated": c.permissions.delegated},
+            "delegated_only": c.delegated_only, "side": c.side, "why": c.why, "fix": c.fix, "module": c.module}
+
+
+@main.command()
+@click.option("--only", multiple=True, metavar="ID|AREA")
+@click.option("--skip", multiple=True, metavar="ID|AREA")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def permissions(only, skip, fmt) -> None:
+    """The least-privilege Graph permissions for the selected checks, app-only and delegated."""
+    from .runner import select_checks
+
+    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    application = sorted({p for c in checks for p in c.permissions.application})
+    delegated = sorted({p for c in checks for p in c.permissions.delegated})
+    delegated_only = sorted(c.id for c in checks if c.delegated_only)
+    if fmt == "json":
+        click.echo(json.dumps({"application": application, "delegated": delegated,
+                               "delegated_only_checks": delegated_only}, indent=2))
+        return
+    click.echo("Application permissions (app-only sign-in; grant admin consent):")
+    for p in application:
+        users = ", ".join(c.id for c in checks if p in c.permissions.application)
+        click.echo(f"  {p:42} {users}")
+    click.echo("\nDelegated permissions (signed-in user, who also needs a directory role such as Global Reader):")
+    for p in delegated:
+        users = ", ".join(c.id for c in checks if p in c.permissions.delegated)
+        click.echo(f"  {p:42} {users}")
+    if delegated_only:
+        click.echo(f"\nDelegated sign-in only (skipped under app-only): {', '.join(delegated_only)}")
+
+
+@main.command()
+@click.argument("results_file", type=click.Path(dir_okay=False))
+@output_options
+def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+    """Re-render saved results (optionally against a baseline)."""
+    from .profile import Profile
+
+    results = load_results_file(results_file)
+    results.mode = "replay" if results.mode == "live" else results.mode
+    out_dir, fmt_list, fail_on, lang = resolve_output_settings(Profile(), out_dir or "ems-readiness-report",
+                                                               formats, fail_on, lang)
+    if baseline:
+        load_results_file(baseline)
+    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
+                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+
+
+@main.command()
+@click.argument("old_file", type=click.Path(dir_okay=False))
+@click.argument("new_file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+def diff(old_file, new_file, fmt) -> None:
+    """Fixed / regressed / new / still failing / unchanged between two runs."""
+    from ..reports.compare import compare, render_markdown, render_text
+
+    comparison = compare(load_results_file(old_file), load_results_file(new_file))
+    if fmt == "json":
+        click.echo(json.dumps(comparison.as_dict(), indent=2, ensure_ascii=False))
+    elif fmt == "md":
+        click.echo(render_markdown(comparison))
+    else:
+        click.echo(render_text(comparison))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of results.json."""
+    from .model import results_schema
+
+    click.echo(json.dumps(results_schema(), indent=2))
+
+
+@main.group()
+def catalog() -> None:
+    """The Microsoft endpoint catalogue (package data, never fetched at scan time)."""
+
+
+@catalog.command("import")
+@click.argument("json_file", type=click.Path(dir_okay=False))
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the TOML here (default: stdout).")
+def catalog_import(json_file, out_file) -> None:
+    """Turn a saved JSON of Microsoft's endpoints web service into the catalogue TOML format."""
+    from .endpoints import CatalogError, import_m365_json
+
+    try:
+        text = import_m365_json(Path(json_file))
+    except CatalogError as exc:
+        fail_usage(str(exc))
+    if out_file:
+        Path(out_file).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@catalog.command("show")
+@click.option("--catalog", "catalog_file", type=click.Path(dir_okay=False), help="A catalogue file instead of the built-in.")
+def catalog_show(catalog_file) -> None:
+    """Print the endpoint catalogue in use."""
+    from .endpoints import CatalogError, dump_catalog, load_catalog
+
+    try:
+        click.echo(dump_catalog(load_catalog(Path(catalog_file) if catalog_file else None)))
+    except CatalogError as exc:
+        fail_usage(str(exc))
+
+
+if __name__ == "__main__":
+    main()

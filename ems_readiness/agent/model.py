@@ -1,0 +1,179 @@
+"""The results document (`results.json`): pydantic models and their JSON Schema.
+
+One document holds everything a renderer needs; renderers never re-run probes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "ems-readiness/results/v1"
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+class Severity(str, Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ["info", "low", "medium", "high", "critical"].index(self.value)
+
+
+class Change(str, Enum):
+    """How a finding compares with the same (check id, resource) in a baseline run."""
+
+    FIXED = "fixed"
+    REGRESSED = "regressed"
+    NEW = "new"
+    STILL_FAILING = "still-failing"
+    UNCHANGED = "unchanged"
+    GONE = "gone"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Evidence(_Model):
+    """One raw observation a probe made (a DNS answer, a TLS chain, a TCP connect, a Graph read)."""
+
+    probe: Literal["graph", "dns", "tls", "tcp", "proxy"]
+    target: str = Field(description="what was asked: a Graph path, 'name TYPE @resolver', host:port")
+    outcome: str = Field(description="probe-level outcome: ok, nxdomain, timeout, refused, http-403, …")
+    elapsed_ms: float | None = None
+    data: dict[str, Any] = Field(default_factory=dict, description="raw values, bounded in size")
+
+
+class Finding(_Model):
+    check_id: str
+    resource: str = Field(description="what the finding is about: a domain, host:port, record or object")
+    status: Status
+    message: str
+    expected: str | None = None
+    observed: str | None = None
+    remediation: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    change: Change | None = Field(default=None, description="set when compared with a baseline")
+    suppressed: Suppression | None = None
+
+
+class Suppression(_Model):
+    reason: str
+    owner: str | None = None
+    expires: str | None = None
+    expired: bool = False
+
+
+class GraphPermissions(_Model):
+    application: list[str] = Field(default_factory=list)
+    delegated: list[str] = Field(default_factory=list)
+
+
+class CheckResult(_Model):
+    id: str
+    title: str
+    area: str
+    severity: Severity
+    responsibilities: list[str]
+    topic: str | None = Field(default=None, description="assess.remediation-checklist topic")
+    permissions: GraphPermissions = Field(default_factory=GraphPermissions)
+    why: str = ""
+    fix: str = ""
+    status: Status
+    reason: str | None = Field(default=None, description="why the check could not assess (error/skip)")
+    duration_ms: float = 0.0
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class ResponsibilityResult(_Model):
+    key: str
+    phase: str
+    text: dict[str, str] = Field(description="the item's text by language: en, zh-CN")
+    status: Literal["pass", "fail", "warn", "error", "skip", "manual", "satisfied"]
+    checks: list[str] = Field(default_factory=list)
+    topics: dict[str, list[str]] = Field(default_factory=dict, description="remediation-checklist topic -> check ids")
+
+
+class Vantage(_Model):
+    host: str
+    resolvers: dict[str, str] = Field(default_factory=dict)
+    proxy: str | None = None
+
+
+class Totals(_Model):
+    checks: dict[str, int]
+    findings: dict[str, int]
+
+
+class ChangeSummary(_Model):
+    baseline_scan_id: str
+    baseline_started: datetime
+    counts: dict[str, int]
+    gone: list[Finding] = Field(default_factory=list, description="baseline findings absent from this run")
+
+
+class RunSummary(_Model):
+    """One earlier run, for the trend line: carried forward from baseline to baseline."""
+
+    scan_id: str
+    started: datetime
+    findings: dict[str, int]
+
+
+class ToolInfo(_Model):
+    name: str = "ems-readiness"
+    version: str
+
+
+class Results(_Model):
+    schema_: str = Field(default=SCHEMA_ID, alias="schema")
+    tool: ToolInfo
+    scan_id: str
+    started: datetime
+    finished: datetime
+    mode: Literal["live", "demo", "replay"]
+    scenario: str | None = None
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    vantage: Vantage
+    settings: dict[str, Any] = Field(default_factory=dict, description="profile values that shaped the scan (no secrets)")
+    checks: list[CheckResult]
+    responsibilities: list[ResponsibilityResult]
+    totals: Totals
+    baseline: ChangeSummary | None = None
+    history: list[RunSummary] = Field(default_factory=list, description="earlier runs, oldest first (trend)")
+    suppressed_count: int = 0
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def findings(self):
+        for check in self.checks:
+            yield from check.findings
+
+    def dump_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+
+Finding.model_rebuild()
+
+
+def results_schema() -> dict[str, Any]:
+    schema = Results.model_json_schema(by_alias=True)
+    schema["$id"] = SCHEMA_ID
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

@@ -1,0 +1,331 @@
+"""The Graph probe: read-only Microsoft Graph reads through msgraph-sdk over real HTTP.
+
+Requests go through msgraph-sdk's request adapter (its auth provider, middleware and error
+mapping); bodies are parsed as plain JSON so unknown enum values and beta-only fields survive as
+the tenant sent them. The SDK's own retry handler is switched off per request: it ignores
+fractional Retry-After values and adds a fixed 3 s to every wait (reference/graph.md §3.3), so
+the probe retries 429/503/504 itself with a bounded total wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from typing import Any, AsyncIterator
+from urllib.parse import quote
+
+import httpx
+
+from ..auth import SignInError, TokenClaims
+from ..catalogues import data_toml
+from ..model import Evidence
+from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+
+RETRY_STATUSES = {429, 503, 504}
+MAX_ATTEMPTS = 6
+TRANSPORT_RETRIES = 2
+PAGE_SIZE = 999
+
+
+class GraphError(ProbeError):
+    """A Graph read that finally failed; its checks become `error` with this reason."""
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class GraphPermissionError(GraphError):
+    def __init__(self, read: str, permission: str, kind: str | None, detail: str = "") -> None:
+        who = {"application": "application permission", "delegated": "delegated permission"}.get(kind or "", "permission")
+        message = f"missing Graph {who} {permission} (read {read})"
+        if detail:
+            message += f": {detail}"
+        super().__init__(message, status=403, code="Authorization_RequestDenied")
+        self.permission = permission
+
+
+class GraphNotSupported(GraphError):
+    """The read does not exist for this kind of sign-in (delegated-only APIs under app-only)."""
+
+
+class GraphAuthError(Exception):
+    """401 or sign-in failure: the scan cannot go on (exit 3)."""
+
+
+class GraphUnreachable(Exception):
+    """The Graph root could not be reached at all (exit 3)."""
+
+
+@dataclass(frozen=True)
+class GraphRead:
+    name: str
+    path: str
+    application: tuple[str, ...]
+    delegated: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def graph_reads() -> dict[str, GraphRead]:
+    raw = data_toml("graph_reads.toml")
+    return {
+        name: GraphRead(name, r["path"], tuple(r["application"]), tuple(r["delegated"]))
+        for name, r in raw["reads"].items()
+    }
+
+
+@lru_cache(maxsize=1)
+def implied_by() -> dict[str, tuple[str, ...]]:
+    return {k: tuple(v) for k, v in data_toml("graph_reads.toml")["implied_by"].items()}
+
+
+def is_granted(permission: str, granted: frozenset[str]) -> bool:
+    return permission in granted or any(p in granted for p in implied_by().get(permission, ()))
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """Retry-After in seconds: integer, fractional (Graph sends e.g. 2.128) or an HTTP date."""
+    if headers is None:
+        return None
+    value = headers.get("retry-after") if hasattr(headers, "get") else None
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            from datetime import datetime, timezone
+
+            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return max(0.0, seconds)
+
+
+def backoff_seconds(attempt: int, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
+    return rng.uniform(0, min(30.0, 0.5 * 2**attempt))
+
+
+def build_client(root: str, credential: Any, scope: str, timeout: float) -> Any:
+    from kiota_authentication_azure.azure_identity_authentication_provider import (
+        AzureIdentityAuthenticationProvider,
+    )
+    from msgraph import GraphRequestAdapter, GraphServiceClient
+    from msgraph.graph_request_adapter import options as graph_options
+    from msgraph_core import GraphClientFactory
+
+    http = GraphClientFactory.create_with_default_middleware(
+        client=httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))),
+        options=dict(graph_options),
+    )
+    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=http)
+    adapter.base_url = f"{root}/v1.0"
+    return GraphServiceClient(request_adapter=adapter)
+
+
+class GraphProbe:
+    def __init__(
+        self,
+        root: str,
+        client: Any,
+        evidence: EvidenceLog,
+        claims: TokenClaims,
+        *,
+        concurrency: int = 8,
+        timeout: float = 30.0,
+        max_retry_wait: float = 120.0,
+        seed: int | None = None,
+    ) -> None:
+        self.root = root.rstrip("/")
+        self.client = client
+        self.evidence = evidence
+        self.claims = claims
+        self.timeout = timeout
+        self.max_retry_wait = max_retry_wait
+        self._sem = asyncio.Semaphore(concurrency)
+        self._cache = SingleFlightCache()
+        self._rng = random.Random(seed)
+        self.requests = 0
+        self.retries = 0
+
+    # ---- preflight -------------------------------------------------------------------------
+
+    def missing_permissions(self, application: list[str], delegated: list[str], delegated_only: bool) -> list[str]:
+        """Permissions the token lacks for a check; empty when unknown (opaque token) or all granted."""
+        if not self.claims.known:
+            return []
+        needed = delegated if self.claims.kind == "delegated" else application
+        return [p for p in needed if not is_granted(p, self.claims.granted)]
+
+    def _preflight(self, read: GraphRead) -> None:
+        if self.claims.kind == "application" and not read.application:
+            raise GraphNotSupported(
+                f"{read.path} is not available to app-only sign-in (Microsoft Graph supports delegated only:"
+                f" {', '.join(read.delegated)})",
+                status=403,
+            )
+        if not self.claims.known:
+            return
+        needed = read.delegated if self.claims.kind == "delegated" else read.application
+        for permission in needed:
+            if not is_granted(permission, self.claims.granted):
+                raise GraphPermissionError(read.path, permission, self.claims.kind, "not granted to the token")
+
+    # ---- transport -------------------------------------------------------------------------
+
+    def url(self, path: str, params: dict[str, Any] | None = None) -> str:
+        query = ""
+        if params:
+            query = "?" + "&".join(
+                f"{k}={quote(str(v), safe=',()/:')}" for k, v in params.items() if v is not None
+            )
+        return f"{self.root}{path}{query}"
+
+    async def _send(self, read: GraphRead, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Stopwatch]:
+        from kiota_abstractions.method import Method
+        from kiota_abstractions.request_information import RequestInformation
+        from kiota_http.middleware.options import RetryHandlerOption
+        from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+        waited = 0.0
+        transport_failures = 0
+        attempt = 0
+        watch = Stopwatch()
+        while True:
+            info = RequestInformation(Method.GET)
+            info.url = url
+            info.headers.try_add("Accept", "application/json")
+            for name, value in headers.items():
+                info.headers.try_add(name, value)
+            info.add_request_options([RetryHandlerOption(max_retries=0, should_retry=False)])
+            delay: float | None = None
+            try:
+                async with self._sem:
+                    self.requests += 1
+                    body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+            except ODataError as exc:
+                status = exc.response_status_code or 0
+                code = exc.error.code if exc.error else None
+                message = exc.error.message if exc.error and exc.error.message else ""
+                if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                    delay = retry_after_seconds(exc.response_headers)
+                    if delay is None:
+                        delay = backoff_seconds(attempt, self._rng)
+                elif status == 401:
+                    raise GraphAuthError(f"Graph answered 401 {code or ''} for {read.path}: {message}".strip()) from None
+                elif status == 403:
+                    needed = read.delegated if self.claims.kind == "delegated" else read.application
+                    permission = needed[0] if needed else "(delegated sign-in)"
+                    raise GraphPermissionError(read.path, permission, self.claims.kind, f"Graph answered 403 {code}") from None
+                else:
+                    raise GraphError(f"Graph answered {status} {code or ''} for {read.path}: {message}".strip(), status, code) from None
+            except SignInError as exc:
+                raise GraphAuthError(f"sign-in failed: {exc}") from None
+            except (httpx.TimeoutException, asyncio.TimeoutError):
+                transport_failures += 1
+                if transport_failures > TRANSPORT_RETRIES:
+                    raise GraphError(f"Graph read {read.path} timed out after {self.timeout:g} s ({transport_failures} attempts)") from None
+                delay = backoff_seconds(attempt, self._rng)
+            except httpx.TransportError as exc:
+                transport_failures += 1
+                if transport_failures > TRANSPORT_RETRIES:
+                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}") from None
+                delay = backoff_seconds(attempt, self._rng)
+            else:
+                try:
+                    return json.loads(body or b"{}"), watch
+                except ValueError:
+                    transport_failures += 1
+                    if transport_failures > TRANSPORT_RETRIES:
+                        raise GraphError(f"Graph read {read.path} returned malformed JSON") from None
+                    delay = 0.0
+            if waited + delay > self.max_retry_wait:
+                raise GraphError(
+                    f"Graph read {read.path} still throttled/unavailable after {attempt + 1} attempts"
+                    f" and {waited:.1f} s of waiting (limit {self.max_retry_wait:g} s)",
+                    status=429,
+                )
+            attempt += 1
+            self.retries += 1
+            waited += delay
+            await asyncio.sleep(delay)
+
+    def _record(self, read: GraphRead, target: str, outcome: str, watch: Stopwatch | None, **data: Any) -> Evidence:
+        return self.evidence.record("graph", target, outcome, watch.ms if watch else None, **data)
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    async def get(self, name: str, *, ids: dict[str, str] | None = None, select: list[str] | None = None,
+                  api: str | None = None) -> tuple[Any, Evidence]:
+        """One entity or one page-less collection read, cached per scan."""
+        read = graph_reads()[name]
+        path = read.path.format(**{k: quote(v, safe="") for k, v in (ids or {}).items()})
+        params = {"$select": ",".join(select)} if select else None
+        key = (name, path, tuple(select or ()))
+        return await self._cache.get(key, lambda: self._get(read, path, params))
+
+    async def _get(self, read: GraphRead, path: str, params: dict[str, Any] | None) -> tuple[Any, Evidence]:
+        try:
+            self._preflight(read)
+            body, watch = await self._send(read, self.url(path, params), {})
+        except GraphError as exc:
+            self._record(read, path, f"error", None, reason=str(exc))
+            raise
+        items = body.get("value") if isinstance(body, dict) and "value" in body else None
+        if isinstance(items, list) and "@odata.nextLink" in body:
+            items = await self._rest_of(read, body, items)
+        evidence = self._record(read, path, "ok", watch, select=(params or {}).get("$select"),
+                                items=len(items) if isinstance(items, list) else None)
+        return (items if isinstance(items, list) else body), evidence
+
+    async def _rest_of(self, read: GraphRead, body: dict[str, Any], items: list[Any]) -> list[Any]:
+        items = list(items)
+        while isinstance(body, dict) and body.get("@odata.nextLink"):
+            body, _ = await self._send(read, body["@odata.nextLink"], {})
+            items.extend(body.get("value") or [])
+        return items
+
+    async def stream(self, name: str, *, select: list[str], filter: str | None = None,
+                     advanced: bool = False, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
+        """Every object of a collection, page by page, never all in memory."""
+        read = graph_reads()[name]
+        self._preflight(read)
+        params: dict[str, Any] = {"$select": ",".join(select), "$filter": filter, "$top": page_size}
+        headers: dict[str, str] = {}
+        if advanced:  # endsWith / ne / not / $search need both (reference/graph.md §2)
+            params["$count"] = "true"
+            headers["ConsistencyLevel"] = "eventual"
+        url = self.url(read.path, params)
+        pages = 0
+        total = 0
+        watch = Stopwatch()
+        try:
+            while url:
+                body, _ = await self._send(read, url, headers)
+                pages += 1
+                for item in body.get("value") or []:
+                    total += 1
+                    yield item
+                url = body.get("@odata.nextLink")
+        except GraphError as exc:
+            self._record(read, read.path, "error", watch, reason=str(exc), filter=filter, pages=pages)
+            raise
+        self._record(read, read.path, "ok", watch, filter=filter, select=",".join(select), pages=pages, items=total)
+
+    def stream_evidence(self, name: str) -> Evidence | None:
+        path = graph_reads()[name].path
+        for item in reversed(self.evidence.items):
+            if item.probe == "graph" and item.target == path:
+                return item
+        return None
+
+    async def aclose(self) -> None:
+        http = getattr(self.client.request_adapter, "_http_client", None)
+        if http is not None:
+            await http.aclose()

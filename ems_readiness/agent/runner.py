@@ -1,0 +1,228 @@
+"""The scan: set up the probes, run every selected check concurrently, assemble the results."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .. import __version__
+from .auth import SignInError, TokenClaims, acquire_token, build_credential, graph_scope, read_claims
+from .check import Check, bound_text, rollup
+from .context import CheckContext, Probes
+from .inventory import Inventory
+from .model import CheckResult, Results, Status, ToolInfo, Vantage
+from .probes.base import EvidenceLog, ProbeError, Stopwatch
+from .profile import Profile
+from .rollup import responsibility_results, totals
+
+CHECK_TIME_LIMIT = 900.0
+
+
+class ScanAbort(Exception):
+    """The tenant could not be reached or sign-in failed (exit 3); the message is safe to print."""
+
+
+@dataclass
+class ScanOptions:
+    tenant_side: bool = True
+    network_side: bool = True
+    mode: str = "live"
+    scenario: str | None = None
+    on_check_done: Callable[[CheckResult, int, int], None] | None = None
+    on_start: Callable[[int], None] | None = None
+    credential: Any = None  # a ready credential (tests, demo); else built from the profile
+    extra_settings: dict[str, Any] = field(default_factory=dict)
+
+
+def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list[Check]:
+    def matches(c: Check, token: str) -> bool:
+        return token.upper() == c.id or token.lower() == c.area
+
+    chosen = [c for c in checks if not only or any(matches(c, t) for t in only)]
+    return [c for c in chosen if not any(matches(c, t) for t in skip)]
+
+
+async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: Any):
+    from .probes.graph import GraphAuthError, GraphError, GraphProbe, build_client
+
+    scope = graph_scope(profile.tenant.graph_url)
+    try:
+        credential = credential or build_credential(profile)
+        token = await acquire_token(credential, scope)
+    except SignInError as exc:
+        raise ScanAbort(f"sign-in failed: {exc}") from None
+    claims = read_claims(token)
+    del token
+    client = build_client(profile.tenant.graph_url, credential, scope, profile.tenant.timeout_seconds)
+    graph = GraphProbe(profile.tenant.graph_url, client, evidence, claims,
+                       concurrency=profile.tenant.concurrency, timeout=profile.tenant.timeout_seconds,
+                       max_retry_wait=profile.tenant.max_retry_wait_seconds)
+    tenant_id, tenant_name = claims.tenant_id or profile.tenant.id, None
+    try:
+        orgs, _ = await graph.get("organization", select=["id", "displayName", "verifiedDomains",
+                                                          "onPremisesSyncEnabled", "onPremisesLastSyncDateTime"])
+        if orgs:
+            tenant_id, tenant_name = orgs[0].get("id", tenant_id), orgs[0].get("displayName")
+    except GraphAuthError as exc:
+        await graph.aclose()
+        raise ScanAbort(str(exc)) from None
+    except GraphError as exc:
+        if exc.status is None:  # nothing answered at all: no tenant to assess
+            await graph.aclose()
+            raise ScanAbort(f"the tenant could not be reached at {profile.tenant.graph_url}: {exc}") from None
+    return graph, claims, tenant_id, tenant_name
+
+
+def build_network_probes(profile: Profile, evidence: EvidenceLog):
+    from .probes.dns import DnsProbe
+    from .probes.tcp import TcpProbe
+    from .probes.tls import TlsProbe
+
+    dns = DnsProbe(profile.dns.resolvers, evidence, timeout=profile.dns.timeout_seconds,
+                   concurrency=profile.network.concurrency)
+    tcp = TcpProbe(dns, evidence, timeout=profile.network.timeout_seconds,
+                   concurrency=profile.network.concurrency, proxy=profile.network.proxy)
+    tls = TlsProbe(dns, evidence, timeout=profile.network.timeout_seconds,
+                   concurrency=profile.network.concurrency, proxy=profile.network.proxy)
+    return dns, tcp, tls
+
+
+def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | None) -> tuple[Status, str] | None:
+    """A reason not to run the check at all, decided before any request."""
+    if check.side == "tenant" and not options.tenant_side:
+        return Status.SKIP, "the tenant side is not part of this scan (--no-tenant)"
+    if check.side == "network" and not options.network_side:
+        return Status.SKIP, "the network side is not part of this scan (--no-network)"
+    if graph is None or claims is None:
+        return None
+    if check.delegated_only and claims.kind == "application":
+        return Status.SKIP, ("Microsoft Graph offers this read to delegated sign-in only "
+                             f"({', '.join(check.permissions.delegated)}); app-only sign-in cannot assess it")
+    missing = graph.missing_permissions(check.permissions.application, check.permissions.delegated, check.delegated_only)
+    if missing:
+        kind = "delegated" if claims.kind == "delegated" else "application"
+        return Status.ERROR, f"missing Graph {kind} permission {', '.join(missing)} (not granted to the token; not called)"
+    return None
+
+
+async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
+    from .probes.graph import GraphAuthError, GraphNotSupported
+
+    watch = Stopwatch()
+    reason = None
+    status: Status | None = None
+    try:
+        await asyncio.wait_for(check.fn(ctx), timeout=CHECK_TIME_LIMIT)
+    except GraphAuthError:
+        raise
+    except GraphNotSupported as exc:
+        status, reason = Status.SKIP, str(exc)
+    except ProbeError as exc:
+        status, reason = Status.ERROR, str(exc)
+    except asyncio.TimeoutError:
+        status, reason = Status.ERROR, f"the check did not finish within {CHECK_TIME_LIMIT:g} s"
+    except Exception as exc:  # a check's bug is reported, never allowed to stop the scan
+        status, reason = Status.ERROR, f"{type(exc).__name__}: {exc}"
+    findings = ctx.sink.findings
+    if status is None:
+        status = rollup(f.status for f in findings) or Status.SKIP
+        if not findings:
+            reason = "nothing to examine"
+    elif status is Status.ERROR and any(f.status is Status.FAIL for f in findings):
+        status = Status.FAIL  # what it did see failed; the error stays in `reason`
+    return result_of(check, status, bound_text(reason, 1000) if reason else None, watch.ms, findings)
+
+
+def result_of(check: Check, status: Status, reason: str | None, ms: float, findings=()) -> CheckResult:
+    return CheckResult(
+        id=check.id, title=check.title, area=check.area, severity=check.severity,
+        responsibilities=list(check.responsibilities), topic=check.topic, permissions=check.permissions,
+        why=check.why, fix=check.fix, status=status, reason=reason, duration_ms=round(ms, 1), findings=list(findings),
+    )
+
+
+async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:
+    from .probes.graph import GraphAuthError
+
+    started = datetime.now(timezone.utc)
+    evidence = EvidenceLog()
+    graph = claims = None
+    tenant_id = profile.tenant.id
+    tenant_name = None
+    wants_tenant = options.tenant_side and any(c.side == "tenant" or c.needs_graph for c in checks)
+    if wants_tenant:
+        graph, claims, tenant_id, tenant_name = await connect_tenant(profile, evidence, options.credential)
+    dns, tcp, tls = build_network_probes(profile, evidence)
+    probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp)
+    inventory = Inventory(profile, graph)
+    total = len(checks)
+    done = 0
+    if options.on_start:
+        options.on_start(total)
+
+    async def one(check: Check) -> CheckResult:
+        nonlocal done
+        early = precheck(check, options, graph, claims)
+        if early:
+            result = result_of(check, early[0], early[1], 0.0)
+        else:
+            result = await run_check(check, CheckContext(check, profile, probes, inventory))
+        done += 1
+        if options.on_check_done:
+            options.on_check_done(result, done, total)
+        return result
+
+    try:
+        results = await asyncio.gather(*(one(c) for c in checks))
+    except GraphAuthError as exc:
+        raise ScanAbort(str(exc)) from None
+    finally:
+        if graph is not None:
+            await graph.aclose()
+    check_results = sorted(results, key=lambda r: r.id)
+    return Results(
+        tool=ToolInfo(version=__version__),
+        scan_id=str(uuid.uuid4()),
+        started=started,
+        finished=datetime.now(timezone.utc),
+        mode=options.mode,  # type: ignore[arg-type]
+        scenario=options.scenario,
+        tenant_id=tenant_id,
+        tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
+        vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
+                        proxy=redact_url(profile.network.proxy)),
+        settings=scan_settings(profile, options),
+        checks=check_results,
+        responsibilities=responsibility_results(check_results, None),
+        totals=totals(check_results),
+    )
+
+
+def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:
+    return {
+        "graph_url": profile.tenant.graph_url,
+        "auth": profile.tenant.auth,
+        "identity_model": profile.identity.model,
+        "max_sync_age_minutes": profile.identity.max_sync_age_minutes,
+        "warn_days": profile.tls.warn_days,
+        "services": profile.network.services,
+        "timeout_seconds": profile.network.timeout_seconds,
+        "tenant_side": options.tenant_side,
+        "network_side": options.network_side,
+        **options.extra_settings,
+    }
+
+
+def redact_url(url: str | None) -> str | None:
+    """Proxy URLs may carry user:password; only the host and port are ever written."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"

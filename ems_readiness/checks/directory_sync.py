@@ -1,0 +1,318 @@
+"""Directory synchronization: state, recency, provisioning errors, UPN suffixes, sync features."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import lru_cache
+from typing import Any
+
+from ems_readiness.agent.catalogues import data_text
+from ems_readiness.agent.check import check
+from ems_readiness.agent.probes.graph import GraphError
+
+from ._tenant import age_text, minutes_since, organization, parse_time
+
+SYNC_RESPONSIBILITIES = ["enable.directory-sync", "assess.remediation-checklist"]
+PROVISIONING_ERROR_FILTER = "onPremisesProvisioningErrors/any(e:e/category eq 'PropertyConflict')"
+MAX_OBJECT_FINDINGS = 2000
+EXAMPLES_PER_SUFFIX = 5
+
+
+def sync_planned(ctx) -> bool:
+    return ctx.profile.identity.model in ("synced", "federated")
+
+
+@check(
+    id="DSY-001",
+    title="Directory synchronization state matches the identity model",
+    area="directory-sync",
+    severity="high",
+    responsibilities=[*SYNC_RESPONSIBILITIES, "assess.user-provisioning-outline"],
+    topic="directory-sync-readiness",
+    application=["Organization.Read.All"],
+    delegated=["Organization.Read.All"],
+    why="""
+        The user provisioning method decided in the assess phase (cloud-only, synchronized or
+        federated identities) must match what the tenant does: a synced plan needs directory
+        synchronization switched on; a cloud-only plan must not have a forgotten sync running.
+    """,
+    fix="""
+        For synced or federated identities, install and configure Microsoft Entra Connect (or Cloud
+        Sync) and run a first synchronization. For cloud-only identities, disable directory
+        synchronization (Update-MgOrganization -OnPremisesSyncEnabled:$false) once no object is synced.
+    """,
+)
+async def sync_state(ctx) -> None:
+    org, evidence = await organization(ctx)
+    enabled = org.get("onPremisesSyncEnabled")
+    model = ctx.profile.identity.model
+    observed = {True: "onPremisesSyncEnabled = true", False: "onPremisesSyncEnabled = false (was synced, now off)",
+                None: "onPremisesSyncEnabled = null (never synced)"}.get(enabled, f"onPremisesSyncEnabled = {enabled!r}")
+    resource = org.get("displayName") or org.get("id") or "tenant"
+    if sync_planned(ctx):
+        expected = f"onPremisesSyncEnabled = true (identity model {model})"
+        if enabled is True:
+            ctx.passed(resource, "Directory synchronization is on, as the identity model needs", expected=expected,
+                       observed=observed, evidence=[evidence])
+        else:
+            ctx.failed(resource, f"The identity model is {model} but directory synchronization is not on",
+                       expected=expected, observed=observed, evidence=[evidence])
+    else:
+        expected = "onPremisesSyncEnabled = null or false (identity model cloud-only)"
+        if enabled is True:
+            ctx.failed(resource, "The identity model is cloud-only but directory synchronization is on",
+                       expected=expected, observed=observed, evidence=[evidence])
+        else:
+            ctx.passed(resource, "No directory synchronization, as a cloud-only model expects", expected=expected,
+                       observed=observed, evidence=[evidence])
+
+
+@check(
+    id="DSY-002",
+    title="Last directory synchronization is recent",
+    area="directory-sync",
+    severity="high",
+    responsibilities=SYNC_RESPONSIBILITIES,
+    topic="directory-sync-readiness",
+    application=["Organization.Read.All"],
+    delegated=["Organization.Read.All"],
+    why="""
+        A sync server that stopped leaves new hires without accounts, leavers still enabled and
+        password changes not reaching the cloud. Entra Connect syncs every 30 minutes by default.
+    """,
+    fix="""
+        On the Entra Connect server check the ADSync service and the Synchronization Service Manager
+        for failed runs, fix the cause (credentials of the AD DS connector account, network to the
+        endpoints in NET-001), then run Start-ADSyncSyncCycle -PolicyType Delta.
+    """,
+)
+async def sync_recency(ctx) -> None:
+    if not sync_planned(ctx):
+        ctx.skipped("directory synchronization", "The identity model is cloud-only: sync recency does not apply")
+        return
+    org, evidence = await organization(ctx)
+    limit = ctx.profile.identity.max_sync_age_minutes
+    last = parse_time(org.get("onPremisesLastSyncDateTime"))
+    expected = f"last sync within {limit} minutes"
+    if last is None:
+        ctx.failed("last directory sync", "The tenant has never completed a directory synchronization",
+                   expected=expected, observed=f"onPremisesLastSyncDateTime = {org.get('onPremisesLastSyncDateTime')!r}",
+                   evidence=[evidence])
+    elif minutes_since(last) > limit:
+        ctx.failed("last directory sync", f"The last directory synchronization was {age_text(last)}",
+                   expected=expected, observed=f"{last.isoformat()} ({age_text(last)})", evidence=[evidence])
+    else:
+        ctx.passed("last directory sync", f"Last directory synchronization {age_text(last)}", expected=expected,
+                   observed=f"{last.isoformat()} ({age_text(last)})", evidence=[evidence])
+    await password_hash_sync_recency(ctx, limit)
+
+
+async def password_hash_sync_recency(ctx, limit: int) -> None:
+    resource = "last password hash sync"
+    try:
+        orgs, evidence = await ctx.graph.get(
+            "organization_beta", select=["id", "onPremisesLastPasswordSyncDateTime"], api="beta")
+    except GraphError as exc:
+        ctx.skipped(resource, f"Password hash sync recency not readable (beta API): {exc}")
+        return
+    value = orgs[0].get("onPremisesLastPasswordSyncDateTime") if orgs else None
+    moment = parse_time(value)
+    if moment is None:
+        ctx.skipped(resource, "The tenant reports no password hash synchronization (off, or never ran)",
+                    observed=f"onPremisesLastPasswordSyncDateTime = {value!r}", evidence=[evidence])
+    elif minutes_since(moment) > limit:
+        ctx.warned(resource, f"Password hash synchronization last ran {age_text(moment)}",
+                   expected=f"within {limit} minutes where password hash sync is on",
+                   observed=f"{moment.isoformat()} ({age_text(moment)})", evidence=[evidence],
+                   remediation="Check the password hash synchronization heartbeat in Entra Connect (event 654/656 in the Application log) and restart the ADSync service if it stalled.")
+    else:
+        ctx.passed(resource, f"Password hash synchronization ran {age_text(moment)}",
+                   observed=f"{moment.isoformat()} ({age_text(moment)})", evidence=[evidence])
+
+
+PROVISIONED_KINDS = (
+    ("users", "user", ["id", "userPrincipalName", "displayName", "onPremisesProvisioningErrors"], "userPrincipalName"),
+    ("groups", "group", ["id", "displayName", "mail", "onPremisesProvisioningErrors"], "displayName"),
+    ("contacts", "contact", ["id", "displayName", "mail", "onPremisesProvisioningErrors"], "mail"),
+)
+
+
+@check(
+    id="DSY-003",
+    title="No synchronized objects with provisioning errors",
+    area="directory-sync",
+    severity="high",
+    responsibilities=SYNC_RESPONSIBILITIES,
+    topic="directory-sync-readiness",
+    application=["User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All"],
+    delegated=["User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All"],
+    why="""
+        An object whose proxy address or UPN conflicts with another is not provisioned in the cloud:
+        the person cannot sign in, enroll a device or receive protected mail. IdFix finds the
+        causes on premises; Entra records the conflicts it met.
+    """,
+    fix="""
+        Find the other object holding the value (Get-MgUser -Filter "proxyAddresses/any(p:p eq 'smtp:…')"),
+        remove or change the duplicate in on-premises Active Directory (run IdFix for the whole
+        directory), and let the next sync cycle clear the error.
+    """,
+)
+async def provisioning_errors(ctx) -> None:
+    total = 0
+    for read, kind, select, label in PROVISIONED_KINDS:
+        async for obj in ctx.graph.stream(read, select=select, filter=PROVISIONING_ERROR_FILTER):
+            for error in obj.get("onPremisesProvisioningErrors") or []:
+                total += 1
+                if total > MAX_OBJECT_FINDINGS:
+                    continue
+                name = obj.get(label) or obj.get("displayName") or obj.get("id")
+                prop = error.get("propertyCausingError", "?")
+                ctx.failed(
+                    f"{kind}:{name}",
+                    f"{kind.capitalize()} {name} is not provisioned: {prop} conflicts with another object",
+                    expected=f"{prop} unique in the directory",
+                    observed=f"{error.get('category', '?')} on {prop} = {error.get('value', '?')}"
+                             f" since {error.get('occurredDateTime', '?')}",
+                    evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
+                )
+    if total > MAX_OBJECT_FINDINGS:
+        ctx.failed("directory", f"{total - MAX_OBJECT_FINDINGS} more provisioning errors not listed one by one",
+                   observed=f"{total} provisioning errors in all")
+    if total == 0:
+        ctx.passed("directory", "No user, group or contact has an on-premises provisioning error",
+                   observed="0 objects with onPremisesProvisioningErrors",
+                   evidence=[e for e in (ctx.graph.stream_evidence(r) for r, *_ in PROVISIONED_KINDS) if e])
+
+
+@lru_cache(maxsize=1)
+def routable_tlds() -> frozenset[str]:
+    return frozenset(line.strip().lstrip(".").lower() for line in data_text("idfix-valid-tlds.txt").splitlines()
+                     if line.strip())
+
+
+def suffix_of(upn: Any) -> str | None:
+    if not isinstance(upn, str) or "@" not in upn:
+        return None
+    return upn.rsplit("@", 1)[1].lower().rstrip(".")
+
+
+def is_routable(suffix: str) -> bool:
+    return suffix.rsplit(".", 1)[-1] in routable_tlds() or suffix.endswith(".test")
+
+
+class SuffixTally:
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = defaultdict(int)
+        self.examples: dict[str, list[str]] = defaultdict(list)
+
+    def add(self, suffix: str, example: str) -> None:
+        self.counts[suffix] += 1
+        if len(self.examples[suffix]) < EXAMPLES_PER_SUFFIX:
+            self.examples[suffix].append(example)
+
+    def line(self, suffix: str) -> str:
+        return f"{self.counts[suffix]} user(s), e.g. {', '.join(self.examples[suffix])}"
+
+
+@check(
+    id="DSY-004",
+    title="Every user's UPN suffix is a verified, routable domain",
+    area="directory-sync",
+    severity="medium",
+    responsibilities=[*SYNC_RESPONSIBILITIES, "enable.user-provisioning"],
+    topic="directory-sync-readiness",
+    application=["User.Read.All", "Organization.Read.All"],
+    delegated=["User.Read.All", "Organization.Read.All"],
+    why="""
+        Users sign in, enroll devices and are found by Intune and Rights Management by their UPN.
+        A synced user whose on-premises suffix (corp.local) is not a verified domain lands on
+        tenant.onmicrosoft.com, and a UPN on an unverified domain cannot be used at all.
+    """,
+    fix="""
+        Add the routable domain as a UPN suffix in Active Directory Domains and Trusts, change the
+        users' UPN to it (IdFix lists them), verify the domain in the tenant, and let sync update them.
+    """,
+)
+async def upn_suffixes(ctx) -> None:
+    org, org_evidence = await organization(ctx)
+    verified = {str(d.get("name", "")).lower() for d in org.get("verifiedDomains") or [] if isinstance(d, dict)}
+    on_verified, unverified, fallback, non_routable = SuffixTally(), SuffixTally(), SuffixTally(), SuffixTally()
+    select = ["id", "userPrincipalName", "onPremisesUserPrincipalName", "onPremisesSyncEnabled"]
+    async for user in ctx.graph.stream("users", select=select):
+        upn = user.get("userPrincipalName")
+        suffix = suffix_of(upn)
+        if suffix is None:
+            continue
+        on_prem_suffix = suffix_of(user.get("onPremisesUserPrincipalName"))
+        if suffix not in verified:
+            unverified.add(suffix, upn)
+        elif user.get("onPremisesSyncEnabled") and suffix.endswith(".onmicrosoft.com"):
+            fallback.add(on_prem_suffix or suffix, f"{upn} (on-premises {user.get('onPremisesUserPrincipalName')})")
+        else:
+            on_verified.add(suffix, upn)
+        if on_prem_suffix and not is_routable(on_prem_suffix):
+            non_routable.add(on_prem_suffix, user.get("onPremisesUserPrincipalName"))
+    evidence = [org_evidence, ctx.graph.stream_evidence("users")]
+    verified_list = ", ".join(sorted(verified))
+    for suffix in sorted(unverified.counts):
+        ctx.failed(f"suffix:{suffix}", f"{unverified.counts[suffix]} user(s) have a UPN on {suffix}, which is not a verified domain",
+                   expected=f"UPN suffix among the verified domains: {verified_list}", observed=unverified.line(suffix),
+                   evidence=evidence)
+    for suffix in sorted(non_routable.counts):
+        ctx.failed(f"suffix:{suffix}", f"{non_routable.counts[suffix]} synced user(s) have the non-routable on-premises UPN suffix {suffix}",
+                   expected="a routable UPN suffix that is a verified domain", observed=non_routable.line(suffix),
+                   evidence=evidence)
+    for suffix in sorted(fallback.counts):
+        ctx.warned(f"fallback:{suffix}", f"{fallback.counts[suffix]} synced user(s) fell back to the initial onmicrosoft.com domain",
+                   expected="synced users on a verified custom domain", observed=fallback.line(suffix), evidence=evidence)
+    for suffix in sorted(on_verified.counts):
+        ctx.passed(f"suffix:{suffix}", f"{on_verified.counts[suffix]} user(s) on the verified domain {suffix}",
+                   observed=on_verified.line(suffix), evidence=evidence)
+    if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts):
+        ctx.skipped("users", "The tenant has no users with a UPN to examine", evidence=evidence)
+
+
+SYNC_FEATURES = (
+    "passwordSyncEnabled", "passwordWritebackEnabled", "deviceWritebackEnabled", "groupWriteBackEnabled",
+    "userWritebackEnabled", "softMatchOnUpnEnabled", "blockSoftMatchEnabled",
+    "blockCloudObjectTakeoverThroughHardMatchEnabled", "synchronizeUpnForManagedUsersEnabled",
+    "directoryExtensionsEnabled",
+)
+
+
+@check(
+    id="DSY-005",
+    title="On-premises synchronization features against the plan",
+    area="directory-sync",
+    severity="low",
+    responsibilities=SYNC_RESPONSIBILITIES,
+    topic="directory-sync-readiness",
+    delegated=["OnPremDirectorySynchronization.Read.All"],
+    delegated_only=True,
+    why="""
+        Password hash sync, writeback and soft/hard-match protection decide how sign-in, self-service
+        password reset and object takeover behave. The plan in the profile ([identity] features)
+        records what was agreed; this check shows what the tenant has.
+    """,
+    fix="""
+        Change the feature in Entra Connect (Optional features page) or with
+        Update-MgDirectoryOnPremiseSynchronization so it matches the agreed plan, or update the plan.
+    """,
+)
+async def sync_features(ctx) -> None:
+    items, evidence = await ctx.graph.get("on_premises_sync")
+    sync = items[0] if isinstance(items, list) and items else items if isinstance(items, dict) else {}
+    features = sync.get("features") or {}
+    plan = ctx.profile.identity.features
+    for name in SYNC_FEATURES:
+        value = features.get(name)
+        if name in plan:
+            if value is plan[name]:
+                ctx.passed(f"feature:{name}", f"{name} is {value}, as planned", expected=str(plan[name]).lower(),
+                           observed=str(value).lower(), evidence=[evidence])
+            else:
+                ctx.failed(f"feature:{name}", f"{name} is {value} but the plan says {plan[name]}",
+                           expected=str(plan[name]).lower(), observed=str(value).lower(), evidence=[evidence])
+        elif value is not None:
+            ctx.passed(f"feature:{name}", f"{name} is {str(value).lower()} (no plan given)", observed=str(value).lower(),
+                       evidence=[evidence])

@@ -1,0 +1,141 @@
+"""Domains: verification and authentication type (managed or federated)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ems_readiness.agent.check import check
+from ems_readiness.agent.inventory import is_initial_domain
+from ems_readiness.agent.probes.graph import GraphError
+
+KNOWN_AUTH_TYPES = {"managed", "federated"}
+
+
+def record_line(domain: str, record: dict[str, Any]) -> str:
+    ttl = record.get("ttl") or 3600
+    kind = str(record.get("recordType", "")).upper()
+    if kind == "TXT":
+        return f'{domain}. {ttl} IN TXT "{record.get("text", "")}"'
+    if kind == "MX":
+        return f"{domain}. {ttl} IN MX {record.get('preference', 0)} {record.get('mailExchange', '')}."
+    return f"{domain}. {ttl} IN {kind} (see Microsoft 365 admin center)"
+
+
+@check(
+    id="DOM-001",
+    title="Every custom domain is verified",
+    area="domains",
+    severity="high",
+    responsibilities=["enable.directory-sync", "enable.user-provisioning", "assess.remediation-checklist"],
+    topic="directory-sync-readiness",
+    application=["Domain.Read.All"],
+    delegated=["Domain.Read.All"],
+    why="""
+        Users can only get UPNs, and devices can only enroll with addresses, on verified domains.
+        An unverified domain also cannot be federated and its synced users fall back to onmicrosoft.com.
+    """,
+    fix="""
+        Publish the verification record shown (TXT, or MX if TXT is not possible) at the domain's DNS
+        host, wait for propagation, then select Verify in the Microsoft 365 admin center (Settings > Domains).
+    """,
+)
+async def domains_verified(ctx) -> None:
+    domains = await ctx.inventory.tenant_domains()
+    _, evidence = await ctx.graph.get("domains", select=["id", "authenticationType", "isVerified", "isDefault",
+                                                         "isInitial", "isRoot", "supportedServices"])
+    for domain in sorted(domains, key=lambda d: d["id"]):
+        name = domain["id"]
+        verified = domain.get("isVerified")
+        if verified is True:
+            ctx.passed(name, f"{name} is verified", expected="isVerified = true", observed="isVerified = true",
+                       evidence=[evidence])
+        elif verified is False:
+            await unverified_domain(ctx, name, evidence)
+        else:
+            ctx.errored(name, f"Graph did not say whether {name} is verified", expected="isVerified = true",
+                        observed=f"isVerified = {verified!r}", evidence=[evidence])
+
+
+async def unverified_domain(ctx, name: str, evidence) -> None:
+    try:
+        records, record_evidence = await ctx.graph.get("domain_verification_records", ids={"id": name})
+    except GraphError as exc:
+        ctx.failed(name, f"{name} is not verified (its verification record could not be read: {exc})",
+                   expected="isVerified = true", observed="isVerified = false", evidence=[evidence])
+        return
+    lines = [record_line(name, r) for r in records if isinstance(r, dict)]
+    txt = [line for line in lines if " TXT " in line]
+    expected = (txt or lines or ["the verification record from the admin center"])[0]
+    ctx.failed(
+        name, f"{name} is not verified: publish the verification record, then verify the domain",
+        expected=expected, observed="isVerified = false",
+        remediation=f"Publish at the DNS host of {name}: {expected}"
+                    + (f" (or instead: {'; '.join(l for l in lines if l != expected)})" if len(lines) > 1 else "")
+                    + ", then select Verify in the Microsoft 365 admin center (Settings > Domains).",
+        evidence=[evidence, record_evidence],
+    )
+
+
+@check(
+    id="DOM-002",
+    title="Authentication type of each domain and its federation sign-in host",
+    area="domains",
+    severity="medium",
+    responsibilities=["assess.remediation-checklist", "assess.user-provisioning-outline", "enable.user-provisioning"],
+    topic="federated-identity",
+    application=["Domain.Read.All"],
+    delegated=["Domain.Read.All"],
+    why="""
+        Federated domains send every sign-in (and every device registration) to the customer's
+        federation service: its host must be reachable and present a valid public certificate. The
+        identity model agreed in the assess phase says which domains should be federated.
+    """,
+    fix="""
+        Align each domain with the identity model: convert to managed (Update-MgDomain -AuthenticationType
+        Managed after enabling password hash sync or PTA) or configure federation (New-MgDomainFederationConfiguration).
+        Make sure every federated domain has its sign-in URI set.
+    """,
+)
+async def domain_authentication(ctx) -> None:
+    domains = await ctx.inventory.tenant_domains()
+    _, evidence = await ctx.graph.get("domains", select=["id", "authenticationType", "isVerified", "isDefault",
+                                                         "isInitial", "isRoot", "supportedServices"])
+    federated_plan = ctx.profile.identity.model == "federated"
+    hosts = {t.origin.split(":", 1)[1]: t for t in await ctx.inventory.federation_hosts()}
+    any_federated = False
+    for domain in sorted(domains, key=lambda d: d["id"]):
+        name = domain["id"]
+        auth = str(domain.get("authenticationType") or "")
+        if is_initial_domain(name):
+            continue
+        if auth.lower() not in KNOWN_AUTH_TYPES:
+            ctx.warned(name, f"{name} has an authentication type this tool does not know: {auth or 'none given'}",
+                       expected="Managed or Federated", observed=f"authenticationType = {auth!r}", evidence=[evidence])
+        elif auth.lower() == "managed":
+            ctx.passed(name, f"{name} is managed (cloud authentication)", observed="authenticationType = Managed",
+                       evidence=[evidence])
+        else:
+            any_federated = True
+            await federated_domain(ctx, name, hosts.get(name), evidence, federated_plan)
+    if federated_plan and not any_federated:
+        ctx.failed("federation", "The identity model is federated but no custom domain is federated",
+                   expected="at least one federated domain", observed="all custom domains managed", evidence=[evidence])
+
+
+async def federated_domain(ctx, name: str, host, evidence, federated_plan: bool) -> None:
+    try:
+        config, config_evidence = await ctx.graph.get("domain_federation", ids={"id": name})
+    except GraphError as exc:
+        ctx.errored(name, f"{name} is federated but its federation configuration could not be read: {exc}",
+                    evidence=[evidence])
+        return
+    observed = "authenticationType = Federated" + (f", sign-in host {host.host}:{host.port}" if host else "")
+    if host is None:
+        ctx.failed(name, f"{name} is federated but has no https sign-in URI", expected="passiveSignInUri https://…",
+                   observed=observed, evidence=[evidence, config_evidence])
+    elif federated_plan:
+        ctx.passed(name, f"{name} is federated; its sign-in host {host.host} is examined by the TLS checks",
+                   observed=observed, evidence=[evidence, config_evidence])
+    else:
+        ctx.warned(name, f"{name} is federated although the identity model is {ctx.profile.identity.model}",
+                   expected="authenticationType = Managed", observed=observed, evidence=[evidence, config_evidence])

@@ -1,0 +1,420 @@
+"""The HTML report: one self-contained page that is the remediation checklist for the assess meeting.
+
+`render()` turns a `Results` document into a view (phases → responsibilities → checks → findings,
+the next steps, the trend) and renders it with Jinja2. Every value from the tenant or DNS goes
+through autoescaping; the page loads nothing (CSP `default-src 'none'`), and its one inline script,
+the status filter, is allowed by its sha256 hash rather than by 'unsafe-inline'.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import partial
+from importlib import resources
+
+from jinja2 import Environment, FunctionLoader, StrictUndefined
+
+from ems_readiness.agent.catalogues import LANGS, responsibilities
+from ems_readiness.agent.model import CheckResult, Finding, Results, ResponsibilityResult, Severity
+
+from . import i18n
+
+PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
+STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
+FILTER_STATUSES = ("fail", "error", "warn", "pass", "skip", "manual")
+COUNT_STATUSES = ("fail", "error", "warn", "pass", "skip")
+RESPONSIBILITY_STATUSES = ("fail", "error", "warn", "pass", "satisfied", "skip", "manual")
+CHANGE_ORDER = ("regressed", "new", "still-failing", "fixed", "unchanged", "gone")
+NEXT_STEPS_LIMIT = 30
+NEXT_STEP_WORDS = 16
+EVIDENCE_CHARS = 6000
+TREND_RUNS = 12
+
+
+# ---------------------------------------------------------------- view
+
+@dataclass
+class FindingView:
+    finding: Finding
+    anchor: str
+    evidence_json: str
+    evidence_overflow: int
+
+    @property
+    def status(self) -> str:
+        return self.finding.status.value
+
+    @property
+    def change(self) -> str | None:
+        return self.finding.change.value if self.finding.change else None
+
+
+@dataclass
+class CheckView:
+    check: CheckResult
+    anchor: str
+    findings: list[FindingView]
+    suppressed: int
+    home: str = ""  # key of the responsibility the check is rendered in full under
+
+    @property
+    def status(self) -> str:
+        return self.check.status.value
+
+
+@dataclass
+class CheckPlacement:
+    """A check under one responsibility: in full the first time it appears on the page, else a link."""
+
+    view: CheckView
+    full: bool
+
+
+@dataclass
+class TopicGroup:
+    key: str
+    name: str
+    placements: list[CheckPlacement]
+    status: str
+
+
+@dataclass
+class ResponsibilityView:
+    result: ResponsibilityResult
+    anchor: str
+    text: str
+    other_text: str
+    other_lang: str
+    placements: list[CheckPlacement]
+    topics: list[TopicGroup]
+
+    @property
+    def status(self) -> str:
+        return self.result.status
+
+    @property
+    def filter(self) -> str:
+        return "pass" if self.status == "satisfied" else self.status
+
+
+@dataclass
+class PhaseView:
+    key: str
+    name: str
+    items: list[ResponsibilityView]
+
+
+@dataclass
+class NextStep:
+    severity: str
+    status: str
+    check_id: str
+    resource: str | None
+    summary: str
+    anchor: str
+
+
+@dataclass
+class TrendPoint:
+    x: float
+    y: float
+    count: int
+    label: str
+    current: bool
+
+
+@dataclass
+class Trend:
+    width: int
+    height: int
+    points: list[TrendPoint]
+    baseline_y: float
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
+@dataclass
+class ReportView:
+    phases: list[PhaseView]
+    unplaced: list[CheckView]
+    next_steps: list[NextStep]
+    next_steps_hidden: int
+    suppressed: list[tuple[Finding, str]]  # finding, anchor of its check
+    gone: list[Finding]
+    duration: str
+    check_counts: dict[str, int]
+    finding_counts: dict[str, int]
+    responsibility_counts: dict[str, int]
+    filter_counts: dict[str, int]
+    change_counts: dict[str, int]
+    trend: Trend | None
+    checks_by_id: dict[str, CheckView] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- anchors and small helpers
+
+def slug(text: str) -> str:
+    """An id-safe form of `text`; a hash keeps distinct texts distinct after the unsafe parts go."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:48]
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned}-{digest}" if cleaned != text else cleaned
+
+
+def check_anchor(check_id: str) -> str:
+    return f"check-{slug(check_id)}"
+
+
+def finding_anchor(finding: Finding) -> str:
+    digest = hashlib.sha256(f"{finding.check_id}\0{finding.resource}".encode("utf-8")).hexdigest()[:10]
+    return f"finding-{slug(finding.check_id)}-{digest}"
+
+
+def responsibility_anchor(key: str) -> str:
+    return f"resp-{slug(key)}"
+
+
+def one_line(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def first_words(text: str, limit: int = NEXT_STEP_WORDS) -> str:
+    words = one_line(text).split(" ")
+    return " ".join(words) if len(words) <= limit else " ".join(words[:limit]) + " …"
+
+
+def worst_status(statuses: list[str]) -> str:
+    precedence = ("fail", "error", "warn", "pass", "skip")
+    present = [s for s in precedence if s in statuses]
+    return present[0] if present else "manual"
+
+
+def human_duration(seconds: float, lang: str) -> str:
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return i18n.t("duration.hours", lang, h=hours, m=minutes)
+    if minutes:
+        return i18n.t("duration.minutes", lang, m=minutes, s=secs)
+    return i18n.t("duration.seconds", lang, s=secs)
+
+
+def utc_text(moment: datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def evidence_text(finding: Finding) -> tuple[str, int]:
+    if not finding.evidence:
+        return "", 0
+    dumped = json.dumps([e.model_dump(mode="json") for e in finding.evidence], indent=2, ensure_ascii=False)
+    if len(dumped) <= EVIDENCE_CHARS:
+        return dumped, 0
+    return dumped[:EVIDENCE_CHARS], len(dumped) - EVIDENCE_CHARS
+
+
+def is_suppressed(finding: Finding) -> bool:
+    return finding.suppressed is not None and not finding.suppressed.expired
+
+
+# ---------------------------------------------------------------- building the view
+
+def build_check_view(check: CheckResult) -> CheckView:
+    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+    visible = [f for f in check.findings if not is_suppressed(f)]
+    visible.sort(key=lambda f: order[f.status.value])
+    findings = [FindingView(f, finding_anchor(f), *evidence_text(f)) for f in visible]
+    return CheckView(check, check_anchor(check.id), findings, suppressed=len(check.findings) - len(visible))
+
+
+def ordered_responsibilities(results: Results) -> list[ResponsibilityResult]:
+    catalogue_order = {item.key: rank for rank, item in enumerate(responsibilities().items)}
+    phase_rank = {phase: rank for rank, phase in enumerate(PHASE_ORDER)}
+    return sorted(
+        results.responsibilities,
+        key=lambda r: (phase_rank.get(r.phase, len(PHASE_ORDER)), catalogue_order.get(r.key, len(catalogue_order))),
+    )
+
+
+class _Placer:
+    """Places each check in full at its first appearance in page order, and as a link after that."""
+
+    def __init__(self, checks: dict[str, CheckView]):
+        self.checks = checks
+
+    def place(self, check_ids: list[str], responsibility_key: str) -> list[CheckPlacement]:
+        placements = []
+        for check_id in check_ids:
+            view = self.checks.get(check_id)
+            if view is None:
+                continue
+            full = not view.home
+            if full:
+                view.home = responsibility_key
+            placements.append(CheckPlacement(view, full))
+        return placements
+
+
+def topic_groups(result: ResponsibilityResult, placer: _Placer, lang: str) -> list[TopicGroup]:
+    if not result.topics:
+        return []
+    keys = list(responsibilities().topics) + [k for k in result.topics if k not in responsibilities().topics]
+    groups = []
+    for key in keys:
+        placements = placer.place(result.topics.get(key, []), result.key)
+        status = worst_status([p.view.status for p in placements]) if placements else "manual"
+        groups.append(TopicGroup(key, i18n.topic_name(key, lang), placements, status))
+    return groups
+
+
+def responsibility_view(result: ResponsibilityResult, placer: _Placer, lang: str) -> ResponsibilityView:
+    other_lang = next(other for other in LANGS if other != lang)
+    topics = topic_groups(result, placer, lang)
+    in_topics = {check_id for ids in result.topics.values() for check_id in ids}
+    placements = placer.place([c for c in result.checks if c not in in_topics], result.key)
+    return ResponsibilityView(
+        result=result,
+        anchor=responsibility_anchor(result.key),
+        text=result.text.get(lang) or result.text.get("en", ""),
+        other_text=result.text.get(other_lang, ""),
+        other_lang=other_lang,
+        placements=placements,
+        topics=topics,
+    )
+
+
+def phase_views(results: Results, placer: _Placer, lang: str) -> list[PhaseView]:
+    phases: dict[str, PhaseView] = {}
+    for result in ordered_responsibilities(results):
+        phase = phases.setdefault(result.phase, PhaseView(result.phase, i18n.phase_name(result.phase, lang), []))
+        phase.items.append(responsibility_view(result, placer, lang))
+    return list(phases.values())
+
+
+def next_steps(checks: list[CheckView]) -> list[NextStep]:
+    steps = []
+    for view in checks:
+        severity = view.check.severity
+        for f in view.findings:
+            if f.status in ("fail", "error"):
+                summary = first_words(f.finding.remediation or f.finding.message)
+                steps.append(NextStep(severity.value, f.status, view.check.id, f.finding.resource, summary, f.anchor))
+        if view.status in ("fail", "error") and not view.findings:
+            summary = first_words(view.check.reason or view.check.fix or view.check.title)
+            steps.append(NextStep(severity.value, view.status, view.check.id, None, summary, view.anchor))
+    status_rank = {"fail": 0, "error": 1}
+    steps.sort(key=lambda s: (-Severity(s.severity).rank, status_rank[s.status], s.check_id, s.resource or ""))
+    return steps
+
+
+def trend(results: Results, lang: str) -> Trend | None:
+    if results.baseline is None and not results.history:
+        return None
+    runs = [(run.started, run.findings.get("fail", 0), False) for run in results.history]
+    runs.append((results.started, results.totals.findings.get("fail", 0), True))
+    runs = runs[-TREND_RUNS:]
+    width, height, left, right, top, bottom = 360, 96, 16, 16, 20, 22
+    peak = max(count for _, count, _ in runs) or 1
+    step = (width - left - right) / max(1, len(runs) - 1)
+    points = []
+    for index, (started, count, current) in enumerate(runs):
+        x = left + step * index if len(runs) > 1 else width / 2
+        y = top + (height - top - bottom) * (1 - count / peak)
+        label = i18n.t("trend.this_run", lang) if current else started.strftime("%m-%d")
+        points.append(TrendPoint(x, y, count, label, current))
+    return Trend(width, height, points, baseline_y=height - bottom)
+
+
+def count_by(values: list[str], statuses: tuple[str, ...]) -> dict[str, int]:
+    return {status: values.count(status) for status in statuses}
+
+
+def build_view(results: Results, lang: str) -> ReportView:
+    checks = [build_check_view(c) for c in results.checks]
+    by_id = {view.check.id: view for view in checks}
+    placer = _Placer(by_id)
+    phases = phase_views(results, placer, lang)
+    steps = next_steps(checks)
+    all_findings = list(results.findings())
+    responsibility_counts = count_by([r.status for r in results.responsibilities], RESPONSIBILITY_STATUSES)
+    finding_counts = {s: results.totals.findings.get(s, 0) for s in COUNT_STATUSES}
+    return ReportView(
+        phases=phases,
+        unplaced=[view for view in checks if not view.home],
+        next_steps=steps[:NEXT_STEPS_LIMIT],
+        next_steps_hidden=max(0, len(steps) - NEXT_STEPS_LIMIT),
+        suppressed=[(f, check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
+        gone=list(results.baseline.gone) if results.baseline else [],
+        duration=human_duration((results.finished - results.started).total_seconds(), lang),
+        check_counts={s: results.totals.checks.get(s, 0) for s in COUNT_STATUSES},
+        finding_counts=finding_counts,
+        responsibility_counts=responsibility_counts,
+        filter_counts={**finding_counts, "manual": responsibility_counts["manual"]},
+        change_counts=(
+            {c: results.baseline.counts.get(c, 0) for c in CHANGE_ORDER} if results.baseline else {}
+        ),
+        trend=trend(results, lang),
+        checks_by_id=by_id,
+    )
+
+
+# ---------------------------------------------------------------- rendering
+
+def _load_template(name: str) -> str:
+    return resources.files("ems_readiness.reports").joinpath("templates", name).read_text(encoding="utf-8")
+
+
+def environment() -> Environment:
+    return Environment(
+        loader=FunctionLoader(_load_template),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def script_hash(script: str) -> str:
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+def content_security_policy(script: str) -> str:
+    return (
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        f"script-src '{script_hash(script)}'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render(results: Results, lang: str = "en") -> str:
+    """The report for `results` in `lang` (en or zh-CN) as one self-contained HTML document."""
+    i18n.check_lang(lang)
+    env = environment()
+    # The page includes the same template, so the hash covers exactly the bytes the browser sees.
+    script = env.get_template("filter.js").render()
+    if "</script" in script.lower():
+        raise ValueError("the filter script must not contain '</script'")
+    return env.get_template("report.html.j2").render(
+        results=results,
+        view=build_view(results, lang),
+        lang=lang,
+        csp=content_security_policy(script),
+        filter_statuses=FILTER_STATUSES,
+        count_statuses=COUNT_STATUSES,
+        responsibility_statuses=RESPONSIBILITY_STATUSES,
+        started=utc_text(results.started),
+        utc_text=utc_text,
+        one_line=one_line,
+        t=partial(i18n.t, lang=lang),
+        status_label=partial(i18n.status_label, lang=lang),
+        severity_label=partial(i18n.severity_label, lang=lang),
+        change_label=partial(i18n.change_label, lang=lang),
+    )
