@@ -87,13 +87,18 @@ def render(results: Results, lang: str = "en") -> str:
 
 
 def reported_findings(check: CheckResult) -> list[Finding]:
-    """The check's fail, warn and error findings; a check-level one when the status has none to show."""
+    """The check's fail, warn and error findings, plus its check-level finding if it needs one."""
     findings = [f for f in check.findings if f.status in REPORTED_STATUSES]
-    if check.status in REPORTED_STATUSES and not any(f.status is check.status for f in findings):
-        findings.append(
-            Finding(check_id=check.id, resource="", status=check.status, message=check.reason or check.title)
-        )
-    return findings
+    check_level = check_level_finding(check)
+    return findings + [check_level] if check_level else findings
+
+
+def check_level_finding(check: CheckResult) -> Finding | None:
+    """A finding about the check itself (resource ""), when its fail/warn/error status has no finding
+    to show it, e.g. a check that raised and was made `error` with only a reason."""
+    if check.status not in REPORTED_STATUSES or any(f.status is check.status for f in check.findings):
+        return None
+    return Finding(check_id=check.id, resource="", status=check.status, message=check.reason or check.title)
 
 
 def _driver(results: Results, lang: str) -> dict[str, Any]:

@@ -117,10 +117,12 @@ class Zones:
             return response
         question = query.question[0]
         zone = self.zone_for(question.name)
-        if question.rdclass != dns.rdataclass.IN or question.rdtype in NO_TRANSFERS or zone is None:
+        if question.rdclass != dns.rdataclass.IN or question.rdtype in NO_TRANSFERS:
             response.set_rcode(dns.rcode.REFUSED)
         elif self.fails(question.name):
             response.set_rcode(dns.rcode.SERVFAIL)
+        elif zone is None:
+            response.set_rcode(dns.rcode.REFUSED)
         else:
             response.flags |= dns.flags.AA
             self._answer(zone, question.name, question.rdtype, response, hops=0)

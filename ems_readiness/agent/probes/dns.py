@@ -330,18 +330,20 @@ def is_ip_literal(text: str) -> bool:
 def failure_from_errors(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str | None, None, str]:
     """The rcode (or the exception) the resolver gave, from dnspython's per-server error list."""
     errors = exc.kwargs.get("errors") or []
-    for _server, _tcp, _port, _error, response in errors:
-        if isinstance(response, dns.message.Message):
+    for _server, _tcp, _port, error, response in errors:
+        # dnspython puts the rcode's text in `error` when the server answered with a bad rcode
+        if isinstance(response, dns.message.Message) and isinstance(error, str):
             rcode = dns.rcode.to_text(response.rcode())
             status = {"SERVFAIL": DnsStatus.SERVFAIL, "REFUSED": DnsStatus.REFUSED}.get(rcode, DnsStatus.ERROR)
             return status, rcode, None, f"answered {rcode}"
-    if errors:
-        _server, tcp, _port, error, _response = errors[-1]
-        if isinstance(error, dns.exception.Timeout):
-            return DnsStatus.TIMEOUT, None, None, str(error)
-        transport = "TCP" if tcp else "UDP"
-        return DnsStatus.ERROR, None, None, f"over {transport}: {type(error).__name__}: {error}"
-    return DnsStatus.ERROR, None, None, str(exc)
+    if not errors:
+        return DnsStatus.ERROR, None, None, str(exc)
+    _server, tcp, _port, error, response = errors[-1]
+    if isinstance(error, dns.exception.Timeout):
+        return DnsStatus.TIMEOUT, None, None, str(error)
+    rcode = dns.rcode.to_text(response.rcode()) if isinstance(response, dns.message.Message) else None
+    transport = "TCP" if tcp else "UDP"
+    return DnsStatus.ERROR, rcode, None, f"unusable answer over {transport}: {type(error).__name__}: {error}"
 
 
 def chain_status(last: DnsAnswer, hops: list[CnameHop], ended_by: str) -> DnsStatus:

@@ -1,0 +1,684 @@
+"""Every judgement about a presented TLS certificate chain, as pure functions over cryptography objects.
+
+The probe captures the chain as the server presented it (leaf first, unverified); the TLS checks
+ask these functions what is wrong with it:
+
+- `judge_validity`   — validity window of the leaf and served intermediates against warn_days (TLS-001)
+- `judge_name`       — host name against SAN dNSName (one-label wildcard) / iPAddress, CN only without SAN (TLS-002)
+- `judge_path`       — complete chain to a trusted root, telling apart self-signed, incomplete,
+                       untrusted root, expired and rejected chains (TLS-003)
+- `judge_strength`   — RSA >= 2048, EC >= 256, no MD5/SHA-1 signatures below the root (TLS-004)
+- `judge_interception` — does the chain lead, signature by signature, to a known Microsoft/DigiCert
+                       root (or an emulator's service root)? Otherwise name who signed the leaf (TLS-006)
+
+Reading PEM bundles (the trust store, the known-roots catalogue) is the only I/O here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import ipaddress
+import re
+import ssl
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
+from cryptography.x509.oid import ExtensionOID, NameOID
+from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+MIN_RSA_BITS = 2048
+MIN_EC_BITS = 256
+WEAK_SIGNATURE_HASHES = {"md2", "md4", "md5", "sha1"}
+MAX_CHAIN_DEPTH = 8
+SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
+    "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora
+    "/etc/ssl/ca-bundle.pem",  # SUSE
+    "/etc/ssl/cert.pem",  # macOS, BSD
+)
+
+# ---------------------------------------------------------------------------------------------
+# describing certificates
+
+
+def common_name(name: x509.Name) -> str | None:
+    values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(values[0].value) if values else None
+
+
+def organization(name: x509.Name) -> str | None:
+    values = name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return str(values[0].value) if values else None
+
+
+def display_name(name: x509.Name) -> str:
+    """'Contoso Egress Inspection CA (Contoso Ltd)' — what a person recognises."""
+    cn, org = common_name(name), organization(name)
+    if cn and org:
+        return f"{cn} ({org})"
+    return cn or org or name.rfc4514_string() or "(empty name)"
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex().upper()
+
+
+def san_names(cert: x509.Certificate) -> list[str] | None:
+    """dNSName and iPAddress entries; None when the certificate has no SAN extension."""
+    try:
+        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+    except x509.ExtensionNotFound:
+        return None
+    except ValueError:  # malformed extension: treat as absent, path validation will say more
+        return None
+    dns = [str(v) for v in san.get_values_for_type(x509.DNSName)]
+    ips = [str(v) for v in san.get_values_for_type(x509.IPAddress)]
+    return dns + ips
+
+
+def key_description(cert: x509.Certificate) -> str:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name} ({key.curve.key_size}-bit)"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519"
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448"
+    if isinstance(key, dsa.DSAPublicKey):
+        return f"DSA {key.key_size}"
+    return type(key).__name__
+
+
+def signature_name(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    return oid._name if oid._name != "Unknown OID" else oid.dotted_string
+
+
+def signature_hash_name(cert: x509.Certificate) -> str | None:
+    try:
+        algorithm = cert.signature_hash_algorithm
+    except UnsupportedAlgorithm:
+        text = signature_name(cert).lower()
+        return next((h for h in WEAK_SIGNATURE_HASHES if h in text), None)
+    return algorithm.name if algorithm is not None else None
+
+
+def describe(cert: x509.Certificate) -> dict[str, Any]:
+    """The raw values evidence carries for one certificate."""
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "X"),
+        "not_before": iso(cert.not_valid_before_utc),
+        "not_after": iso(cert.not_valid_after_utc),
+        "san": san_names(cert) or [],
+        "sha256": fingerprint(cert),
+        "key": key_description(cert),
+        "signature": signature_name(cert),
+    }
+
+
+def iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def day(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d")
+
+
+def is_self_issued(cert: x509.Certificate) -> bool:
+    return cert.subject == cert.issuer
+
+
+def is_self_signed(cert: x509.Certificate) -> bool:
+    return is_self_issued(cert) and signed_by(cert, cert)
+
+
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether `issuer`'s key made `cert`'s signature. Unlike verify_directly_issued_by this
+    also accepts MD5/SHA-1 signatures, which must be recognised to be reported."""
+    if cert.issuer != issuer.subject:
+        return False
+    key = issuer.public_key()
+    try:
+        algorithm = cert.signature_hash_algorithm
+        if isinstance(key, rsa.RSAPublicKey):
+            pss = cert.signature_algorithm_parameters
+            pad = pss if isinstance(pss, padding.PSS) else padding.PKCS1v15()
+            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, algorithm)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
+        elif isinstance(key, dsa.DSAPublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes, algorithm)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
+
+
+def role(index: int, cert: x509.Certificate) -> str:
+    if index == 0:
+        return "leaf"
+    return "root" if is_self_issued(cert) else "intermediate"
+
+
+def labelled(index: int, cert: x509.Certificate) -> str:
+    return f"{role(index, cert)} '{display_name(cert.subject)}'"
+
+
+# ---------------------------------------------------------------------------------------------
+# trust stores
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    """Certificates a scan trusts as anchors, indexed by subject."""
+
+    certs: tuple[x509.Certificate, ...]
+    source: str
+
+    @property
+    def by_subject(self) -> dict[x509.Name, list[x509.Certificate]]:
+        return _index_by_subject(self)
+
+    def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
+        return [c for c in self.by_subject.get(cert.issuer, []) if signed_by(cert, c)]
+
+    def named(self, name: x509.Name) -> list[x509.Certificate]:
+        return self.by_subject.get(name, [])
+
+    def verifier_store(self) -> Store | None:
+        return _verifier_store(self)
+
+    def __add__(self, other: "TrustStore") -> "TrustStore":
+        return TrustStore(self.certs + other.certs, f"{self.source} + {other.source}")
+
+
+@lru_cache(maxsize=16)
+def _index_by_subject(store: TrustStore) -> dict[x509.Name, list[x509.Certificate]]:
+    index: dict[x509.Name, list[x509.Certificate]] = {}
+    for cert in store.certs:
+        index.setdefault(cert.subject, []).append(cert)
+    return index
+
+
+@lru_cache(maxsize=16)
+def _verifier_store(store: TrustStore) -> Store | None:
+    return Store(list(store.certs)) if store.certs else None
+
+
+def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
+    """Every certificate of a PEM bundle that parses; one bad entry does not spoil the bundle."""
+    blocks = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, re.S)
+    certs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # old roots with negative serials warn in cryptography
+        for block in blocks:
+            try:
+                certs.append(x509.load_pem_x509_certificate(block))
+            except ValueError:
+                continue
+    return certs
+
+
+def system_bundle_path() -> Path | None:
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile, *SYSTEM_BUNDLES):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def load_trust_store(trust: str | Path) -> TrustStore:
+    """'system' → the system CA bundle; otherwise a PEM file."""
+    if str(trust) == "system":
+        path = system_bundle_path()
+        if path is None:
+            return TrustStore((), "system (no CA bundle found)")
+        return TrustStore(_load_bundle(str(path), path.stat().st_mtime), f"system ({path})")
+    path = Path(trust)
+    return TrustStore(_load_bundle(str(path), path.stat().st_mtime), str(path))
+
+
+@lru_cache(maxsize=16)
+def _load_bundle(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
+    return tuple(parse_pem_certificates(Path(path).read_bytes()))
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-001 validity
+
+
+@dataclass(frozen=True)
+class ValidityJudgement:
+    state: str  # valid | expiring | expired | not-yet-valid
+    subject: str  # which certificate decided it, e.g. "leaf 'sts.contoso.test'"
+    not_before: dt.datetime
+    not_after: dt.datetime
+    days: int  # days left (valid/expiring), days since expiry, days until start
+    expected: str
+    observed: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "valid"
+
+
+def judge_validity(chain: list[x509.Certificate], now: dt.datetime, warn_days: int) -> ValidityJudgement:
+    """The leaf and the intermediates the server sends; a served root's dates are the store's business."""
+    candidates = [(i, c) for i, c in enumerate(chain) if i == 0 or not is_self_issued(c)]
+    expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
+
+    def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
+        who = labelled(index, cert)
+        observed = text if index == 0 else f"{who}: {text}"
+        return ValidityJudgement(state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed)
+
+    for index, cert in candidates:
+        if cert.not_valid_after_utc < now:
+            ago = (now - cert.not_valid_after_utc).days
+            return verdict("expired", index, cert, ago, f"expired {day(cert.not_valid_after_utc)} ({plural(ago, 'day')} ago)")
+    for index, cert in candidates:
+        if cert.not_valid_before_utc > now:
+            until = (cert.not_valid_before_utc - now).days
+            return verdict(
+                "not-yet-valid", index, cert, until, f"not valid before {day(cert.not_valid_before_utc)} (in {plural(until, 'day')})"
+            )
+    index, cert = min(candidates, key=lambda pair: pair[1].not_valid_after_utc)
+    left = (cert.not_valid_after_utc - now).days
+    if left < warn_days:
+        return verdict("expiring", index, cert, left, f"expires {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)")
+    return verdict("valid", index, cert, left, f"valid until {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)")
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-002 name
+
+
+@dataclass(frozen=True)
+class NameJudgement:
+    matches: bool
+    via: str | None  # "san" | "subject-cn" | None
+    names: list[str]  # the names the certificate carries
+    expected: str
+    observed: str
+
+
+def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
+    host = host.lower().rstrip(".")
+    ip = parse_ip(host)
+    expected = f"a SAN {'iPAddress' if ip else 'dNSName'} covering {host}"
+    sans = san_names(leaf)
+    if sans is not None:
+        matched = any(name_covers(name, host, ip) for name in sans)
+        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {', '.join(sans) or '(empty)'}")
+    cn = common_name(leaf.subject)
+    matched = cn is not None and ip is None and name_covers(cn, host, None)
+    observed = f"no SAN extension; subject CN: {cn or '(none)'}"
+    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed)
+
+
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def name_covers(pattern: str, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None) -> bool:
+    """RFC 6125 as browsers apply it: exact name, or '*' as the whole left-most label standing
+    for exactly one label. IP addresses match only IP entries."""
+    pattern_ip = parse_ip(pattern)
+    if ip is not None or pattern_ip is not None:
+        return ip is not None and ip == pattern_ip
+    pattern = pattern.lower().rstrip(".")
+    if pattern == host:
+        return True
+    if not pattern.startswith("*."):
+        return False
+    suffix = pattern[2:]
+    label, _, rest = host.partition(".")
+    return bool(label) and rest == suffix and suffix.count(".") >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# chains: walking issuer links signature by signature
+
+
+@dataclass
+class ChainWalk:
+    """The path from the leaf upwards: served certificates, then a store anchor if one signs the top."""
+
+    path: list[x509.Certificate]
+    anchor: x509.Certificate | None = None  # from the trust store
+    self_signed_top: bool = False  # the walk ended at a served self-signed certificate not in the store
+    known: x509.Certificate | None = None  # the first certificate on the path the caller recognised
+
+    @property
+    def top(self) -> x509.Certificate:
+        return self.path[-1]
+
+
+def walk_chain(
+    chain: list[x509.Certificate], store: TrustStore, recognise: Any = None
+) -> ChainWalk:
+    """Follow issuers from the leaf: first a store anchor that signed the current certificate,
+    else a served certificate that did. `recognise(cert) -> bool` stops the walk early."""
+    current = chain[0]
+    walk = ChainWalk([current])
+    pool = list(chain[1:])
+    for _ in range(MAX_CHAIN_DEPTH):
+        if recognise is not None and recognise(current):
+            walk.known = current
+            return walk
+        anchors = store.issuers_of(current)
+        if anchors:
+            walk.anchor = anchors[0]
+            if recognise is not None and recognise(walk.anchor):
+                walk.known = walk.anchor
+            return walk
+        if is_self_signed(current):
+            walk.self_signed_top = True
+            return walk
+        issuer = next((c for c in pool if signed_by(current, c)), None)
+        if issuer is None:
+            return walk
+        pool.remove(issuer)
+        walk.path.append(issuer)
+        current = issuer
+    return walk
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-003 path validation
+
+
+@dataclass(frozen=True)
+class PathJudgement:
+    state: str  # trusted | self-signed | incomplete | untrusted-root | expired | rejected | no-trust-store
+    reason: str
+    anchor: str | None  # display name of the trusted root reached
+    path: list[str]  # display names from the leaf upwards, as walked
+    expected: str
+    observed: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "trusted"
+
+
+def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now: dt.datetime) -> PathJudgement:
+    expected = f"the served chain leads to a root in the trust store ({store.source}) and validates"
+    leaf = chain[0]
+
+    def verdict(state: str, reason: str, walk: ChainWalk | None = None) -> PathJudgement:
+        path = [display_name(c.subject) for c in (walk.path if walk else [leaf])]
+        anchor = display_name(walk.anchor.subject) if walk and walk.anchor is not None else None
+        shown = " → ".join(path + ([f"{anchor} (trust store)"] if anchor else []))
+        return PathJudgement(state, reason, anchor, path, expected, f"{reason}; chain as served and walked: {shown}")
+
+    if is_self_signed(leaf):
+        return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
+    if store.verifier_store() is None:
+        return verdict("no-trust-store", f"the trust store is empty ({store.source})")
+    walk = walk_chain(chain, store)
+    if walk.anchor is None:
+        return verdict(*_unanchored(walk, len(chain)), walk)
+    problem = _path_time_problem(walk, now)
+    rejection = _verify(chain, host, store, _time_inside_windows(walk) if problem else now)
+    if problem:
+        extra = f"; apart from that it is rejected: {rejection}" if rejection else "; otherwise the chain is complete and trusted"
+        return verdict("expired", problem + extra, walk)
+    if rejection:
+        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk)
+    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk)
+
+
+def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
+    top = walk.top
+    if walk.self_signed_top:
+        return "untrusted-root", f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store"
+    missing = display_name(top.issuer)
+    if len(walk.path) == 1:
+        # Public CAs never sign leaves from a root, so a leaf whose issuer is unknown lacks an intermediate.
+        sent = "only the leaf was served" if served == 1 else f"none of the {served - 1} other served certificates issued the leaf"
+        return "incomplete", f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store"
+    return (
+        "untrusted-root",
+        f"the chain ends at '{display_name(top.subject)}', issued by '{missing}', which is neither served nor in the trust store",
+    )
+
+
+def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
+    certs = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
+    for index, cert in certs:
+        who = labelled(index, cert) if index < len(walk.path) else f"root '{display_name(cert.subject)}'"
+        if cert.not_valid_after_utc < now:
+            return f"{who} expired {day(cert.not_valid_after_utc)}"
+        if cert.not_valid_before_utc > now:
+            return f"{who} is not valid before {day(cert.not_valid_before_utc)}"
+    return None
+
+
+def _time_inside_windows(walk: ChainWalk) -> dt.datetime:
+    certs = walk.path + ([walk.anchor] if walk.anchor is not None else [])
+    start = max(c.not_valid_before_utc for c in certs)
+    return start + dt.timedelta(seconds=1)
+
+
+def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
+    """The verifier's reason to reject the chain, or None. The host name is TLS-002's question,
+    so a name the leaf does carry is used when the host is not among them."""
+    subject = _verification_subject(chain[0], host)
+    if subject is None:
+        return "the leaf carries no subjectAltName"
+    verifier = PolicyBuilder().store(store.verifier_store()).time(when).max_chain_depth(MAX_CHAIN_DEPTH).build_server_verifier(subject)
+    try:
+        verifier.verify(chain[0], chain[1:])
+    except VerificationError as error:
+        return _weak_signature_reason(chain) or _clean_reason(str(error))
+    return None
+
+
+def _verification_subject(leaf: x509.Certificate, host: str) -> x509.DNSName | x509.IPAddress | None:
+    names = san_names(leaf) or []
+    matched = next((n for n in names if name_covers(n, host.lower().rstrip("."), parse_ip(host))), None)
+    chosen = host if matched else (names[0] if names else None)
+    if chosen is None:
+        return None
+    if chosen.startswith("*."):
+        chosen = "x" + chosen[1:]
+    ip = parse_ip(chosen)
+    return x509.IPAddress(ip) if ip else x509.DNSName(chosen)
+
+
+def _weak_signature_reason(chain: list[x509.Certificate]) -> str | None:
+    for index, cert in enumerate(chain):
+        if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
+            return f"{labelled(index, cert)} is signed with {signature_name(cert)}, which validators refuse"
+    return None
+
+
+def _clean_reason(message: str) -> str:
+    message = message.removeprefix("validation failed: ")
+    message = re.sub(r"\s*\(encountered processing <Certificate\(.*$", "", message)
+    return message.removeprefix("candidates exhausted: ")
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-004 key and signature strength
+
+
+@dataclass(frozen=True)
+class StrengthJudgement:
+    problems: list[str]
+    summary: list[str]  # one line per served certificate: role, key, signature
+    expected: str = f"RSA ≥ {MIN_RSA_BITS} or EC ≥ {MIN_EC_BITS}-bit keys; no MD5/SHA-1 signatures below the root"
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def observed(self) -> str:
+        return "; ".join(self.problems or self.summary)
+
+
+def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
+    problems, summary = [], []
+    for index, cert in enumerate(chain):
+        who = labelled(index, cert)
+        summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
+        key_problem = weak_key(cert)
+        if key_problem:
+            problems.append(f"{who}: {key_problem}")
+        if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
+            problems.append(f"{who}: signed with {signature_name(cert)}")
+    return StrengthJudgement(problems, summary)
+
+
+def weak_key(cert: x509.Certificate) -> str | None:
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        return f"RSA {key.key_size}-bit key"
+    if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_EC_BITS:
+        return f"EC {key.curve.name} ({key.curve.key_size}-bit) key"
+    if isinstance(key, dsa.DSAPublicKey):
+        return f"DSA {key.key_size}-bit key (not accepted by current clients)"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-006 interception
+
+
+@dataclass(frozen=True)
+class KnownRoot:
+    subject: str
+    sha256: str | None
+    sha1: str | None
+
+
+@dataclass(frozen=True)
+class KnownRoots:
+    """Microsoft's and DigiCert's roots (by fingerprint), their issuing CA name patterns and
+    organisations, plus any roots an emulator declares as the service's own."""
+
+    roots: tuple[KnownRoot, ...]
+    issuer_patterns: tuple[str, ...]
+    organizations: tuple[str, ...]
+    service_roots: tuple[x509.Certificate, ...] = ()
+
+    def with_service_roots(self, certs: Iterable[x509.Certificate]) -> "KnownRoots":
+        return KnownRoots(self.roots, self.issuer_patterns, self.organizations, tuple(certs))
+
+    def recognises(self, cert: x509.Certificate) -> bool:
+        sha256 = fingerprint(cert)
+        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()
+        if any(sha256 == r.sha256 or sha1 == r.sha1 for r in self.roots):
+            return True
+        return any(sha256 == fingerprint(s) for s in self.service_roots)
+
+    def looks_like_service_name(self, name: x509.Name) -> bool:
+        """Names only — used when no certificate is at hand to check a fingerprint."""
+        cn = common_name(name) or ""
+        if any(fnmatch.fnmatchcase(cn, pattern) for pattern in self.issuer_patterns):
+            return True
+        text = name.rfc4514_string()
+        return any(text == r.subject for r in self.roots)
+
+
+@dataclass(frozen=True)
+class InterceptionJudgement:
+    state: str  # clean | intercepted | unconfirmed
+    leaf_issuer: str
+    anchor: str | None
+    reason: str
+    expected: str
+    observed: str
+
+    @property
+    def intercepted(self) -> bool:
+        return self.state == "intercepted"
+
+
+def judge_interception(
+    chain: list[x509.Certificate], host: str, known: KnownRoots, store: TrustStore
+) -> InterceptionJudgement:
+    """The trust store (and served certificates) are only used to build the path; what counts is
+    whether a Microsoft/DigiCert root — by fingerprint — signed its way down to the leaf. A
+    corporate inspection root installed in the store is still an interception."""
+    leaf = chain[0]
+    leaf_issuer = display_name(leaf.issuer)
+    expected = f"a chain for {host} issued under a Microsoft or DigiCert root (or the declared service roots)"
+    service_store = TrustStore(known.service_roots, "service roots")
+    walk = walk_chain(chain, store + service_store, recognise=known.recognises)
+
+    def verdict(state: str, reason: str, anchor: str | None = None) -> InterceptionJudgement:
+        path = " → ".join(display_name(c.subject) for c in walk.path)
+        return InterceptionJudgement(state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {path}")
+
+    if walk.known is not None:
+        anchor = display_name(walk.known.subject)
+        return verdict("clean", f"issued under '{anchor}'", anchor)
+    if walk.anchor is not None or walk.self_signed_top:
+        top = walk.anchor if walk.anchor is not None else walk.top
+        return verdict(
+            "intercepted",
+            f"leaf issued by '{leaf_issuer}', which chains to '{display_name(top.subject)}', not a Microsoft or DigiCert root",
+            display_name(top.subject),
+        )
+    impostor = _name_without_signature(walk.top, store)
+    if impostor:
+        return verdict("intercepted", f"'{display_name(walk.top.issuer)}' in the trust store did not sign '{display_name(walk.top.subject)}'")
+    names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
+    if all(known.looks_like_service_name(n) or organization(n) in known.organizations for n in names):
+        return verdict(
+            "unconfirmed",
+            f"issuer names look like Microsoft's ('{leaf_issuer}'), but the root '{display_name(walk.top.issuer)}' "
+            "is not available to confirm the chain by fingerprint",
+        )
+    return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
+
+
+def _name_without_signature(top: x509.Certificate, store: TrustStore) -> bool:
+    """A certificate whose issuer name is in the store, yet that certificate did not sign it: a forged name."""
+    return bool(store.named(top.issuer)) and not store.issuers_of(top)
+
+
+def load_known_roots(data: dict[str, Any]) -> KnownRoots:
+    """From the parsed `data/microsoft_roots.toml`."""
+    roots = tuple(
+        KnownRoot(r["subject"], _hex(r.get("sha256")), _hex(r.get("sha1"))) for r in data.get("root", [])
+    )
+    patterns = tuple(i["pattern"] for i in data.get("issuer", []))
+    organizations = tuple(data.get("organizations", {}).get("names", []))
+    return KnownRoots(roots, patterns, organizations)
+
+
+def _hex(value: str | None) -> str | None:
+    return value.replace(":", "").upper() if value else None
+
+
+@lru_cache(maxsize=1)
+def builtin_known_roots() -> KnownRoots:
+    from .catalogues import data_toml
+
+    return load_known_roots(data_toml("microsoft_roots.toml"))

@@ -1,0 +1,111 @@
+"""`findings.csv`: every finding, one row each, as the remediation plan a consultant fills in.
+
+UTF-8 with a byte-order mark so Excel opens Chinese text correctly; rows end in CRLF. Write the
+returned text with `encoding="utf-8", newline=""` (the BOM is part of the text). Failed findings
+come first, most severe check first. The plan columns (owner, due date, notes) are left empty.
+Headers follow the report language; the column order is fixed for scripts.
+
+Cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR, also their
+full-width forms) get a leading apostrophe: tenant and DNS data must not execute in Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from ems_readiness.agent.model import CheckResult, Finding, Results, Status
+from ems_readiness.agent.suppressions import is_suppressed
+
+from .i18n import check_lang, t
+from .sarif import check_level_finding
+
+BOM = "\ufeff"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
+
+COLUMNS: list[tuple[str, dict[str, str]]] = [
+    ("check_id", {"en": "Check", "zh-CN": "检查"}),
+    ("title", {"en": "Title", "zh-CN": "标题"}),
+    ("area", {"en": "Area", "zh-CN": "领域"}),
+    ("severity", {"en": "Severity", "zh-CN": "严重性"}),
+    ("responsibilities", {"en": "Responsibilities", "zh-CN": "职责"}),
+    ("topic", {"en": "Checklist topic", "zh-CN": "清单主题"}),
+    ("resource", {"en": "Resource", "zh-CN": "资源"}),
+    ("status", {"en": "Status", "zh-CN": "状态"}),
+    ("change", {"en": "Change since baseline", "zh-CN": "与基线相比"}),
+    ("message", {"en": "Finding", "zh-CN": "结果说明"}),
+    ("expected", {"en": "Expected", "zh-CN": "预期值"}),
+    ("observed", {"en": "Observed", "zh-CN": "观察值"}),
+    ("remediation", {"en": "Remediation", "zh-CN": "修正措施"}),
+    ("suppressed_reason", {"en": "Suppression reason", "zh-CN": "抑制原因"}),
+    ("suppressed_owner", {"en": "Suppression owner", "zh-CN": "抑制负责人"}),
+    ("suppressed_expires", {"en": "Suppression expires", "zh-CN": "抑制到期"}),
+    # the remediation plan, filled in by hand
+    ("owner", {"en": "Owner", "zh-CN": "负责人"}),
+    ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
+    ("notes", {"en": "Notes", "zh-CN": "备注"}),
+]
+PLAN_COLUMNS = ("owner", "due_date", "notes")
+
+
+def csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def render(results: Results, lang: str = "en") -> str:
+    check_lang(lang)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([headers[lang] for _, headers in COLUMNS])
+    for check, finding in _ordered_findings(results):
+        row = _row(check, finding, lang)
+        writer.writerow([csv_cell(row.get(key)) for key, _ in COLUMNS])
+    return BOM + buffer.getvalue()
+
+
+def _ordered_findings(results: Results) -> list[tuple[CheckResult, Finding]]:
+    pairs = [
+        (check, finding)
+        for check in results.checks
+        for finding in [*check.findings, check_level_finding(check)]
+        if finding is not None
+    ]
+    # active problems first, then suppressed ones, then the rest by status; most severe check first
+    return sorted(
+        pairs,
+        key=lambda pair: (
+            STATUS_ORDER.index(pair[1].status),
+            is_suppressed(pair[1]),
+            -pair[0].severity.rank,
+        ),
+    )
+
+
+def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
+    suppression = finding.suppressed
+    return {
+        "check_id": check.id,
+        "title": check.title,
+        "area": check.area,
+        "severity": check.severity.value,
+        "responsibilities": "; ".join(check.responsibilities),
+        "topic": check.topic,
+        "resource": finding.resource,
+        "status": finding.status.value,
+        "change": finding.change.value if finding.change else None,
+        "message": finding.message,
+        "expected": finding.expected,
+        "observed": finding.observed,
+        "remediation": finding.remediation,
+        "suppressed_reason": suppression.reason if suppression else None,
+        "suppressed_owner": suppression.owner if suppression else None,
+        "suppressed_expires": _expiry_text(suppression.expires, suppression.expired, lang) if suppression else None,
+    }
+
+
+def _expiry_text(expires: str | None, expired: bool, lang: str) -> str | None:
+    if expires and expired:
+        return f"{expires} ({t('suppressed.expired', lang)})"
+    return expires

@@ -1,0 +1,213 @@
+"""`summary.md`: a short Markdown summary for CI job summaries and pull-request comments.
+
+Counts, the failing checks under each responsibility they feed, the changes against the baseline,
+what could not be assessed and what is suppressed. Long lists stop at ROW_LIMIT rows: report.html
+has everything. Text from the tenant or DNS goes through `md_text()`, which keeps it from turning
+into tables, emphasis, links or HTML (GitHub renders HTML tags in Markdown).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timezone
+
+from ems_readiness.agent.model import Change, CheckResult, Finding, Results, Status
+from ems_readiness.agent.suppressions import effective_status, is_suppressed
+
+from .i18n import change_label, check_lang, severity_label, status_label, t
+
+ROW_LIMIT = 15
+COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
+CHANGE_ORDER = (Change.REGRESSED, Change.NEW, Change.FIXED, Change.STILL_FAILING, Change.UNCHANGED, Change.GONE)
+
+LABELS = {
+    "failing.heading": {"en": "Failing checks by responsibility", "zh-CN": "按职责列出的失败检查"},
+    "failing.none": {"en": "No check failed.", "zh-CN": "没有失败的检查。"},
+    "failing.count": {"en": "Failed findings", "zh-CN": "失败结果"},
+    "errors.heading": {"en": "Could not assess", "zh-CN": "无法评估"},
+    "changes.listed": {"en": "Regressed, new and fixed findings", "zh-CN": "回退、新增和已修复的结果"},
+    "column.change": {"en": "Change", "zh-CN": "变化"},
+    "column.title": {"en": "Title", "zh-CN": "标题"},
+    "more": {"en": "… and {n} more in report.html", "zh-CN": "…… 另有 {n} 项，见 report.html"},
+}
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md_text(value: object) -> str:
+    """Untrusted text as one inert line of Markdown, safe in a table cell.
+
+    Control characters and line breaks become spaces (a break would end the table row), HTML
+    metacharacters become entities, and the characters that start code, emphasis, links,
+    strikethrough or a new cell are backslash-escaped.
+    """
+    text = " ".join(_CONTROL.sub(" ", str(value)).split())
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def render(results: Results, lang: str = "en") -> str:
+    check_lang(lang)
+    sections = [
+        _heading(results, lang),
+        _counts(results, lang),
+        _failing_by_responsibility(results, lang),
+        _not_assessed(results, lang),
+        _changes(results, lang),
+        _suppressed(results, lang),
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
+
+
+def _label(key: str, lang: str, **values: object) -> str:
+    text = LABELS[key][lang]
+    return text.format(**values) if values else text
+
+
+def _heading(results: Results, lang: str) -> str:
+    tenant = results.tenant_name or results.tenant_id or t("meta.tenant_unknown", lang)
+    started = results.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    facts = " · ".join(
+        [
+            f"{t('meta.scan_id', lang)} `{md_text(results.scan_id)}`",
+            t(f"mode.{results.mode}", lang),
+            started,
+            f"{md_text(results.tool.name)} {md_text(results.tool.version)}",
+        ]
+    )
+    return f"## {t('report.title', lang)}: {md_text(tenant)}\n\n{facts}"
+
+
+def _counts(results: Results, lang: str) -> str:
+    check_counts = [sum(1 for c in results.checks if effective_status(c) is status) for status in COUNT_ORDER]
+    active = [f for f in results.findings() if not is_suppressed(f)]
+    finding_counts = [sum(1 for f in active if f.status is status) for status in COUNT_ORDER]
+    suppressed = sum(1 for f in results.findings() if is_suppressed(f))
+    header = ["", *(status_label(s.value, lang) for s in COUNT_ORDER)]
+    rows = [
+        [t("summary.checks", lang), *map(str, check_counts)],
+        [t("summary.findings", lang), *map(str, finding_counts)],
+    ]
+    table = _table(header, rows, align_right_from=1)
+    return table + (f"\n\n{t('summary.suppressed', lang, n=suppressed)}" if suppressed else "")
+
+
+def _failing_by_responsibility(results: Results, lang: str) -> str:
+    failing = [c for c in results.checks if effective_status(c) is Status.FAIL]
+    heading = f"### {_label('failing.heading', lang)}"
+    if not failing:
+        return f"{heading}\n\n{_label('failing.none', lang)}"
+    blocks = [heading]
+    for key, text in _responsibility_order(results, failing, lang):
+        checks = [c for c in failing if key in c.responsibilities]
+        rows = [
+            [f"`{md_text(c.id)}`", severity_label(c.severity.value, lang), md_text(c.title), str(_active_failures(c))]
+            for c in checks
+        ]
+        header = [t("common.check", lang), t("check.severity", lang), _label("column.title", lang), _label("failing.count", lang)]
+        title = f"**{md_text(text)}** (`{md_text(key)}`)" if text else f"**`{md_text(key)}`**"
+        blocks.append(f"{title}\n\n{_table(header, rows)}")
+    return "\n\n".join(blocks)
+
+
+def _responsibility_order(results: Results, failing: list[CheckResult], lang: str) -> list[tuple[str, str]]:
+    """Responsibilities fed by a failing check: in the results' order, then any the results lack."""
+    fed = {key for check in failing for key in check.responsibilities}
+    ordered = [(r.key, r.text.get(lang, "")) for r in results.responsibilities if r.key in fed]
+    known = {key for key, _ in ordered}
+    extra = sorted(fed - known)
+    return ordered + [(key, "") for key in extra]
+
+
+def _active_failures(check: CheckResult) -> int:
+    return sum(1 for f in check.findings if f.status is Status.FAIL and not is_suppressed(f))
+
+
+def _not_assessed(results: Results, lang: str) -> str:
+    rows = []
+    for check in results.checks:
+        errored = [f for f in check.findings if f.status is Status.ERROR and not is_suppressed(f)]
+        if errored:
+            rows += [[f"`{md_text(check.id)}`", md_text(f.resource), md_text(f.message)] for f in errored]
+        elif check.status is Status.ERROR:
+            rows.append([f"`{md_text(check.id)}`", "", md_text(check.reason or "")])
+    if not rows:
+        return ""
+    header = [t("common.check", lang), t("finding.resource", lang), t("check.reason", lang)]
+    return f"### {_label('errors.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
+
+
+def _changes(results: Results, lang: str) -> str:
+    baseline = results.baseline
+    if baseline is None:
+        return ""
+    started = baseline.baseline_started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    intro = t("summary.baseline", lang, scan_id=f"`{md_text(baseline.baseline_scan_id)}`", started=started)
+    counts = _table(
+        [change_label(c.value, lang) for c in CHANGE_ORDER],
+        [[str(baseline.counts.get(c.value, 0)) for c in CHANGE_ORDER]],
+        align_right_from=0,
+    )
+    listed = [f for f in results.findings() if _worth_listing(f)]
+    listed.sort(key=lambda f: CHANGE_ORDER.index(f.change))  # type: ignore[arg-type]
+    parts = [f"### {t('summary.changes', lang)}", intro, counts]
+    if listed:
+        header = [_label("column.change", lang), t("common.check", lang), t("finding.resource", lang), t("finding.message", lang)]
+        rows = [
+            [change_label(f.change.value, lang), f"`{md_text(f.check_id)}`", md_text(f.resource), md_text(f.message)]  # type: ignore[union-attr]
+            for f in listed
+        ]
+        parts += [f"**{_label('changes.listed', lang)}**", _limited_table(header, rows, lang)]
+    return "\n\n".join(parts)
+
+
+def _worth_listing(finding: Finding) -> bool:
+    if finding.change in (Change.REGRESSED, Change.FIXED):
+        return True
+    return finding.change is Change.NEW and finding.status is not Status.PASS
+
+
+def _suppressed(results: Results, lang: str) -> str:
+    rows = []
+    for finding in results.findings():
+        if is_suppressed(finding):
+            suppression = finding.suppressed
+            assert suppression is not None
+            rows.append(
+                [
+                    f"`{md_text(finding.check_id)}`",
+                    md_text(finding.resource),
+                    md_text(suppression.reason),
+                    md_text(suppression.owner or ""),
+                    md_text(suppression.expires or t("suppressed.never", lang)),
+                ]
+            )
+    if not rows:
+        return ""
+    header = [
+        t("common.check", lang),
+        t("finding.resource", lang),
+        t("suppressed.reason", lang),
+        t("suppressed.owner", lang),
+        t("suppressed.expires", lang),
+    ]
+    return f"### {t('suppressed.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
+
+
+def _limited_table(header: list[str], rows: list[list[str]], lang: str) -> str:
+    table = _table(header, rows[:ROW_LIMIT])
+    if len(rows) > ROW_LIMIT:
+        table += f"\n\n{_label('more', lang, n=len(rows) - ROW_LIMIT)}"
+    return table
+
+
+def _table(header: list[str], rows: list[list[str]], align_right_from: int | None = None) -> str:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(cell or " " for cell in cells) + " |"
+
+    rule = [
+        "---:" if align_right_from is not None and index >= align_right_from else "---"
+        for index in range(len(header))
+    ]
+    return "\n".join([line(header), line(rule), *(line(row) for row in rows)])

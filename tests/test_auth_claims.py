@@ -1,0 +1,38 @@
+import base64
+import json
+
+from ems_readiness.agent.auth import StaticTokenCredential, graph_scope, read_claims
+
+
+def jwt(payload):
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()
+    return f"{enc({'alg': 'none'})}.{enc(payload)}.sig"
+
+
+def test_app_only_token_roles():
+    claims = read_claims(jwt({"roles": ["Organization.Read.All", "Domain.Read.All"], "tid": "t1"}))
+    assert claims.kind == "application"
+    assert claims.granted == {"Organization.Read.All", "Domain.Read.All"}
+    assert claims.tenant_id == "t1"
+
+
+def test_delegated_token_scopes():
+    claims = read_claims(jwt({"scp": "User.Read.All Agreement.Read.All"}))
+    assert claims.kind == "delegated"
+    assert "Agreement.Read.All" in claims.granted
+
+
+def test_opaque_token_skips_preflight():
+    assert read_claims("EwBwA8l6BAAU-opaque").known is False
+    assert read_claims("a.b.c").known is False  # not base64 JSON
+
+
+def test_scope_follows_cloud_but_emulators_use_public():
+    assert graph_scope("https://graph.microsoft.us") == "https://graph.microsoft.us/.default"
+    assert graph_scope("http://127.0.0.1:8080") == "https://graph.microsoft.com/.default"
+
+
+def test_static_credential_never_shows_its_token():
+    cred = StaticTokenCredential("secret-token-value")
+    assert "secret-token-value" not in repr(cred)
+    assert cred.get_token("scope").token == "secret-token-value"
