@@ -262,13 +262,12 @@ class ImportedEndpoint:
     notes: list[str] = field(default_factory=list)
     required: bool = False
 
-    def merge(self, ports: list[int], covers: list[str], set_id: int, required: bool, note: str) -> None:
+    def merge(self, ports: list[int], covers: list[str], set_id: int, required: bool, notes: list[str]) -> None:
         self.ports.extend(p for p in ports if p not in self.ports)
         self.covers.extend(c for c in covers if c not in self.covers)
         if set_id not in self.set_ids:
             self.set_ids.append(set_id)
-        if note and note not in self.notes:
-            self.notes.append(note)
+        self.notes.extend(n for n in notes if n and n not in self.notes)
         self.required = self.required or required
 
     def endpoint(self, source: str) -> Endpoint:
@@ -333,17 +332,19 @@ def import_endpoint_set(endpoint_set: Any, where: str, assembled: dict[tuple[str
             for host, covers, probe, host_note in probe_hosts_for(str(url).strip().lower()):
                 key_ = (host, service, protocol)
                 item = assembled.setdefault(key_, ImportedEndpoint(host, service, protocol, probe))
-                item.merge(ports, covers, set_id, required, " ".join(filter(None, [note, host_note])))
+                item.merge(ports, covers, set_id, required, [note, host_note])
 
 
 def set_note(endpoint_set: dict[str, Any]) -> str:
-    parts = [f"{endpoint_set.get('serviceAreaDisplayName') or endpoint_set.get('serviceArea', '')}"]
-    if endpoint_set.get("category"):
-        parts.append(f"category {endpoint_set['category']}")
-    text = f"M365 set {endpoint_set['id']}: " + ", ".join(p for p in parts if p) + "."
-    if endpoint_set.get("notes"):
-        text += f" {endpoint_set['notes']}"
-    return text
+    """'M365 set 6 (Exchange Online, Allow, optional): Exchange Online POP3 migration.'"""
+    parts = [
+        str(endpoint_set.get("serviceAreaDisplayName") or endpoint_set.get("serviceArea") or ""),
+        str(endpoint_set.get("category") or ""),
+        "" if endpoint_set.get("required") else "optional",
+    ]
+    text = f"M365 set {endpoint_set['id']} ({', '.join(p for p in parts if p)})"
+    detail = str(endpoint_set.get("notes") or "").strip().rstrip(".")
+    return f"{text}: {detail}." if detail else f"{text}."
 
 
 def parse_port_list(text: str, where: str) -> list[int]:

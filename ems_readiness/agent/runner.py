@@ -156,7 +156,9 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     wants_tenant = options.tenant_side and any(c.side == "tenant" or c.needs_graph for c in checks)
     if wants_tenant:
         graph, claims, tenant_id, tenant_name = await connect_tenant(profile, evidence, options.credential)
-    dns, tcp, tls = build_network_probes(profile, evidence)
+    dns = tcp = tls = None
+    if options.network_side:
+        dns, tcp, tls = build_network_probes(profile, evidence)
     probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp)
     inventory = Inventory(profile, graph)
     total = len(checks)

@@ -368,8 +368,9 @@ def build_view(results: Results, lang: str) -> ReportView:
 
 # ---------------------------------------------------------------- rendering
 
-def _load_template(name: str) -> str:
-    return resources.files("ems_readiness.reports").joinpath("templates", name).read_text(encoding="utf-8")
+def _load_template(name: str) -> tuple[str, str, None]:
+    path = resources.files("ems_readiness.reports").joinpath("templates", name)
+    return path.read_text(encoding="utf-8"), f"ems_readiness/reports/templates/{name}", None
 
 
 def environment() -> Environment:

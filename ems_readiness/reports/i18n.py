@@ -89,7 +89,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh-CN": "由本次扫描本身满足。",
     },
     "checklist.checks_count": {"en": "{n} checks", "zh-CN": "{n} 项检查"},
-    "checklist.shown_under": {"en": "details under {key}", "zh-CN": "详情见 {key}"},
+    "checklist.shown_under": {"en": "details under {responsibility}", "zh-CN": "详情见 {responsibility}"},
     "checklist.other_checks": {
         "en": "Checks not mapped to a responsibility",
         "zh-CN": "未映射到职责的检查",

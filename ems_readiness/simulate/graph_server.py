@@ -712,7 +712,8 @@ class GraphSimulator:
         server = _GraphHTTPServer((LOOPBACK, self._port))
         server.simulator = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="graph-simulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="graph-simulator", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -768,9 +769,10 @@ class GraphSimulator:
                                  "request-id": request_id, "client-request-id": client_request_id})
         if self.faults.slow_seconds:
             time.sleep(self.faults.slow_seconds)
-        _send(handler, response)
+        # Logged before sending, so a client that has its answer always finds the request in the log.
         self._record(RequestLogEntry(handler.command, path, unquote(parts.query), response.status,
                                      round((time.perf_counter() - started) * 1000, 3), fault))
+        _send(handler, response)
 
     def _respond(self, handler: _GraphRequestHandler, path: str, query: str) -> bytes:
         """The JSON body of a successful answer; raises GraphError for every error answer."""

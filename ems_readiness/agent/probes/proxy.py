@@ -1,0 +1,179 @@
+"""HTTP proxy CONNECT tunnels, the way devices behind an explicit proxy reach Microsoft.
+
+The proxy resolves the target name, so the target is sent as given. The proxy's own name is
+resolved by the system resolver, as the machine finds its proxy. Credentials in the proxy URL
+(`http://user:pass@proxy:8080`) are sent as Basic proxy authentication and never appear in a
+message, an error or evidence: use `redact_proxy_url` for anything recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+MAX_RESPONSE_HEAD = 16 * 1024
+DEFAULT_PORTS = {"http": 80}
+
+# tinyproxy answers 500 "Unable to connect" when it cannot reach the target; others use 502/503/504.
+UPSTREAM_FAILURE_STATUSES = {500, 502, 503, 504}
+# 401: tinyproxy rejects wrong Basic credentials with 401 instead of 407.
+AUTH_STATUSES = {401, 407}
+
+
+class ProxyError(Exception):
+    """The tunnel could not be opened. kind: auth-required | denied | unreachable | timeout |
+    bad-response | upstream-failed; http_status when the proxy answered."""
+
+    def __init__(self, kind: str, http_status: int | None, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.http_status = http_status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ProxyAddress:
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+
+    @property
+    def display(self) -> str:
+        """host:port, without credentials: safe to record."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    def authorization(self) -> str | None:
+        if self.username is None:
+            return None
+        token = base64.b64encode(f"{self.username}:{self.password or ''}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+
+def parse_proxy_url(proxy_url: str) -> ProxyAddress:
+    """'http://user:pass@proxy:8080', 'proxy:8080' → ProxyAddress; only http:// proxies."""
+    text = proxy_url.strip()
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"not a proxy URL: {redact_proxy_url(proxy_url)}") from None
+    if parts.scheme not in DEFAULT_PORTS:
+        raise ValueError(f"proxy scheme {parts.scheme!r} is not supported (use http://host:port)")
+    if not parts.hostname:
+        raise ValueError(f"proxy URL has no host: {redact_proxy_url(proxy_url)}")
+    return ProxyAddress(
+        host=parts.hostname,
+        port=port or DEFAULT_PORTS[parts.scheme],
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def redact_proxy_url(proxy_url: str) -> str:
+    """The proxy URL without user:password, for reports and evidence."""
+    scheme, sep, rest = proxy_url.strip().rpartition("://")
+    authority, slash, path = rest.partition("/")
+    authority = authority.rpartition("@")[2]
+    return f"{scheme}{sep}{authority}{slash}{path}"
+
+
+def authority(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def connect_request(host: str, port: int, credentials: str | None) -> bytes:
+    target = authority(host, port)
+    lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", "User-Agent: ems-readiness"]
+    if credentials:
+        lines.append(f"Proxy-Authorization: {credentials}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+
+
+async def connect_tunnel(
+    proxy_url: str, host: str, port: int, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """An open tunnel to host:port through the proxy; the caller closes the writer."""
+    try:
+        proxy = parse_proxy_url(proxy_url)
+    except ValueError as exc:
+        raise ProxyError("unreachable", None, str(exc)) from None
+    deadline = asyncio.get_running_loop().time() + timeout
+    reader, writer = await open_proxy_connection(proxy, timeout)
+    remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
+    try:
+        status, reason = await asyncio.wait_for(exchange_connect(reader, writer, host, port, proxy), remaining)
+    except TimeoutError:
+        close_quietly(writer)
+        raise ProxyError(
+            "timeout", None, f"the proxy {proxy.display} did not answer CONNECT {authority(host, port)} within {timeout:g} s"
+        ) from None
+    except BaseException:
+        close_quietly(writer)
+        raise
+    if 200 <= status < 300:
+        return reader, writer
+    close_quietly(writer)
+    raise refusal(status, reason, proxy, host, port)
+
+
+async def open_proxy_connection(proxy: ProxyAddress, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    try:
+        return await asyncio.wait_for(
+            asyncio.open_connection(proxy.host, proxy.port, limit=MAX_RESPONSE_HEAD), timeout
+        )
+    except TimeoutError:
+        raise ProxyError("unreachable", None, f"no TCP connection to the proxy {proxy.display} within {timeout:g} s") from None
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ProxyError("unreachable", None, f"cannot connect to the proxy {proxy.display}: {reason}") from None
+
+
+async def exchange_connect(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int, proxy: ProxyAddress
+) -> tuple[int, str]:
+    writer.write(connect_request(host, port, proxy.authorization()))
+    await writer.drain()
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        raise ProxyError("bad-response", None, f"the proxy {proxy.display} closed the connection without answering") from None
+    except asyncio.LimitOverrunError:
+        raise ProxyError("bad-response", None, f"the proxy {proxy.display} sent an over-long response head") from None
+    except OSError as exc:
+        raise ProxyError("bad-response", None, f"the connection to the proxy {proxy.display} failed: {exc.strerror or exc}") from None
+    return parse_status_line(head, proxy)
+
+
+def parse_status_line(head: bytes, proxy: ProxyAddress) -> tuple[int, str]:
+    line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    version, _, rest = line.partition(" ")
+    code, _, reason = rest.partition(" ")
+    if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
+        raise ProxyError("bad-response", None, f"the proxy {proxy.display} answered something that is not HTTP: {line[:80]!r}")
+    return int(code), reason.strip()[:200]
+
+
+def refusal(status: int, reason: str, proxy: ProxyAddress, host: str, port: int) -> ProxyError:
+    answered = f"the proxy {proxy.display} answered {status} {reason}".rstrip()
+    target = authority(host, port)
+    if status in AUTH_STATUSES:
+        sent = "credentials were sent and rejected" if proxy.username is not None else "no credentials were sent"
+        return ProxyError("auth-required", status, f"{answered}: authentication required for CONNECT {target} ({sent})")
+    if status == 403:
+        return ProxyError("denied", status, f"{answered}: CONNECT {target} denied by the proxy's policy")
+    if status in UPSTREAM_FAILURE_STATUSES:
+        return ProxyError("upstream-failed", status, f"{answered}: the proxy could not reach {target}")
+    return ProxyError("bad-response", status, f"{answered} to CONNECT {target}")
+
+
+def close_quietly(writer: asyncio.StreamWriter) -> None:
+    try:
+        writer.close()
+    except Exception:  # closing a broken transport has nothing left to report
+        pass

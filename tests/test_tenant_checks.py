@@ -1,0 +1,160 @@
+"""Every tenant check against the simulated tenant, over real HTTP through msgraph-sdk."""
+
+import pytest
+
+from ems_readiness.agent.model import Status
+from ems_readiness.agent.runner import ScanAbort
+from ems_readiness.simulate.graph_server import FaultPlan
+
+from .support.tenant import ALL_APPLICATION, app_token, by_id, delegated_token, simulated_tenant, tenant_scan
+
+TENANT_CHECKS = ["LIC-001", "DSY-001", "DSY-002", "DSY-003", "DSY-004", "DSY-005", "DOM-001", "DOM-002",
+                 "INT-001", "INT-002", "INT-003", "INT-004"]
+
+
+@pytest.fixture(scope="module")
+def unready():
+    token = delegated_token()
+    with simulated_tenant("unready", token=token) as sim:
+        yield by_id(tenant_scan(sim, token))
+
+
+@pytest.fixture(scope="module")
+def ready():
+    token = delegated_token()
+    with simulated_tenant("ready", token=token) as sim:
+        yield by_id(tenant_scan(sim, token))
+
+
+def test_ready_tenant_passes_every_tenant_check(ready):
+    assert {i: ready[i].status for i in TENANT_CHECKS} == {i: Status.PASS for i in TENANT_CHECKS}
+
+
+@pytest.mark.parametrize("check_id", ["LIC-001", "DSY-002", "DSY-003", "DSY-004", "DOM-001", "INT-001", "INT-002",
+                                      "INT-004"])
+def test_unready_tenant_fails(unready, check_id):
+    assert unready[check_id].status is Status.FAIL, unready[check_id].findings
+
+
+def test_licensing_findings_name_plans_and_free_units(unready):
+    findings = {f.resource: f for f in unready["LIC-001"].findings}
+    rms = findings["Azure Rights Management (RMS_S_ENTERPRISE)"]
+    assert rms.status is Status.FAIL and "Disabled" in rms.observed
+    assert any(f.status is Status.WARN and "Suspended" in f.observed for f in findings.values())
+
+
+def test_provisioning_errors_are_one_finding_per_object(unready):
+    failed = [f for f in unready["DSY-003"].findings if f.status is Status.FAIL]
+    kinds = {f.resource.split(":", 1)[0] for f in failed}
+    assert kinds == {"user", "group", "contact"}
+    assert all(f.observed and "=" in f.observed for f in failed)
+
+
+def test_upn_suffixes_grouped_with_counts(unready):
+    findings = {f.resource: f for f in unready["DSY-004"].findings}
+    assert findings["suffix:corp.local"].status is Status.FAIL
+    assert "user(s)" in findings["suffix:corp.local"].observed
+    assert findings["suffix:fabrikam.test"].status is Status.FAIL
+
+
+def test_unverified_domain_gets_the_exact_txt_record(unready):
+    finding = next(f for f in unready["DOM-001"].findings if f.resource == "fabrikam.test")
+    assert 'TXT "MS=ms48151623"' in finding.expected
+    assert "MS=ms48151623" in finding.remediation
+
+
+def test_federated_domain_reports_its_sign_in_host(unready):
+    finding = next(f for f in unready["DOM-002"].findings if f.resource == "fed.contoso.test")
+    assert "sts.contoso.test" in finding.observed
+
+
+def test_terms_and_mdm_authority(unready):
+    terms = unready["INT-001"].findings[0]
+    assert "acceptance statement" in terms.message
+    mdm = next(f for f in unready["INT-004"].findings if f.resource == "MDM authority")
+    assert mdm.status is Status.FAIL and "unknown" in mdm.observed
+
+
+def test_app_only_skips_delegated_only_reads():
+    token = app_token()
+    with simulated_tenant("ready", token=token) as sim:
+        checks = by_id(tenant_scan(sim, token))
+        assert checks["DSY-005"].status is Status.SKIP
+        assert "delegated" in checks["DSY-005"].reason
+        agreements = next(f for f in checks["INT-003"].findings if f.resource == "terms-of-use agreements")
+        assert agreements.status is Status.SKIP
+        assert not any("onPremisesSynchronization" in r.path for r in sim.requests)
+
+
+def test_missing_permission_is_an_error_naming_it_without_calling_graph():
+    token = app_token([r for r in ALL_APPLICATION if r != "Domain.Read.All"])
+    with simulated_tenant("ready", token=token) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("domains",)))
+        for check_id in ("DOM-001", "DOM-002"):
+            assert checks[check_id].status is Status.ERROR
+            assert "Domain.Read.All" in checks[check_id].reason
+        assert not any("/domains" in r.path for r in sim.requests)
+
+
+def test_graph_403_is_an_error_naming_the_permission():
+    """An opaque token skips the preflight; Graph's own 403 still names the permission."""
+    from ems_readiness.agent.auth import TokenClaims
+
+    token = app_token([r for r in ALL_APPLICATION if r != "DeviceManagementServiceConfig.Read.All"])
+    with simulated_tenant("ready", token=token) as sim:
+        import ems_readiness.agent.runner as runner
+
+        original = runner.read_claims
+        runner.read_claims = lambda _token: TokenClaims(kind=None)
+        try:
+            checks = by_id(tenant_scan(sim, token, only=("intune",)))
+        finally:
+            runner.read_claims = original
+        assert checks["INT-001"].status is Status.ERROR
+        assert "DeviceManagementServiceConfig.Read.All" in checks["INT-001"].reason
+        assert any(r.status == 403 for r in sim.requests)
+
+
+def test_wrong_bearer_ends_the_scan():
+    with simulated_tenant("ready", token=delegated_token()) as sim:
+        with pytest.raises(ScanAbort, match="401"):
+            tenant_scan(sim, delegated_token() + "x")
+
+
+def test_unreachable_graph_ends_the_scan():
+    with simulated_tenant("ready") as sim:
+        url = sim.url
+    class Gone:
+        pass
+    gone = Gone()
+    gone.url = url
+    with pytest.raises(ScanAbort, match="could not be reached"):
+        tenant_scan(gone, delegated_token())
+
+
+def test_throttled_run_gives_the_same_results_as_a_clean_run():
+    token = delegated_token()
+
+    def outcome(results):
+        return {(f.check_id, f.resource, f.status, f.observed) for c in results.checks for f in c.findings
+                if f.check_id not in ("DSY-002",)}  # relative ages move with the clock
+
+    with simulated_tenant("unready", token=token) as sim:
+        clean = outcome(tenant_scan(sim, token))
+    chaos = FaultPlan(rate=0.3, kinds=("429", "503"), retry_after="0.05", seed=3, max_consecutive=2)
+    with simulated_tenant("unready", token=token, faults=chaos) as sim:
+        noisy = outcome(tenant_scan(sim, token))
+        faulted = [r for r in sim.requests if r.fault]
+    assert faulted, "the fault plan injected nothing"
+    assert noisy == clean
+
+
+def test_persistent_throttling_is_an_error_not_a_verdict():
+    token = delegated_token()
+    always = FaultPlan(rate=1.0, kinds=("429",), retry_after="0.2", seed=1, max_consecutive=1000)
+    with simulated_tenant("ready", token=token, faults=always) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("licensing", "domains"), max_retry_wait=0.5))
+    for check_id in ("LIC-001", "DOM-001", "DOM-002"):
+        assert checks[check_id].status is Status.ERROR
+        assert "throttled" in checks[check_id].reason
+        assert not checks[check_id].findings
