@@ -133,16 +133,19 @@ def test_unreachable_graph_ends_the_scan():
 
 
 def test_throttled_run_gives_the_same_results_as_a_clean_run():
+    from datetime import datetime, timezone
+
     token = delegated_token()
+    now = datetime.now(timezone.utc)
 
     def outcome(results):
         return {(f.check_id, f.resource, f.status, f.observed) for c in results.checks for f in c.findings
                 if f.check_id not in ("DSY-002",)}  # relative ages move with the clock
 
-    with simulated_tenant("unready", token=token) as sim:
+    with simulated_tenant("unready", token=token, now=now) as sim:
         clean = outcome(tenant_scan(sim, token))
     chaos = FaultPlan(rate=0.3, kinds=("429", "503"), retry_after="0.05", seed=3, max_consecutive=2)
-    with simulated_tenant("unready", token=token, faults=chaos) as sim:
+    with simulated_tenant("unready", token=token, faults=chaos, now=now) as sim:
         noisy = outcome(tenant_scan(sim, token))
         faulted = [r for r in sim.requests if r.fault]
     assert faulted, "the fault plan injected nothing"

@@ -79,7 +79,8 @@ def _parse_entry(entry: Any, source: str) -> SuppressionRule:
         raise SuppressionError(f"{source}: must be a table ([[suppress]])")
     unknown = set(entry) - ALLOWED_KEYS
     if unknown:
-        raise SuppressionError(f"{source}: unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(ALLOWED_KEYS))})")
+        allowed = ", ".join(sorted(ALLOWED_KEYS))
+        raise SuppressionError(f"{source}: unknown key {sorted(unknown)[0]!r} (allowed: {allowed})")
     return SuppressionRule(
         check=_required_text(entry, "check", source),
         resource=_optional_text(entry, "resource", source) or "*",

@@ -22,7 +22,7 @@ import ipaddress
 import re
 import ssl
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
@@ -253,6 +253,17 @@ def load_trust_store(trust: str | Path) -> TrustStore:
     return TrustStore(_load_bundle(str(path), path.stat().st_mtime), str(path))
 
 
+def public_ca_store() -> TrustStore:
+    """A bundled public CA list (Mozilla's, through certifi) rather than the OS store, where
+    corporate inspection roots get installed; the system bundle when certifi is not installed."""
+    try:
+        import certifi
+    except ImportError:
+        return load_trust_store("system")
+    store = load_trust_store(certifi.where())
+    return TrustStore(store.certs, f"certifi {getattr(certifi, '__version__', '')}".strip())
+
+
 @lru_cache(maxsize=16)
 def _load_bundle(path: str, mtime: float) -> tuple[x509.Certificate, ...]:
     return tuple(parse_pem_certificates(Path(path).read_bytes()))
@@ -442,10 +453,9 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
     if walk.anchor is None:
         return verdict(*_unanchored(walk, len(chain)), walk)
     problem = _path_time_problem(walk, now)
-    rejection = _verify(chain, host, store, _time_inside_windows(walk) if problem else now)
     if problem:
-        extra = f"; apart from that it is rejected: {rejection}" if rejection else "; otherwise the chain is complete and trusted"
-        return verdict("expired", problem + extra, walk)
+        return verdict("expired", problem + _apart_from_time(chain, host, store, walk), walk)
+    rejection = _verify(chain, host, store, now)
     if rejection:
         return verdict("rejected", f"path validation rejects the chain: {rejection}", walk)
     return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk)
@@ -477,10 +487,14 @@ def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
     return None
 
 
-def _time_inside_windows(walk: ChainWalk) -> dt.datetime:
+def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore, walk: ChainWalk) -> str:
+    """What path validation says at a moment when every certificate on the path is valid."""
     certs = walk.path + ([walk.anchor] if walk.anchor is not None else [])
     start = max(c.not_valid_before_utc for c in certs)
-    return start + dt.timedelta(seconds=1)
+    if start >= min(c.not_valid_after_utc for c in certs):
+        return ""
+    rejection = _verify(chain, host, store, start + dt.timedelta(seconds=1))
+    return f"; apart from that it is rejected: {rejection}" if rejection else "; otherwise the chain is complete and trusted"
 
 
 def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
@@ -578,31 +592,50 @@ class KnownRoot:
 
 @dataclass(frozen=True)
 class KnownRoots:
-    """Microsoft's and DigiCert's roots (by fingerprint), their issuing CA name patterns and
-    organisations, plus any roots an emulator declares as the service's own."""
+    """The anchors a service's genuine chains lead to: roots by fingerprint, certificates held
+    (an emulator's service roots, a public CA bundle), and the issuing-CA names and organisations
+    used when no root is at hand to confirm a chain."""
 
-    roots: tuple[KnownRoot, ...]
-    issuer_patterns: tuple[str, ...]
-    organizations: tuple[str, ...]
-    service_roots: tuple[x509.Certificate, ...] = ()
+    roots: tuple[KnownRoot, ...] = ()
+    issuer_patterns: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = ()
+    service_domains: tuple[str, ...] = ()
+    anchor_certs: tuple[x509.Certificate, ...] = ()
+    label: str = "a Microsoft or DigiCert root"
 
     def with_service_roots(self, certs: Iterable[x509.Certificate]) -> "KnownRoots":
-        return KnownRoots(self.roots, self.issuer_patterns, self.organizations, tuple(certs))
+        return replace(self, anchor_certs=self.anchor_certs + tuple(certs))
+
+    def for_third_party(self, public: TrustStore) -> "KnownRoots":
+        """For endpoints Microsoft lists but does not operate (TPM vendors' servers): any root of a
+        public CA bundle, plus the service roots, and no name heuristics."""
+        return KnownRoots(
+            anchor_certs=self.anchor_certs + public.certs, label=f"a root of the public CA bundle ({public.source})"
+        )
+
+    def operates(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.service_domains)
 
     def recognises(self, cert: x509.Certificate) -> bool:
         sha256 = fingerprint(cert)
-        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()
-        if any(sha256 == r.sha256 or sha1 == r.sha1 for r in self.roots):
+        if any(sha256 == fingerprint(anchor) for anchor in self.anchor_certs):
             return True
-        return any(sha256 == fingerprint(s) for s in self.service_roots)
+        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()
+        return any(sha256 == r.sha256 or sha1 == r.sha1 for r in self.roots)
 
     def looks_like_service_name(self, name: x509.Name) -> bool:
         """Names only — used when no certificate is at hand to check a fingerprint."""
         cn = common_name(name) or ""
         if any(fnmatch.fnmatchcase(cn, pattern) for pattern in self.issuer_patterns):
             return True
-        text = name.rfc4514_string()
-        return any(text == r.subject for r in self.roots)
+        if organization(name) in self.organizations:
+            return True
+        return any(name.rfc4514_string() == r.subject for r in self.roots)
+
+    @property
+    def judges_names(self) -> bool:
+        return bool(self.issuer_patterns or self.organizations)
 
 
 @dataclass(frozen=True)
@@ -622,40 +655,41 @@ class InterceptionJudgement:
 def judge_interception(
     chain: list[x509.Certificate], host: str, known: KnownRoots, store: TrustStore
 ) -> InterceptionJudgement:
-    """The trust store (and served certificates) are only used to build the path; what counts is
-    whether a Microsoft/DigiCert root — by fingerprint — signed its way down to the leaf. A
-    corporate inspection root installed in the store is still an interception."""
+    """The trust store and the served certificates only help build the path; what counts is whether
+    a known anchor — by fingerprint — signed its way down to the leaf. A corporate inspection root
+    installed in the trust store is still an interception."""
     leaf = chain[0]
     leaf_issuer = display_name(leaf.issuer)
-    expected = f"a chain for {host} issued under a Microsoft or DigiCert root (or the declared service roots)"
-    service_store = TrustStore(known.service_roots, "service roots")
-    walk = walk_chain(chain, store + service_store, recognise=known.recognises)
+    expected = f"a chain for {host} issued under {known.label}"
+    walk = walk_chain(chain, store + TrustStore(known.anchor_certs, "known anchors"), recognise=known.recognises)
 
     def verdict(state: str, reason: str, anchor: str | None = None) -> InterceptionJudgement:
-        path = " → ".join(display_name(c.subject) for c in walk.path)
-        return InterceptionJudgement(state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {path}")
+        path = [display_name(c.subject) for c in walk.path]
+        if walk.anchor is not None:
+            path.append(f"{display_name(walk.anchor.subject)} (trust store)")
+        return InterceptionJudgement(state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}")
 
     if walk.known is not None:
         anchor = display_name(walk.known.subject)
         return verdict("clean", f"issued under '{anchor}'", anchor)
+    if is_self_signed(leaf):
+        return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer)
     if walk.anchor is not None or walk.self_signed_top:
-        top = walk.anchor if walk.anchor is not None else walk.top
-        return verdict(
-            "intercepted",
-            f"leaf issued by '{leaf_issuer}', which chains to '{display_name(top.subject)}', not a Microsoft or DigiCert root",
-            display_name(top.subject),
-        )
-    impostor = _name_without_signature(walk.top, store)
-    if impostor:
-        return verdict("intercepted", f"'{display_name(walk.top.issuer)}' in the trust store did not sign '{display_name(walk.top.subject)}'")
+        root = display_name((walk.anchor or walk.top).subject)
+        via = "" if root == leaf_issuer else f", which chains to '{root}'"
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root)
+    if _name_without_signature(walk.top, store):
+        forged = display_name(walk.top.issuer)
+        return verdict("intercepted", f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, but the trusted '{forged}' did not sign it")
+    missing = display_name(walk.top.issuer)
     names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
-    if all(known.looks_like_service_name(n) or organization(n) in known.organizations for n in names):
-        return verdict(
-            "unconfirmed",
-            f"issuer names look like Microsoft's ('{leaf_issuer}'), but the root '{display_name(walk.top.issuer)}' "
-            "is not available to confirm the chain by fingerprint",
-        )
-    return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
+    if known.judges_names and not all(known.looks_like_service_name(n) for n in names):
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
+    return verdict(
+        "unconfirmed",
+        f"the chain stops at '{missing}', which is neither served nor available here, so it cannot be confirmed "
+        f"to lead to {known.label}",
+    )
 
 
 def _name_without_signature(top: x509.Certificate, store: TrustStore) -> bool:
@@ -665,12 +699,12 @@ def _name_without_signature(top: x509.Certificate, store: TrustStore) -> bool:
 
 def load_known_roots(data: dict[str, Any]) -> KnownRoots:
     """From the parsed `data/microsoft_roots.toml`."""
-    roots = tuple(
-        KnownRoot(r["subject"], _hex(r.get("sha256")), _hex(r.get("sha1"))) for r in data.get("root", [])
+    return KnownRoots(
+        roots=tuple(KnownRoot(r["subject"], _hex(r.get("sha256")), _hex(r.get("sha1"))) for r in data.get("root", [])),
+        issuer_patterns=tuple(i["pattern"] for i in data.get("issuer", [])),
+        organizations=tuple(data.get("organizations", {}).get("names", [])),
+        service_domains=tuple(d.lower() for d in data.get("service_domains", {}).get("names", [])),
     )
-    patterns = tuple(i["pattern"] for i in data.get("issuer", []))
-    organizations = tuple(data.get("organizations", {}).get("names", []))
-    return KnownRoots(roots, patterns, organizations)
 
 
 def _hex(value: str | None) -> str | None:

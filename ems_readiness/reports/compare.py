@@ -109,7 +109,7 @@ def render_text(comparison: Comparison) -> str:
 
 
 def render_markdown(comparison: Comparison) -> str:
-    from .markdown_cells import cell
+    from .markdown import md_text as cell
 
     lines = ["| change | check | resource | before | now |", "| --- | --- | --- | --- | --- |"]
     for change in (Change.FIXED, Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.GONE):

@@ -1,23 +1,26 @@
 """`findings.csv`: every finding, one row each, as the remediation plan a consultant fills in.
 
 UTF-8 with a byte-order mark so Excel opens Chinese text correctly; rows end in CRLF. Write the
-returned text with `encoding="utf-8", newline=""` (the BOM is part of the text). Failed findings
-come first, most severe check first. The plan columns (owner, due date, notes) are left empty.
-Headers follow the report language; the column order is fixed for scripts.
+returned text with `encoding="utf-8", newline=""` (the BOM is part of the text). Active findings
+come first, worst status and most severe check first; suppressed ones last. The plan columns
+(owner, due date, notes) are left empty. Headers follow the report language; the column order is
+fixed for scripts, and status, severity and change keep their result-file values for filtering.
 
 Cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR, also their
-full-width forms) get a leading apostrophe: tenant and DNS data must not execute in Excel.
+full-width forms) get a leading apostrophe: tenant and DNS data must not execute in Excel. Other
+control characters (an ANSI escape in a DNS answer) are written as \\xNN.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from ems_readiness.agent.model import CheckResult, Finding, Results, Status
 from ems_readiness.agent.suppressions import is_suppressed
 
-from .i18n import check_lang, t
+from .i18n import check_lang
 from .sarif import check_level_finding
 
 BOM = "\ufeff"
@@ -46,11 +49,13 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
     ("notes", {"en": "Notes", "zh-CN": "备注"}),
 ]
-PLAN_COLUMNS = ("owner", "due_date", "notes")
+EXPIRED = {"en": "expired", "zh-CN": "已过期"}
+# control characters other than tab and line breaks, shown as \xNN rather than passed to Excel
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
@@ -72,14 +77,10 @@ def _ordered_findings(results: Results) -> list[tuple[CheckResult, Finding]]:
         for finding in [*check.findings, check_level_finding(check)]
         if finding is not None
     ]
-    # active problems first, then suppressed ones, then the rest by status; most severe check first
+    # suppressed findings after the active ones; worst status, then most severe check, first
     return sorted(
         pairs,
-        key=lambda pair: (
-            STATUS_ORDER.index(pair[1].status),
-            is_suppressed(pair[1]),
-            -pair[0].severity.rank,
-        ),
+        key=lambda pair: (is_suppressed(pair[1]), STATUS_ORDER.index(pair[1].status), -pair[0].severity.rank),
     )
 
 
@@ -107,5 +108,5 @@ def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
 
 def _expiry_text(expires: str | None, expired: bool, lang: str) -> str | None:
     if expires and expired:
-        return f"{expires} ({t('suppressed.expired', lang)})"
+        return f"{expires} ({EXPIRED[lang]})"
     return expires

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import partial
 from importlib import resources
@@ -21,6 +21,7 @@ from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from ems_readiness.agent.catalogues import LANGS, responsibilities
 from ems_readiness.agent.model import CheckResult, Finding, Results, ResponsibilityResult, Severity
+from ems_readiness.agent.suppressions import is_suppressed
 
 from . import i18n
 
@@ -155,7 +156,6 @@ class ReportView:
     filter_counts: dict[str, int]
     change_counts: dict[str, int]
     trend: Trend | None
-    checks_by_id: dict[str, CheckView] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------- anchors and small helpers
@@ -219,10 +219,6 @@ def evidence_text(finding: Finding) -> tuple[str, int]:
     if len(dumped) <= EVIDENCE_CHARS:
         return dumped, 0
     return dumped[:EVIDENCE_CHARS], len(dumped) - EVIDENCE_CHARS
-
-
-def is_suppressed(finding: Finding) -> bool:
-    return finding.suppressed is not None and not finding.suppressed.expired
 
 
 # ---------------------------------------------------------------- building the view
@@ -307,7 +303,7 @@ def next_steps(checks: list[CheckView]) -> list[NextStep]:
             if f.status in ("fail", "error"):
                 summary = first_words(f.finding.remediation or f.finding.message)
                 steps.append(NextStep(severity.value, f.status, view.check.id, f.finding.resource, summary, f.anchor))
-        if view.status in ("fail", "error") and not view.findings:
+        if view.status in ("fail", "error") and not view.check.findings:
             summary = first_words(view.check.reason or view.check.fix or view.check.title)
             steps.append(NextStep(severity.value, view.status, view.check.id, None, summary, view.anchor))
     status_rank = {"fail": 0, "error": 1}
@@ -345,7 +341,8 @@ def build_view(results: Results, lang: str) -> ReportView:
     steps = next_steps(checks)
     all_findings = list(results.findings())
     responsibility_counts = count_by([r.status for r in results.responsibilities], RESPONSIBILITY_STATUSES)
-    finding_counts = {s: results.totals.findings.get(s, 0) for s in COUNT_STATUSES}
+    # Counted from the checklist's rows rather than results.totals, which includes suppressed findings.
+    finding_counts = count_by([f.status for view in checks for f in view.findings], COUNT_STATUSES)
     return ReportView(
         phases=phases,
         unplaced=[view for view in checks if not view.home],
@@ -362,7 +359,6 @@ def build_view(results: Results, lang: str) -> ReportView:
             {c: results.baseline.counts.get(c, 0) for c in CHANGE_ORDER} if results.baseline else {}
         ),
         trend=trend(results, lang),
-        checks_by_id=by_id,
     )
 
 
@@ -415,6 +411,7 @@ def render(results: Results, lang: str = "en") -> str:
         utc_text=utc_text,
         one_line=one_line,
         t=partial(i18n.t, lang=lang),
+        tn=partial(i18n.tn, lang=lang),
         status_label=partial(i18n.status_label, lang=lang),
         severity_label=partial(i18n.severity_label, lang=lang),
         change_label=partial(i18n.change_label, lang=lang),

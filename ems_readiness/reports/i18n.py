@@ -29,9 +29,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "meta.mode": {"en": "Mode", "zh-CN": "模式"},
     "meta.scenario": {"en": "scenario {scenario}", "zh-CN": "场景 {scenario}"},
     "meta.vantage": {"en": "Scanned from", "zh-CN": "扫描位置"},
-    "meta.resolvers": {"en": "resolvers", "zh-CN": "解析器"},
+    "meta.resolvers": {"en": "resolvers: ", "zh-CN": "解析器："},
     "meta.system_resolver": {"en": "system resolver", "zh-CN": "系统解析器"},
-    "meta.proxy": {"en": "proxy", "zh-CN": "代理"},
+    "meta.proxy": {"en": "proxy: ", "zh-CN": "代理："},
     "meta.no_proxy": {"en": "direct, no proxy", "zh-CN": "直连，无代理"},
     "meta.tool": {"en": "Tool", "zh-CN": "工具"},
     "meta.scan_id": {"en": "Scan", "zh-CN": "扫描"},
@@ -77,18 +77,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh-CN": "载入过程中的全部客户职责，评估和启用阶段在前。没有自动检查的项需在会议中讨论确认。",
     },
     "checklist.manual": {
-        "en": "No automated check: confirm in the meeting.",
-        "zh-CN": "无自动检查：请在会议中确认。",
+        "en": "No automated check: confirm in the meeting",
+        "zh-CN": "无自动检查：请在会议中确认",
     },
     "checklist.topic_manual": {
         "en": "No automated check for this topic: discuss in the meeting.",
         "zh-CN": "此主题无自动检查：请在会议中讨论。",
     },
     "checklist.satisfied": {
-        "en": "Satisfied by the scan itself.",
-        "zh-CN": "由本次扫描本身满足。",
+        "en": "Satisfied by this scan",
+        "zh-CN": "由本次扫描满足",
     },
-    "checklist.checks_count": {"en": "{n} checks", "zh-CN": "{n} 项检查"},
+    "checklist.checks_count.one": {"en": "1 check", "zh-CN": "1 项检查"},
+    "checklist.checks_count.other": {"en": "{n} checks", "zh-CN": "{n} 项检查"},
     "checklist.shown_under": {"en": "details under {responsibility}", "zh-CN": "详情见 {responsibility}"},
     "checklist.other_checks": {
         "en": "Checks not mapped to a responsibility",
@@ -99,12 +100,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "check.area": {"en": "Area", "zh-CN": "领域"},
     "check.why": {"en": "Why it matters", "zh-CN": "重要性"},
     "check.fix": {"en": "How to fix", "zh-CN": "修正方法"},
-    "check.reason": {"en": "Not assessed", "zh-CN": "未评估原因"},
+    "check.reason": {"en": "Not assessed: ", "zh-CN": "未评估原因："},
     "check.permissions": {"en": "Graph permissions", "zh-CN": "Graph 权限"},
-    "check.findings_count": {"en": "{n} findings", "zh-CN": "{n} 项结果"},
+    "check.findings_count.one": {"en": "1 finding", "zh-CN": "1 项结果"},
+    "check.findings_count.other": {"en": "{n} findings", "zh-CN": "{n} 项结果"},
     "check.no_findings": {"en": "No findings.", "zh-CN": "无结果。"},
-    "check.suppressed_here": {
-        "en": "{n} suppressed finding(s), listed under Suppressed findings.",
+    "check.suppressed_here.one": {
+        "en": "1 suppressed finding, listed under Suppressed findings.",
+        "zh-CN": "1 项已抑制的结果，列于“已抑制的结果”。",
+    },
+    "check.suppressed_here.other": {
+        "en": "{n} suppressed findings, listed under Suppressed findings.",
         "zh-CN": "{n} 项已抑制的结果，列于“已抑制的结果”。",
     },
     # Findings table
@@ -114,7 +120,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "finding.expected": {"en": "Expected", "zh-CN": "预期值"},
     "finding.observed": {"en": "Observed", "zh-CN": "观察值"},
     "finding.remediation": {"en": "Remediation", "zh-CN": "修正措施"},
-    "finding.evidence": {"en": "Evidence ({n} observations)", "zh-CN": "证据（{n} 条观察记录）"},
+    "finding.evidence.one": {"en": "Evidence: 1 observation", "zh-CN": "证据：1 条观察记录"},
+    "finding.evidence.other": {"en": "Evidence: {n} observations", "zh-CN": "证据：{n} 条观察记录"},
     "finding.evidence_truncated": {
         "en": "… truncated, {n} more characters in results.json",
         "zh-CN": "…… 已截断，results.json 中还有 {n} 个字符",
@@ -126,8 +133,8 @@ STRINGS: dict[str, dict[str, str]] = {
     # Apart
     "suppressed.heading": {"en": "Suppressed findings", "zh-CN": "已抑制的结果"},
     "suppressed.intro": {
-        "en": "Accepted for now and left out of the checklist and the counts above.",
-        "zh-CN": "暂时接受，不计入上方清单和统计。",
+        "en": "Accepted for now: listed here instead of in the checklist, and left out of the finding counts above.",
+        "zh-CN": "暂时接受：列于此处而不列入清单，也不计入上方的结果统计。",
     },
     "suppressed.reason": {"en": "Reason", "zh-CN": "原因"},
     "suppressed.owner": {"en": "Owner", "zh-CN": "负责人"},
@@ -182,6 +189,11 @@ def t(key: str, lang: str, **values: object) -> str:
     except KeyError:
         raise UnknownString(f"no report string {key!r} in {lang!r}") from None
     return text.format(**values) if values else text
+
+
+def tn(key: str, n: int, lang: str) -> str:
+    """The singular (`key.one`) or plural (`key.other`) form of a count string, with `{n}` filled."""
+    return t(f"{key}.one" if n == 1 else f"{key}.other", lang, n=n)
 
 
 def status_label(status: str, lang: str) -> str:

@@ -129,15 +129,17 @@ def _findings_text(check: CheckResult) -> str:
         lines.append(f"reason: {check.reason}")
     for finding in check.findings:
         if finding.status is not Status.PASS and not is_suppressed(finding):
-            lines.extend(_finding_lines(finding))
+            lines.extend(_finding_lines(finding, check.fix))
     if check.fix:
         lines.append(f"how to fix: {check.fix}")
     return xml_text("\n".join(lines))
 
 
-def _finding_lines(finding: Finding) -> list[str]:
+def _finding_lines(finding: Finding, check_fix: str) -> list[str]:
     lines = [f"[{finding.status.value}] {finding.resource or CHECK_LEVEL}: {finding.message}"]
-    for label, value in (("expected", finding.expected), ("observed", finding.observed), ("remediation", finding.remediation)):
+    # a finding's remediation defaults to the check's fix, which closes the text once
+    remediation = finding.remediation if finding.remediation != check_fix else None
+    for label, value in (("expected", finding.expected), ("observed", finding.observed), ("remediation", remediation)):
         if value:
             lines.append(f"    {label}: {value}")
     if finding.suppressed is not None and finding.suppressed.expired:
@@ -150,15 +152,21 @@ def _suite_output(checks: list[CheckResult]) -> str:
     for check in checks:
         for finding in check.findings:
             if is_suppressed(finding):
-                owner = f", owner {finding.suppressed.owner}" if finding.suppressed.owner else ""  # type: ignore[union-attr]
-                expires = f", until {finding.suppressed.expires}" if finding.suppressed.expires else ""  # type: ignore[union-attr]
-                lines.append(
-                    f"{check.id} [{finding.status.value}, suppressed{owner}{expires}] "
-                    f"{finding.resource}: {finding.message} -- {finding.suppressed.reason}"  # type: ignore[union-attr]
-                )
+                lines.append(f"{check.id} {_suppressed_line(finding)}")
             elif finding.status is Status.WARN:
                 lines.append(f"{check.id} [warn] {finding.resource}: {finding.message}")
     return xml_text("\n".join(lines))
+
+
+def _suppressed_line(finding: Finding) -> str:
+    suppression = finding.suppressed
+    assert suppression is not None
+    owner = f", owner {suppression.owner}" if suppression.owner else ""
+    until = f", until {suppression.expires}" if suppression.expires else ""
+    return (
+        f"[{finding.status.value}, suppressed{owner}{until}] "
+        f"{finding.resource}: {finding.message} -- {suppression.reason}"
+    )
 
 
 def _shorten(text: str) -> str:

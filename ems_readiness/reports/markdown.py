@@ -14,20 +14,40 @@ from datetime import timezone
 from ems_readiness.agent.model import Change, CheckResult, Finding, Results, Status
 from ems_readiness.agent.suppressions import effective_status, is_suppressed
 
-from .i18n import change_label, check_lang, severity_label, status_label, t
+from .i18n import change_label, check_lang, severity_label, status_label
 
 ROW_LIMIT = 15
 COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
 CHANGE_ORDER = (Change.REGRESSED, Change.NEW, Change.FIXED, Change.STILL_FAILING, Change.UNCHANGED, Change.GONE)
 
 LABELS = {
+    "title": {"en": "EMS readiness", "zh-CN": "EMS 就绪评估"},
+    "tenant.unknown": {"en": "tenant not assessed", "zh-CN": "未评估租户"},
+    "scan": {"en": "Scan", "zh-CN": "扫描"},
+    "mode.live": {"en": "live", "zh-CN": "实时"},
+    "mode.demo": {"en": "demo (simulated environment)", "zh-CN": "演示（模拟环境）"},
+    "mode.replay": {"en": "replay", "zh-CN": "回放"},
+    "counts.checks": {"en": "Checks", "zh-CN": "检查"},
+    "counts.findings": {"en": "Findings", "zh-CN": "结果"},
+    "counts.suppressed": {"en": "{n} suppressed finding(s), listed below.", "zh-CN": "{n} 项已抑制的结果，列于下方。"},
     "failing.heading": {"en": "Failing checks by responsibility", "zh-CN": "按职责列出的失败检查"},
     "failing.none": {"en": "No check failed.", "zh-CN": "没有失败的检查。"},
-    "failing.count": {"en": "Failed findings", "zh-CN": "失败结果"},
     "errors.heading": {"en": "Could not assess", "zh-CN": "无法评估"},
+    "changes.heading": {"en": "Since the baseline", "zh-CN": "与基线相比"},
+    "changes.baseline": {"en": "Baseline: scan {scan_id} of {started}", "zh-CN": "基线：{started} 的扫描 {scan_id}"},
     "changes.listed": {"en": "Regressed, new and fixed findings", "zh-CN": "回退、新增和已修复的结果"},
+    "suppressed.heading": {"en": "Suppressed findings", "zh-CN": "已抑制的结果"},
+    "suppressed.never": {"en": "no expiry", "zh-CN": "不过期"},
     "column.change": {"en": "Change", "zh-CN": "变化"},
+    "column.check": {"en": "Check", "zh-CN": "检查"},
+    "column.severity": {"en": "Severity", "zh-CN": "严重性"},
     "column.title": {"en": "Title", "zh-CN": "标题"},
+    "column.failed": {"en": "Failed findings", "zh-CN": "失败结果"},
+    "column.resource": {"en": "Resource", "zh-CN": "资源"},
+    "column.finding": {"en": "Finding", "zh-CN": "结果说明"},
+    "column.reason": {"en": "Reason", "zh-CN": "原因"},
+    "column.owner": {"en": "Owner", "zh-CN": "负责人"},
+    "column.expires": {"en": "Expires", "zh-CN": "到期"},
     "more": {"en": "… and {n} more in report.html", "zh-CN": "…… 另有 {n} 项，见 report.html"},
 }
 
@@ -45,6 +65,13 @@ def md_text(value: object) -> str:
     text = " ".join(_CONTROL.sub(" ", str(value)).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)
+
+
+def md_code(value: object) -> str:
+    """Untrusted text as a code span: nothing inside is Markdown or HTML, but a backtick would end
+    the span and a pipe would end the table cell (GFM splits cells before it parses code)."""
+    text = " ".join(_CONTROL.sub(" ", str(value)).split()).replace("`", "'").replace("|", "\\|")
+    return f"`{text}`" if text else ""
 
 
 def render(results: Results, lang: str = "en") -> str:
@@ -65,18 +92,22 @@ def _label(key: str, lang: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def _labels(keys: list[str], lang: str) -> list[str]:
+    return [_label(key, lang) for key in keys]
+
+
 def _heading(results: Results, lang: str) -> str:
-    tenant = results.tenant_name or results.tenant_id or t("meta.tenant_unknown", lang)
+    tenant = results.tenant_name or results.tenant_id or _label("tenant.unknown", lang)
     started = results.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     facts = " · ".join(
         [
-            f"{t('meta.scan_id', lang)} `{md_text(results.scan_id)}`",
-            t(f"mode.{results.mode}", lang),
+            f"{_label('scan', lang)} {md_code(results.scan_id)}",
+            _label(f"mode.{results.mode}", lang),
             started,
             f"{md_text(results.tool.name)} {md_text(results.tool.version)}",
         ]
     )
-    return f"## {t('report.title', lang)}: {md_text(tenant)}\n\n{facts}"
+    return f"## {_label('title', lang)}: {md_text(tenant)}\n\n{facts}"
 
 
 def _counts(results: Results, lang: str) -> str:
@@ -86,11 +117,11 @@ def _counts(results: Results, lang: str) -> str:
     suppressed = sum(1 for f in results.findings() if is_suppressed(f))
     header = ["", *(status_label(s.value, lang) for s in COUNT_ORDER)]
     rows = [
-        [t("summary.checks", lang), *map(str, check_counts)],
-        [t("summary.findings", lang), *map(str, finding_counts)],
+        [_label("counts.checks", lang), *map(str, check_counts)],
+        [_label("counts.findings", lang), *map(str, finding_counts)],
     ]
     table = _table(header, rows, align_right_from=1)
-    return table + (f"\n\n{t('summary.suppressed', lang, n=suppressed)}" if suppressed else "")
+    return table + (f"\n\n{_label('counts.suppressed', lang, n=suppressed)}" if suppressed else "")
 
 
 def _failing_by_responsibility(results: Results, lang: str) -> str:
@@ -102,11 +133,11 @@ def _failing_by_responsibility(results: Results, lang: str) -> str:
     for key, text in _responsibility_order(results, failing, lang):
         checks = [c for c in failing if key in c.responsibilities]
         rows = [
-            [f"`{md_text(c.id)}`", severity_label(c.severity.value, lang), md_text(c.title), str(_active_failures(c))]
+            [md_code(c.id), severity_label(c.severity.value, lang), md_text(c.title), str(_active_failures(c))]
             for c in checks
         ]
-        header = [t("common.check", lang), t("check.severity", lang), _label("column.title", lang), _label("failing.count", lang)]
-        title = f"**{md_text(text)}** (`{md_text(key)}`)" if text else f"**`{md_text(key)}`**"
+        header = _labels(["column.check", "column.severity", "column.title", "column.failed"], lang)
+        title = f"**{md_text(text)}** ({md_code(key)})" if text else f"**{md_code(key)}**"
         blocks.append(f"{title}\n\n{_table(header, rows)}")
     return "\n\n".join(blocks)
 
@@ -127,14 +158,13 @@ def _active_failures(check: CheckResult) -> int:
 def _not_assessed(results: Results, lang: str) -> str:
     rows = []
     for check in results.checks:
-        errored = [f for f in check.findings if f.status is Status.ERROR and not is_suppressed(f)]
-        if errored:
-            rows += [[f"`{md_text(check.id)}`", md_text(f.resource), md_text(f.message)] for f in errored]
-        elif check.status is Status.ERROR:
-            rows.append([f"`{md_text(check.id)}`", "", md_text(check.reason or "")])
+        errored = [f for f in check.findings if f.status is Status.ERROR]
+        rows += [[md_code(check.id), md_text(f.resource), md_text(f.message)] for f in errored if not is_suppressed(f)]
+        if not errored and check.status is Status.ERROR:
+            rows.append([md_code(check.id), "", md_text(check.reason or "")])
     if not rows:
         return ""
-    header = [t("common.check", lang), t("finding.resource", lang), t("check.reason", lang)]
+    header = _labels(["column.check", "column.resource", "column.reason"], lang)
     return f"### {_label('errors.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
 
 
@@ -143,7 +173,7 @@ def _changes(results: Results, lang: str) -> str:
     if baseline is None:
         return ""
     started = baseline.baseline_started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    intro = t("summary.baseline", lang, scan_id=f"`{md_text(baseline.baseline_scan_id)}`", started=started)
+    intro = _label("changes.baseline", lang, scan_id=md_code(baseline.baseline_scan_id), started=started)
     counts = _table(
         [change_label(c.value, lang) for c in CHANGE_ORDER],
         [[str(baseline.counts.get(c.value, 0)) for c in CHANGE_ORDER]],
@@ -151,12 +181,13 @@ def _changes(results: Results, lang: str) -> str:
     )
     listed = [f for f in results.findings() if _worth_listing(f)]
     listed.sort(key=lambda f: CHANGE_ORDER.index(f.change))  # type: ignore[arg-type]
-    parts = [f"### {t('summary.changes', lang)}", intro, counts]
+    parts = [f"### {_label('changes.heading', lang)}", intro, counts]
     if listed:
-        header = [_label("column.change", lang), t("common.check", lang), t("finding.resource", lang), t("finding.message", lang)]
+        header = _labels(["column.change", "column.check", "column.resource", "column.finding"], lang)
         rows = [
-            [change_label(f.change.value, lang), f"`{md_text(f.check_id)}`", md_text(f.resource), md_text(f.message)]  # type: ignore[union-attr]
+            [change_label(f.change.value, lang), md_code(f.check_id), md_text(f.resource), md_text(f.message)]
             for f in listed
+            if f.change is not None
         ]
         parts += [f"**{_label('changes.listed', lang)}**", _limited_table(header, rows, lang)]
     return "\n\n".join(parts)
@@ -176,23 +207,17 @@ def _suppressed(results: Results, lang: str) -> str:
             assert suppression is not None
             rows.append(
                 [
-                    f"`{md_text(finding.check_id)}`",
+                    md_code(finding.check_id),
                     md_text(finding.resource),
                     md_text(suppression.reason),
                     md_text(suppression.owner or ""),
-                    md_text(suppression.expires or t("suppressed.never", lang)),
+                    md_text(suppression.expires or _label("suppressed.never", lang)),
                 ]
             )
     if not rows:
         return ""
-    header = [
-        t("common.check", lang),
-        t("finding.resource", lang),
-        t("suppressed.reason", lang),
-        t("suppressed.owner", lang),
-        t("suppressed.expires", lang),
-    ]
-    return f"### {t('suppressed.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
+    header = _labels(["column.check", "column.resource", "column.reason", "column.owner", "column.expires"], lang)
+    return f"### {_label('suppressed.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
 
 
 def _limited_table(header: list[str], rows: list[list[str]], lang: str) -> str:

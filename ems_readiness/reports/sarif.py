@@ -34,7 +34,7 @@ from ems_readiness.agent.catalogues import responsibilities
 from ems_readiness.agent.model import CheckResult, Finding, Results, Severity, Status
 from ems_readiness.agent.suppressions import is_suppressed
 
-from .i18n import check_lang, t
+from .i18n import check_lang
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -57,6 +57,11 @@ SECURITY_SEVERITY = {
     Severity.LOW: "3.0",
 }
 REPORTED_STATUSES = (Status.FAIL, Status.WARN, Status.ERROR)
+HELP_HEADINGS = {
+    "why": {"en": "Why it matters", "zh-CN": "重要性"},
+    "fix": {"en": "How to fix", "zh-CN": "修正方法"},
+    "responsibilities": {"en": "Customer responsibilities", "zh-CN": "客户职责"},
+}
 
 
 def fingerprint(check_id: str, resource: str) -> str:
@@ -130,11 +135,11 @@ def _rule(check: CheckResult, lang: str) -> dict[str, Any]:
 def _help_markdown(check: CheckResult, lang: str) -> str:
     parts = []
     if check.why:
-        parts.append(f"**{t('check.why', lang)}**\n\n{check.why}")
-    parts.append(f"**{t('check.fix', lang)}**\n\n{check.fix}")
+        parts.append(f"**{HELP_HEADINGS['why'][lang]}**\n\n{check.why}")
+    parts.append(f"**{HELP_HEADINGS['fix'][lang]}**\n\n{check.fix}")
     if check.responsibilities:
         items = "\n".join(f"- `{key}` {_responsibility_text(key, lang)}" for key in check.responsibilities)
-        parts.append(f"**{t('summary.responsibilities', lang)}**\n\n{items}")
+        parts.append(f"**{HELP_HEADINGS['responsibilities'][lang]}**\n\n{items}")
     return "\n\n".join(parts)
 
 
@@ -184,7 +189,8 @@ def _level(check: CheckResult, finding: Finding) -> str:
 
 def _message(finding: Finding) -> str:
     text = f"{finding.resource}: {finding.message}" if finding.resource else finding.message
-    details = [f"{label} {value}" for label, value in (("expected:", finding.expected), ("observed:", finding.observed)) if value]
+    values = (("expected", finding.expected), ("observed", finding.observed))
+    details = [f"{label}: {value}" for label, value in values if value]
     return "\n".join([text, *details])
 
 
@@ -205,7 +211,12 @@ def _invocation(results: Results) -> dict[str, Any]:
 
 def _run_properties(results: Results) -> dict[str, Any]:
     return _without_empty(
-        {"scanId": results.scan_id, "mode": results.mode, "tenantId": results.tenant_id, "tenantName": results.tenant_name}
+        {
+            "scanId": results.scan_id,
+            "mode": results.mode,
+            "tenantId": results.tenant_id,
+            "tenantName": results.tenant_name,
+        }
     )
 
 

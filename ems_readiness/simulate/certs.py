@@ -55,6 +55,7 @@ WEAK_CASES = frozenset({"rsa1024", "sha1"})
 WRONG_HOST = "wrong.fabrikam.test"
 EXPIRED_DAYS_AGO = 35
 EXPIRING_IN_DAYS = 10
+CA_AGE_DAYS = 400  # CAs predate every leaf they issue, expired ones included
 SIMULATION_ORG = "ems-readiness simulation"
 INTERCEPTION_CA_NAME = "Contoso Egress Inspection CA"
 
@@ -128,7 +129,7 @@ class CertificateAuthority:
         key = ec_key()
         subject = name(common_name, organization)
         builder = (
-            _base_builder(subject, subject, key.public_key(), now - dt.timedelta(days=30), now + dt.timedelta(days=3650))
+            _base_builder(subject, subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
         )
@@ -138,7 +139,7 @@ class CertificateAuthority:
         key = ec_key()
         subject = name(common_name, organization or self.organization)
         builder = (
-            self._issued_builder(subject, key.public_key(), now - dt.timedelta(days=30), now + dt.timedelta(days=1825))
+            self._issued_builder(subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=1825))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
         )

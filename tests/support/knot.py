@@ -53,6 +53,9 @@ control:
     listen: "{dir}/knot.sock"
 database:
     storage: "{dir}/db"
+mod-stats:
+  - id: counters
+    request-protocol: on
 log:
   - target: stderr
     any: info
@@ -62,6 +65,7 @@ template:
     file: "%s.zone"
     zonefile-sync: -1
     journal-content: none
+    global-module: mod-stats/counters
 zone:
 {zones}
 """
@@ -121,6 +125,13 @@ class KnotServer:
     def log(self) -> str:
         path = self.workdir / "knotd.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def query_count(self) -> int:
+        """Queries knot has answered since it started (mod-stats), over UDP and TCP."""
+        for line in self._knotc("stats", "mod-stats.server-operation").splitlines():
+            if "server-operation[query]" in line:
+                return int(line.rsplit("=", 1)[1])
+        return 0
 
     def set_record(self, zone: str, owner: str, ttl: int, rtype: str, rdata: str) -> None:
         """Add a record at run time (knotc zone-begin / zone-set / zone-commit)."""

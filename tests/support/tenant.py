@@ -40,8 +40,9 @@ def delegated_token(scopes=ALL_DELEGATED) -> str:
 
 @contextmanager
 def simulated_tenant(scenario: str = "unready", token: str | None = None, faults: FaultPlan | None = None,
-                     tenant=None):
-    sim = GraphSimulator(tenant or load_scenario_tenant(scenario, ports={"sts": 443}), token=token, faults=faults)
+                     tenant=None, now=None):
+    tenant = tenant or load_scenario_tenant(scenario, ports={"sts": 443}, now=now)
+    sim = GraphSimulator(tenant, token=token, faults=faults)
     sim.start()
     try:
         yield sim

@@ -1,4 +1,5 @@
-"""HTTP proxy CONNECT tunnels, the way devices behind an explicit proxy reach Microsoft.
+"""HTTP proxy CONNECT tunnels (and plain-HTTP requests), the way devices behind an explicit
+proxy reach Microsoft.
 
 The proxy resolves the target name, so the target is sent as given. The proxy's own name is
 resolved by the system resolver, as the machine finds its proxy. Credentials in the proxy URL
@@ -89,7 +90,17 @@ def authority(host: str, port: int) -> str:
 
 def connect_request(host: str, port: int, credentials: str | None) -> bytes:
     target = authority(host, port)
-    lines = [f"CONNECT {target} HTTP/1.1", f"Host: {target}", "User-Agent: ems-readiness"]
+    return proxy_request(f"CONNECT {target} HTTP/1.1", target, credentials)
+
+
+def plain_http_request(host: str, port: int, credentials: str | None) -> bytes:
+    """What a client sends a proxy for an http:// URL: absolute-form request, no CONNECT."""
+    target = authority(host, port)
+    return proxy_request(f"HEAD http://{target}/ HTTP/1.1", target, credentials, "Connection: close")
+
+
+def proxy_request(request_line: str, target: str, credentials: str | None, *extra: str) -> bytes:
+    lines = [request_line, f"Host: {target}", "User-Agent: ems-readiness", *extra]
     if credentials:
         lines.append(f"Proxy-Authorization: {credentials}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
@@ -98,28 +109,54 @@ def connect_request(host: str, port: int, credentials: str | None) -> bytes:
 async def connect_tunnel(
     proxy_url: str, host: str, port: int, timeout: float
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """An open tunnel to host:port through the proxy; the caller closes the writer."""
+    """An open tunnel to host:port through the proxy (HTTP CONNECT); the caller closes the writer."""
+    proxy = proxy_address(proxy_url)
+    reader, writer, status, reason = await ask_proxy(
+        proxy, connect_request(host, port, proxy.authorization()), f"CONNECT {authority(host, port)}", timeout
+    )
+    if 200 <= status < 300:
+        return reader, writer
+    close_quietly(writer)
+    raise refusal(status, reason, proxy, f"CONNECT {authority(host, port)}")
+
+
+async def request_via_proxy(proxy_url: str, host: str, port: int, timeout: float) -> tuple[int, str]:
+    """(status, reason) of `HEAD http://host:port/` sent through the proxy, as a browser would for
+    plain HTTP; raises ProxyError when the proxy refuses or fails. Proxies commonly allow CONNECT
+    only to 443, so port 80 is asked this way. An answer from the service itself (any status but
+    401/403/407 or a gateway failure) means the path works."""
+    proxy = proxy_address(proxy_url)
+    what = f"HEAD http://{authority(host, port)}/"
+    _, writer, status, reason = await ask_proxy(proxy, plain_http_request(host, port, proxy.authorization()), what, timeout)
+    close_quietly(writer)
+    if status in AUTH_STATUSES or status == 403 or status in UPSTREAM_FAILURE_STATUSES:
+        raise refusal(status, reason, proxy, what)
+    return status, reason
+
+
+def proxy_address(proxy_url: str) -> ProxyAddress:
     try:
-        proxy = parse_proxy_url(proxy_url)
+        return parse_proxy_url(proxy_url)
     except ValueError as exc:
         raise ProxyError("unreachable", None, str(exc)) from None
+
+
+async def ask_proxy(
+    proxy: ProxyAddress, request: bytes, what: str, timeout: float
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, str]:
+    """Send one request to the proxy and read its status line, all within `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout
     reader, writer = await open_proxy_connection(proxy, timeout)
     remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
     try:
-        status, reason = await asyncio.wait_for(exchange_connect(reader, writer, host, port, proxy), remaining)
+        status, reason = await asyncio.wait_for(exchange(reader, writer, request, proxy), remaining)
     except TimeoutError:
         close_quietly(writer)
-        raise ProxyError(
-            "timeout", None, f"the proxy {proxy.display} did not answer CONNECT {authority(host, port)} within {timeout:g} s"
-        ) from None
+        raise ProxyError("timeout", None, f"the proxy {proxy.display} did not answer {what} within {timeout:g} s") from None
     except BaseException:
         close_quietly(writer)
         raise
-    if 200 <= status < 300:
-        return reader, writer
-    close_quietly(writer)
-    raise refusal(status, reason, proxy, host, port)
+    return reader, writer, status, reason
 
 
 async def open_proxy_connection(proxy: ProxyAddress, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -134,10 +171,10 @@ async def open_proxy_connection(proxy: ProxyAddress, timeout: float) -> tuple[as
         raise ProxyError("unreachable", None, f"cannot connect to the proxy {proxy.display}: {reason}") from None
 
 
-async def exchange_connect(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int, proxy: ProxyAddress
+async def exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes, proxy: ProxyAddress
 ) -> tuple[int, str]:
-    writer.write(connect_request(host, port, proxy.authorization()))
+    writer.write(request)
     await writer.drain()
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -159,17 +196,16 @@ def parse_status_line(head: bytes, proxy: ProxyAddress) -> tuple[int, str]:
     return int(code), reason.strip()[:200]
 
 
-def refusal(status: int, reason: str, proxy: ProxyAddress, host: str, port: int) -> ProxyError:
-    answered = f"the proxy {proxy.display} answered {status} {reason}".rstrip()
-    target = authority(host, port)
+def refusal(status: int, reason: str, proxy: ProxyAddress, what: str) -> ProxyError:
+    answered = f"the proxy {proxy.display} answered {what} with {status} {reason}".rstrip()
     if status in AUTH_STATUSES:
         sent = "credentials were sent and rejected" if proxy.username is not None else "no credentials were sent"
-        return ProxyError("auth-required", status, f"{answered}: authentication required for CONNECT {target} ({sent})")
+        return ProxyError("auth-required", status, f"{answered}: proxy authentication required ({sent})")
     if status == 403:
-        return ProxyError("denied", status, f"{answered}: CONNECT {target} denied by the proxy's policy")
+        return ProxyError("denied", status, f"{answered}: denied by the proxy's policy")
     if status in UPSTREAM_FAILURE_STATUSES:
-        return ProxyError("upstream-failed", status, f"{answered}: the proxy could not reach {target}")
-    return ProxyError("bad-response", status, f"{answered} to CONNECT {target}")
+        return ProxyError("upstream-failed", status, f"{answered}: the proxy could not reach the service")
+    return ProxyError("bad-response", status, answered)
 
 
 def close_quietly(writer: asyncio.StreamWriter) -> None:

@@ -1,26 +1,38 @@
 (function () {
   "use strict";
-  var root = document.documentElement;
   var bar = document.getElementById("filter-bar");
   if (!bar) { return; }
-  var buttons = bar.querySelectorAll("button[data-toggle]");
+  var toggles = bar.querySelectorAll("button[data-toggle]");
+  var filtered = document.querySelectorAll("main [data-filter]");
 
-  function show(status, visible) {
-    root.classList.toggle("hide-" + status, !visible);
-    bar.querySelector("button[data-toggle='" + status + "']").setAttribute("aria-pressed", String(visible));
+  // An element is shown when its own status is shown or when anything inside it still is, so
+  // hiding "fail" keeps the warnings of a failing responsibility in view. Elements come in
+  // document order; walking backwards decides every descendant before its ancestor.
+  function apply() {
+    var hidden = {};
+    toggles.forEach(function (b) {
+      if (b.getAttribute("aria-pressed") === "false") { hidden[b.getAttribute("data-toggle")] = true; }
+    });
+    for (var i = filtered.length - 1; i >= 0; i--) {
+      var el = filtered[i];
+      var shown = !hidden[el.getAttribute("data-filter")] ||
+        el.querySelector("[data-filter]:not(.filtered-out)") !== null;
+      el.classList.toggle("filtered-out", !shown);
+    }
   }
 
   bar.addEventListener("click", function (event) {
     var button = event.target.closest("button");
     if (!button) { return; }
     if (button.hasAttribute("data-show-all")) {
-      buttons.forEach(function (b) { show(b.getAttribute("data-toggle"), true); });
-      return;
+      toggles.forEach(function (b) { b.setAttribute("aria-pressed", "true"); });
+    } else {
+      button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") === "false"));
     }
-    show(button.getAttribute("data-toggle"), button.getAttribute("aria-pressed") !== "true");
+    apply();
   });
 
-  // Printing shows everything: open every collapsed section, and close again afterwards.
+  // Printing shows everything: open every collapsed section, and close it again afterwards.
   window.addEventListener("beforeprint", function () {
     document.querySelectorAll("details:not([open])").forEach(function (d) {
       d.setAttribute("data-opened-for-print", "");

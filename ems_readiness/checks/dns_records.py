@@ -1,0 +1,815 @@
+"""DNS checks: the enrollment CNAMEs, the records Graph asks for, SPF, and split-horizon agreement.
+
+Every answer comes from the DNS probe (`ctx.dns`), which names the resolver it asked. A missing
+record is a finding; a resolver that could not answer (SERVFAIL, REFUSED, timeout) is `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..agent.catalogues import data_toml
+from ..agent.check import check
+from ..agent.context import CheckContext
+from ..agent.model import Evidence
+from ..agent.probes.dns import CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue
+
+EXPECTED = data_toml("dns_expected.toml")
+SPF = EXPECTED["spf"]
+MICROSOFT_MANAGED_SUFFIX = ".onmicrosoft.com"
+
+
+# --- shared -----------------------------------------------------------------------------------
+
+
+def host(name: str) -> str:
+    return name.strip().rstrip(".").lower()
+
+
+async def scan_domains(ctx: CheckContext) -> list[str]:
+    """The domains to check, once each; Microsoft hosts the DNS of *.onmicrosoft.com itself."""
+    domains = [host(d) for d in await ctx.inventory.domains()]
+    return [d for d in dict.fromkeys(domains) if d and not d.endswith(MICROSOFT_MANAGED_SUFFIX)]
+
+
+def skip_no_domains(ctx: CheckContext) -> None:
+    ctx.skipped(
+        "domains",
+        "No domain to check: the tenant has no custom domain (or the tenant side is off) and the "
+        "profile's dns.domains is empty.",
+    )
+
+
+def resolver_failure(ctx: CheckContext, answer: DnsAnswer) -> str:
+    """'resolver public (1.1.1.1:53) answered SERVFAIL for contoso.com TXT'."""
+    what = answer.detail or answer.status.value
+    return f"resolver {ctx.dns.resolver_label(answer.resolver)} {what} for {answer.name} {answer.rdtype}"
+
+
+def quoted(texts: Iterable[str]) -> str:
+    return "; ".join(f'"{text}"' for text in texts) or "none"
+
+
+# --- DNS-001 / DNS-002: enrollment CNAMEs --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CnameExpectation:
+    label: str
+    ttl: int
+    targets: tuple[str, ...]
+    source: str
+    purpose: str
+
+    @classmethod
+    def from_data(cls, key: str, purpose: str) -> "CnameExpectation":
+        raw = EXPECTED[key]
+        return cls(raw["label"], raw["ttl"], tuple(host(t) for t in raw["targets"]), raw["source"], purpose)
+
+    @property
+    def preferred(self) -> str:
+        return self.targets[0]
+
+    def owner(self, domain: str) -> str:
+        return f"{self.label}.{domain}"
+
+    def record(self, domain: str) -> str:
+        return f"{self.owner(domain)}. {self.ttl} IN CNAME {self.preferred}."
+
+
+ENROLLMENT = CnameExpectation.from_data(
+    "enrollment", "Windows devices find Intune enrollment through it (MDM auto-discovery)"
+)
+REGISTRATION = CnameExpectation.from_data(
+    "registration", "devices register with Entra ID through it, which conditional access relies on"
+)
+
+
+async def check_cnames(ctx: CheckContext, expectation: CnameExpectation) -> None:
+    domains = await scan_domains(ctx)
+    if not domains:
+        skip_no_domains(ctx)
+        return
+    chains = await asyncio.gather(*(ctx.dns.cname_chain(expectation.owner(d)) for d in domains))
+    for domain, chain in zip(domains, chains):
+        judge_cname(ctx, expectation, domain, chain)
+
+
+def judge_cname(ctx: CheckContext, expectation: CnameExpectation, domain: str, chain: CnameChain) -> None:
+    owner = chain.name
+    report = dict(expected=expectation.record(domain), observed=chain.describe(), evidence=chain.evidence)
+    publish = f"In the DNS zone of {domain}, publish: {expectation.record(domain)}"
+    reached = next((target for target in chain.targets if target in expectation.targets), None)
+    if reached:
+        ctx.passed(owner, f"{owner} leads to {reached}.", **report)
+    elif chain.status.unanswered:
+        ctx.errored(owner, f"Could not check {owner}: {resolver_failure(ctx, chain.answers[-1])}.", **report)
+    elif chain.status is DnsStatus.NXDOMAIN:
+        ctx.failed(
+            owner,
+            f"{owner} does not exist (NXDOMAIN), but {expectation.purpose}.",
+            remediation=publish,
+            **report,
+        )
+    elif chain.status is DnsStatus.NODATA:
+        ctx.failed(
+            owner,
+            f"{owner} exists but is not a CNAME; it must be a CNAME to {expectation.preferred}, "
+            f"because {expectation.purpose}.",
+            remediation=f"Delete the other records at {owner}. {publish}",
+            **report,
+        )
+    else:
+        ctx.failed(
+            owner,
+            f"{owner} points to {chain.target}, not to {expectation.preferred}; {expectation.purpose}.",
+            remediation=f"Change the CNAME's target. {publish}",
+            **report,
+        )
+
+
+@check(
+    id="DNS-001",
+    title="Intune enrollment CNAME (enterpriseenrollment) published",
+    area="dns",
+    severity="high",
+    responsibilities=["assess.remediation-checklist", "enable.network", "enable.client-infrastructure"],
+    topic="network",
+    why="""
+        Windows finds the Intune enrollment service through enterpriseenrollment.<domain>. Without
+        the CNAME, users who enroll a device must type the MDM server name by hand.
+        """,
+    fix="""
+        For every domain users sign in with, publish
+        enterpriseenrollment.<domain>. 3600 IN CNAME enterpriseenrollment-s.manage.microsoft.com.
+        then confirm it in the Intune admin center (Devices > Enroll devices > Windows enrollment >
+        CNAME Validation). DNS changes can take up to 72 hours to propagate.
+        """,
+)
+async def enrollment_cname(ctx: CheckContext) -> None:
+    await check_cnames(ctx, ENROLLMENT)
+
+
+@check(
+    id="DNS-002",
+    title="Entra device registration CNAME (enterpriseregistration) published",
+    area="dns",
+    severity="high",
+    responsibilities=["assess.remediation-checklist", "enable.network", "enable.client-infrastructure"],
+    topic="network",
+    why="""
+        Devices find Entra device registration through enterpriseregistration.<domain>; conditional
+        access that requires a registered or compliant device depends on it.
+        """,
+    fix="""
+        For every domain users sign in with, publish
+        enterpriseregistration.<domain>. 3600 IN CNAME enterpriseregistration.windows.net.
+        (Only AD FS device registration for pre-Windows 10 clients points this name at AD FS
+        instead; that setup is reported here too, for review.)
+        """,
+)
+async def registration_cname(ctx: CheckContext) -> None:
+    await check_cnames(ctx, REGISTRATION)
+
+
+# --- DNS-003: the records Graph lists for each domain -------------------------------------------
+
+
+class GraphRecordError(ValueError):
+    """A serviceConfigurationRecord the check cannot read."""
+
+
+@dataclass(frozen=True)
+class ExpectedRecord:
+    owner: str
+    rdtype: str
+    value: Any  # MxValue, SrvValue, or str (TXT text, CNAME target)
+    optional: bool
+    service: str
+    ttl: int
+
+    @property
+    def resource(self) -> str:
+        return f"{self.owner} {self.rdtype}"
+
+    def zone_line(self) -> str:
+        return f"{self.owner}. {self.ttl} IN {self.rdtype} {presentation(self.rdtype, self.value)}"
+
+    def relevant(self, answer: DnsAnswer) -> list[Any]:
+        """The published values this record is compared with (for SPF, only the SPF records)."""
+        if not answer.ok:
+            return []
+        if self.rdtype == "TXT" and is_spf(self.value):
+            return [v for v in answer.values if is_spf(v)]
+        return list(answer.values)
+
+    def matches(self, published: Any) -> bool:
+        if self.rdtype == "TXT" and is_spf(self.value):
+            return spf_covers(published, self.value)
+        if self.rdtype == "TXT":
+            return " ".join(published.split()) == " ".join(self.value.split())
+        return published == self.value
+
+
+def presentation(rdtype: str, value: Any) -> str:
+    if rdtype == "MX":
+        return f"{value.preference} {value.exchange}."
+    if rdtype == "SRV":
+        return f"{value.priority} {value.weight} {value.port} {value.target}."
+    if rdtype == "TXT":
+        return f'"{value}"'
+    return f"{value}."
+
+
+def expected_record(raw: dict[str, Any], domain: str) -> ExpectedRecord | None:
+    """One Graph serviceConfigurationRecord as the record to find; None for kinds with no DNS record."""
+    kind = str(raw.get("recordType") or "").lower()
+    label = host(str(raw.get("label") or domain))
+    common = dict(
+        optional=bool(raw.get("isOptional")),
+        service=str(raw.get("supportedService") or ""),
+        ttl=int(raw.get("ttl") or 3600),
+    )
+    try:
+        if kind == "mx":
+            value = MxValue(int(raw.get("preference") or 0), host(raw["mailExchange"]))
+            return ExpectedRecord(label, "MX", value, **common)
+        if kind == "txt":
+            return ExpectedRecord(label, "TXT", str(raw["text"]), **common)
+        if kind == "cname":
+            return ExpectedRecord(label, "CNAME", host(raw["canonicalName"]), **common)
+        if kind == "srv":
+            value = SrvValue(int(raw["priority"]), int(raw["weight"]), int(raw["port"]), host(raw["nameTarget"]))
+            return ExpectedRecord(srv_owner(raw, label), "SRV", value, **common)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise GraphRecordError(f"{kind or 'untyped'} record for {label} lacks a usable {exc}") from None
+    return None  # "Unavailable" and kinds this version does not know
+
+
+def srv_owner(raw: dict[str, Any], label: str) -> str:
+    """Graph gives service '_sip' and protocol '_tls' apart from the label; the owner joins them."""
+    if label.startswith("_"):
+        return label
+    service = "_" + str(raw.get("service") or "").lstrip("_")
+    protocol = "_" + str(raw.get("protocol") or "").lstrip("_")
+    return f"{service}.{protocol}.{label}".lower()
+
+
+async def expected_and_published(
+    ctx: CheckContext, domain: str
+) -> tuple[list[dict[str, Any]] | None, list[tuple[ExpectedRecord | GraphRecordError, DnsAnswer | None]]]:
+    raw_records = await ctx.inventory.service_records(domain)
+    if not raw_records:
+        return raw_records, []
+    expectations: list[ExpectedRecord | GraphRecordError] = []
+    for raw in raw_records:
+        try:
+            record = expected_record(raw, domain)
+        except GraphRecordError as exc:
+            expectations.append(exc)
+            continue
+        if record is not None:
+            expectations.append(record)
+    answers = await asyncio.gather(
+        *(ctx.dns.query(e.owner, e.rdtype) for e in expectations if isinstance(e, ExpectedRecord))
+    )
+    published = iter(answers)
+    return raw_records, [(e, next(published) if isinstance(e, ExpectedRecord) else None) for e in expectations]
+
+
+def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str) -> None:
+    service = f" for {record.service}" if record.service else ""
+    need = "optional" if record.optional else "required"
+    report = dict(expected=record.zone_line(), observed=answer.describe(), evidence=[answer.evidence])
+    relevant = record.relevant(answer)
+    miss = ctx.warned if record.optional else ctx.failed
+    if any(record.matches(value) for value in relevant):
+        ctx.passed(resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", **report)
+    elif answer.status.unanswered:
+        ctx.errored(resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", **report)
+    elif not relevant:
+        miss(
+            resource,
+            f"The {need} {record.rdtype} record{service} is not published at {record.owner}.",
+            remediation=f"At your DNS host, publish: {record.zone_line()}",
+            **report,
+        )
+    else:
+        miss(
+            resource,
+            f"{record.owner} publishes a different {record.rdtype} record than the {need} one "
+            f"Microsoft 365 expects{service}.",
+            remediation=f"At your DNS host, replace the {record.rdtype} record at {record.owner} with: {record.zone_line()}",
+            **report,
+        )
+
+
+@check(
+    id="DNS-003",
+    title="Service DNS records from Microsoft 365 published as expected",
+    area="dns",
+    severity="medium",
+    responsibilities=["assess.remediation-checklist", "enable.network", "enable.services"],
+    topic="network",
+    why="""
+        Microsoft 365 lists, per domain, the DNS records its services need (MX, SPF, autodiscover,
+        SRV, the Intune CNAMEs). A missing or different record breaks mail flow, Outlook set-up,
+        Teams sign-in or device enrollment for that domain.
+        """,
+    fix="""
+        Publish each record exactly as the Microsoft 365 admin center shows it (Settings > Domains >
+        the domain > DNS records); where a record already exists with another value, change it.
+        """,
+    application=["Domain.Read.All"],
+    delegated=["Domain.Read.All"],
+    # Its observations are DNS answers; the expected values come from the inventory, which
+    # answers None when the tenant side is off (reported per domain as skip).
+    side="network",
+)
+async def service_records(ctx: CheckContext) -> None:
+    domains = await scan_domains(ctx)
+    if not domains:
+        skip_no_domains(ctx)
+        return
+    results = await asyncio.gather(*(expected_and_published(ctx, d) for d in domains))
+    for domain, (raw_records, pairs) in zip(domains, results):
+        if raw_records is None:
+            ctx.skipped(
+                domain,
+                "The tenant side is not part of this scan: the expected records come from Graph "
+                "(domains/{id}/serviceConfigurationRecords).",
+            )
+            continue
+        if not raw_records:
+            ctx.skipped(domain, "Microsoft 365 lists no service DNS records for this domain.")
+            continue
+        seen: set[str] = set()
+        for record, answer in pairs:
+            if isinstance(record, GraphRecordError):
+                ctx.errored(domain, f"Graph returned a service record the check cannot read: {record}.")
+                continue
+            resource = record.resource if record.resource not in seen else f"{record.resource} {record.zone_line()}"
+            seen.add(resource)
+            judge_service_record(ctx, record, answer, resource)
+
+
+# --- DNS-004: SPF --------------------------------------------------------------------------------
+
+SPF_VERSION = "v=spf1"
+QUALIFIERS = "+-~?"
+LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists", "redirect"}
+MACRO = re.compile(r"%\{[slodiphcrtv]\d*r?[.\-+,/_=]*\}|%%|%_|%-", re.IGNORECASE)
+LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
+MODIFIER = re.compile(r"^([a-z][a-z0-9_.-]*)=(.*)$", re.IGNORECASE)
+MECHANISM = re.compile(r"^([+\-~?]?)([a-z][a-z0-9_.-]*)(.*)$", re.IGNORECASE)
+DUAL_CIDR = re.compile(r"^(?::(?P<domain>[^/]+))?(?:/(?P<v4>\d+))?(?://(?P<v6>\d+))?$")
+NETWORK = re.compile(r"^:(?P<net>[^/]+)(?:/(?P<len>\d+))?$")
+
+
+def is_spf(text: str) -> bool:
+    """RFC 7208 §4.5: the record starts with 'v=spf1' followed by a space or nothing."""
+    lowered = text.lower()
+    return lowered == SPF_VERSION or lowered.startswith(SPF_VERSION + " ")
+
+
+@dataclass(frozen=True)
+class SpfTerm:
+    text: str
+    name: str  # mechanism or modifier name, lower case
+    value: str  # what follows the name: ':domain/cidr' for a mechanism, the value for a modifier
+    qualifier: str = ""
+    is_modifier: bool = False
+
+    @property
+    def queries_dns(self) -> bool:
+        return self.name in LOOKUP_TERMS
+
+    @property
+    def followed_domain(self) -> str | None:
+        """The domain whose SPF record this term evaluates (include, redirect), if it has no macro."""
+        if self.name == "include":
+            domain = self.value[1:]
+        elif self.name == "redirect":
+            domain = self.value
+        else:
+            return None
+        return None if "%" in domain else host(domain)
+
+
+@dataclass
+class SpfRecord:
+    text: str
+    terms: list[SpfTerm] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def has_all(self) -> bool:
+        return any(t.name == "all" and not t.is_modifier for t in self.terms)
+
+    def followed(self) -> list[tuple[SpfTerm, str]]:
+        """The include and redirect targets an evaluator follows; redirect is ignored beside 'all'."""
+        pairs = []
+        for term in self.terms:
+            target = term.followed_domain
+            if target and not (term.name == "redirect" and self.has_all):
+                pairs.append((term, target))
+        return pairs
+
+
+def parse_spf(text: str) -> SpfRecord:
+    record = SpfRecord(text)
+    modifiers_seen: set[str] = set()
+    for word in text.split(" ")[1:]:
+        if not word:
+            continue
+        term = parse_term(word)
+        record.terms.append(term)
+        problem = term_problem(term)
+        if problem:
+            record.problems.append(f"'{word}': {problem}")
+        if term.is_modifier and term.name in ("redirect", "exp"):
+            if term.name in modifiers_seen:
+                record.problems.append(f"'{word}': {term.name}= appears more than once")
+            modifiers_seen.add(term.name)
+    return record
+
+
+def parse_term(word: str) -> SpfTerm:
+    modifier = MODIFIER.match(word)
+    if modifier:
+        return SpfTerm(word, modifier.group(1).lower(), modifier.group(2), is_modifier=True)
+    mechanism = MECHANISM.match(word)
+    if mechanism:
+        qualifier, name, rest = mechanism.groups()
+        return SpfTerm(word, name.lower(), rest, qualifier or "+")
+    return SpfTerm(word, "", word)
+
+
+def term_problem(term: SpfTerm) -> str | None:
+    """What is wrong with one term's syntax (RFC 7208 §4.6.1, §5, §6), or None."""
+    if term.is_modifier:
+        if term.name in ("redirect", "exp"):
+            return domain_spec_problem(term.value)
+        return None if " " not in term.value else "bad modifier value"
+    value = term.value
+    if term.name == "all":
+        if value:
+            return "'all' takes no argument"
+        return "'+all' lets every server on the internet send as this domain" if term.qualifier == "+" else None
+    if term.name in ("include", "exists"):
+        return domain_spec_problem(value[1:]) if value.startswith(":") else f"'{term.name}' needs ':domain'"
+    if term.name in ("a", "mx"):
+        return dual_cidr_problem(value)
+    if term.name == "ptr":
+        return None if not value else domain_spec_problem(value[1:]) if value.startswith(":") else "bad 'ptr' argument"
+    if term.name == "ip4":
+        return network_problem(value, ipaddress.IPv4Address, 32)
+    if term.name == "ip6":
+        return network_problem(value, ipaddress.IPv6Address, 128)
+    return "unknown mechanism" if term.name else "not a mechanism or modifier"
+
+
+def domain_spec_problem(spec: str) -> str | None:
+    if not spec:
+        return "empty domain"
+    without_macros = MACRO.sub("x", spec)
+    if "%" in without_macros:
+        return "bad macro"
+    if without_macros != spec:
+        return None  # expanded at evaluation time; only the macro syntax can be checked here
+    labels = spec.rstrip(".").split(".")
+    if len(labels) < 2 or not all(LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        return f"'{spec}' is not a domain name"
+    return None
+
+
+def dual_cidr_problem(value: str) -> str | None:
+    match = DUAL_CIDR.match(value)
+    if not match:
+        return "bad argument; expected [:domain][/ip4-cidr][//ip6-cidr]"
+    if match["v4"] is not None and int(match["v4"]) > 32:
+        return f"IPv4 prefix /{match['v4']} is longer than 32"
+    if match["v6"] is not None and int(match["v6"]) > 128:
+        return f"IPv6 prefix //{match['v6']} is longer than 128"
+    return domain_spec_problem(match["domain"]) if match["domain"] is not None else None
+
+
+def network_problem(value: str, address_type: type, max_prefix: int) -> str | None:
+    match = NETWORK.match(value)
+    if not match:
+        return "needs ':address[/prefix]'"
+    try:
+        address_type(match["net"])
+    except ValueError:
+        return f"'{match['net']}' is not an IPv{4 if max_prefix == 32 else 6} address"
+    if match["len"] is not None and int(match["len"]) > max_prefix:
+        return f"prefix /{match['len']} is longer than {max_prefix}"
+    return None
+
+
+def spf_covers(published: str, expected: str) -> bool:
+    """A published SPF record holds every term Microsoft asks for, besides 'all' (merging is allowed)."""
+    published_terms = {t.text.lower().lstrip("+") for t in parse_spf(published).terms}
+    wanted = [t for t in parse_spf(expected).terms if t.name != "all"]
+    return all(t.text.lower().lstrip("+") in published_terms for t in wanted)
+
+
+@dataclass
+class LookupTally:
+    """The DNS-querying terms of a record and of everything it includes (RFC 7208 §4.6.4)."""
+
+    count: int = 0
+    reached: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    unanswered: list[DnsAnswer] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+async def tally_lookups(ctx: CheckContext, record: SpfRecord, tally: LookupTally, limit: int) -> LookupTally:
+    tally.count += sum(1 for term in record.terms if term.queries_dns)
+    for term, target in record.followed():
+        if tally.count > limit:
+            break  # already over the limit; following further only costs queries
+        tally.reached.add(target)
+        answer = await ctx.dns.query(target, "TXT")
+        tally.evidence.append(answer.evidence)
+        if answer.status.unanswered:
+            tally.unanswered.append(answer)
+            continue
+        included = [v for v in answer.values if is_spf(v)] if answer.ok else []
+        if len(included) != 1:
+            count = "no" if not included else str(len(included))
+            tally.problems.append(f"'{term.text}': {target} has {count} SPF records, a permanent error for receivers")
+            continue
+        nested = parse_spf(included[0])
+        tally.problems.extend(f"in {target}: {problem}" for problem in nested.problems)
+        await tally_lookups(ctx, nested, tally, limit)
+    return tally
+
+
+def serves_exchange_online(mx: DnsAnswer) -> bool:
+    suffixes = tuple("." + s for s in SPF["exchange_online_mx_suffixes"])
+    return mx.ok and any(value.exchange.endswith(suffixes) for value in mx.values)
+
+
+def spf_expected(domain: str, needs_include: bool) -> str:
+    limit = SPF["max_dns_lookups"]
+    if needs_include:
+        return f'one SPF record including {SPF["include"]}, e.g. {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}"; at most {limit} DNS lookups'
+    return f"one valid SPF record with at most {limit} DNS lookups"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A finding decided before it is reported, so concurrent judgements report in a fixed order."""
+
+    status: str  # the CheckContext helper: passed, failed, warned, errored, skipped
+    resource: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def report(self, ctx: CheckContext) -> None:
+        getattr(ctx, self.status)(self.resource, self.message, **self.details)
+
+
+async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
+    txt, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "MX"))
+    evidence = [txt.evidence, mx.evidence]
+    needs_include = serves_exchange_online(mx)
+    expected = spf_expected(domain, needs_include)
+    if txt.status.unanswered:
+        failure = f"Could not read the SPF record: {resolver_failure(ctx, txt)}."
+        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
+    records = [v for v in txt.values if is_spf(v)] if txt.ok else []
+    if not records:
+        return missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)
+    if len(records) > 1:
+        return Verdict(
+            "failed",
+            domain,
+            f"{domain} publishes {len(records)} SPF records; receivers treat that as a permanent error "
+            "and SPF fails for all mail from the domain.",
+            dict(
+                expected=expected,
+                observed=quoted(records),
+                remediation=f"Merge them into one TXT record at {domain} and delete the others.",
+                evidence=evidence,
+            ),
+        )
+    record = parse_spf(records[0])
+    tally = await tally_lookups(ctx, record, LookupTally(), SPF["max_dns_lookups"])
+    problems = [*record.problems, *tally.problems, *lookup_problems(tally), *include_problems(tally, needs_include, mx)]
+    details = dict(
+        expected=expected,
+        observed=f'"{records[0]}" ({lookups(tally.count)} counted)',
+        evidence=[*evidence, *tally.evidence],
+    )
+    if problems:
+        return Verdict("failed", domain, f"The SPF record of {domain} has problems: " + "; ".join(problems) + ".", details)
+    if tally.unanswered:
+        failures = ", ".join(resolver_failure(ctx, answer) for answer in tally.unanswered)
+        return Verdict("errored", domain, f"Could not count the SPF lookups of {domain}: {failures}.", details)
+    if mx.status.unanswered and SPF["include"] not in tally.reached:
+        failure = f"Could not tell whether Exchange Online receives mail: {resolver_failure(ctx, mx)}."
+        return Verdict("errored", domain, failure, details)
+    return Verdict("passed", domain, f"One valid SPF record with {lookups(tally.count)}.", details)
+
+
+def missing_spf_verdict(
+    ctx: CheckContext, domain: str, mx: DnsAnswer, needs_include: bool, expected: str, evidence: list[Evidence]
+) -> Verdict:
+    if needs_include:
+        return Verdict(
+            "failed",
+            domain,
+            f"Exchange Online receives mail for {domain} but the domain publishes no SPF record, so "
+            "receivers cannot tell its mail from forgeries.",
+            dict(
+                expected=expected,
+                observed="no SPF record",
+                remediation=f'Publish {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}".',
+                evidence=evidence,
+            ),
+        )
+    if mx.status.unanswered:
+        failure = f"No SPF record, and {resolver_failure(ctx, mx)}."
+        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
+    return Verdict(
+        "skipped",
+        domain,
+        f"{domain} publishes no SPF record and Exchange Online does not receive its mail: nothing to check.",
+        dict(observed="no SPF record", evidence=evidence),
+    )
+
+
+def lookups(count: int) -> str:
+    return f"{count} DNS lookup" + ("" if count == 1 else "s")
+
+
+def lookup_problems(tally: LookupTally) -> list[str]:
+    limit = SPF["max_dns_lookups"]
+    if tally.count <= limit:
+        return []
+    return [f"{tally.count} DNS-querying terms through its includes, more than the limit of {limit} (a permanent error)"]
+
+
+def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> list[str]:
+    if not needs_include or SPF["include"] in tally.reached:
+        return []
+    hosts = ", ".join(value.exchange for value in mx.values)
+    return [f"mail goes to Exchange Online ({hosts}) but the record does not include {SPF['include']}"]
+
+
+@check(
+    id="DNS-004",
+    title="SPF record valid and includes Exchange Online Protection",
+    area="dns",
+    severity="medium",
+    responsibilities=["assess.remediation-checklist", "enable.network"],
+    topic="network-security",
+    why="""
+        Receivers check a domain's SPF record before they accept its mail. Two SPF records, a syntax
+        error or more than 10 DNS lookups make SPF fail for every message; without
+        include:spf.protection.outlook.com, mail sent through Exchange Online fails SPF.
+        """,
+    fix="""
+        Keep exactly one TXT record starting with v=spf1 per domain, e.g.
+        v=spf1 include:spf.protection.outlook.com -all, merging other senders into it; stay within
+        10 DNS-querying terms (include, a, mx, ptr, exists, redirect) counted through every include.
+        """,
+)
+async def spf_record(ctx: CheckContext) -> None:
+    domains = await scan_domains(ctx)
+    if not domains:
+        skip_no_domains(ctx)
+        return
+    for verdict in await asyncio.gather(*(assess_spf(ctx, d) for d in domains)):
+        verdict.report(ctx)
+
+
+# --- DNS-005: every resolver gives the same answers ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    rdtype: str
+    strict: bool  # a difference breaks enrollment (fail) rather than possibly intended (warn)
+
+    @property
+    def resource(self) -> str:
+        return f"{self.name} {self.rdtype}"
+
+
+async def split_horizon_questions(ctx: CheckContext) -> list[Question]:
+    questions: list[Question] = []
+    for domain in await scan_domains(ctx):
+        questions += [
+            Question(ENROLLMENT.owner(domain), "CNAME", strict=True),
+            Question(REGISTRATION.owner(domain), "CNAME", strict=True),
+            Question(domain, "MX", strict=False),
+            Question(domain, "TXT", strict=False),
+        ]
+    for name in await tls_host_names(ctx):
+        questions.append(Question(name, "A", strict=False))
+    return list(dict.fromkeys(questions))
+
+
+async def tls_host_names(ctx: CheckContext) -> list[str]:
+    """The TLS hosts' names, without ports; IP literals have nothing to resolve."""
+    names = []
+    for item in await ctx.inventory.tls_hosts():
+        text = str(getattr(item, "host", item))
+        name = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+        if not is_ip(name.strip("[]")):
+            names.append(host(name))
+    return list(dict.fromkeys(names))
+
+
+def is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def answer_key(answer: DnsAnswer) -> tuple:
+    """What must agree between resolvers: the outcome and the records, in any order."""
+    return (answer.status.value, tuple(sorted(record.lower() for record in answer.records)))
+
+
+def judge_agreement(ctx: CheckContext, question: Question, answers: list[DnsAnswer]) -> None:
+    observed = "; ".join(f"{a.resolver}: {a.describe() or 'empty'}" for a in answers)
+    names = ", ".join(a.resolver for a in answers)
+    report = dict(expected=f"the same answer from every resolver ({names})", observed=observed,
+                  evidence=[a.evidence for a in answers])
+    unanswered = [a for a in answers if a.status.unanswered]
+    if unanswered:
+        failures = "; ".join(resolver_failure(ctx, a) for a in unanswered)
+        ctx.errored(question.resource, f"Could not compare the resolvers' answers: {failures}.", **report)
+        return
+    if len({answer_key(a) for a in answers}) == 1:
+        ctx.passed(question.resource, f"Every resolver gives the same answer for {question.resource}.", **report)
+        return
+    message = (
+        f"The resolvers disagree about {question.resource}: devices that use one of them see a "
+        f"different answer than devices that use another."
+    )
+    if question.strict:
+        ctx.failed(
+            question.resource,
+            message + " Enrollment and registration then work on one network and not on the other.",
+            remediation=f"Publish the same {question.rdtype} record in every DNS view (internal and public) "
+            f"that serves {question.name}.",
+            **report,
+        )
+    else:
+        ctx.warned(
+            question.resource,
+            message + " Confirm that the difference is intended (split-horizon DNS).",
+            remediation=f"If it is not intended, publish the same {question.rdtype} record for {question.name} "
+            "in every DNS view.",
+            **report,
+        )
+
+
+@check(
+    id="DNS-005",
+    title="Resolvers agree (split-horizon DNS)",
+    area="dns",
+    severity="medium",
+    responsibilities=["assess.remediation-checklist", "enable.network", "general.network-testing"],
+    topic="network",
+    why="""
+        With split-horizon DNS, devices on the internal network ask a different DNS server than
+        devices outside. A record published in one view and missing or different in the other makes
+        enrollment, registration or sign-in work in one place and fail in the other.
+        """,
+    fix="""
+        Publish the enrollment and registration CNAMEs (and the mail records, where intended) in
+        every DNS view that serves the domain, with the same values.
+        """,
+)
+async def resolver_agreement(ctx: CheckContext) -> None:
+    resolvers = ctx.dns.resolver_names
+    if len(resolvers) < 2:
+        ctx.skipped(
+            "resolvers",
+            f"Only one resolver is configured ({ctx.dns.resolver_label(resolvers[0])}); give a second one "
+            "(e.g. --resolver public=1.1.1.1 --resolver internal=10.0.0.10) to compare their answers.",
+        )
+        return
+    questions = await split_horizon_questions(ctx)
+    if not questions:
+        skip_no_domains(ctx)
+        return
+    answers = await asyncio.gather(
+        *(asyncio.gather(*(ctx.dns.query(q.name, q.rdtype, r) for r in resolvers)) for q in questions)
+    )
+    for question, per_resolver in zip(questions, answers):
+        judge_agreement(ctx, question, list(per_resolver))

@@ -1,0 +1,375 @@
+"""TLS: the public certificates of the customer's own hosts (TLS-001..005) and interception on
+the path to Microsoft's endpoints (TLS-006).
+
+The hosts come from the inventory: the profile's `tls.hosts` plus the sign-in hosts of federated
+domains. One handshake per host serves TLS-001..004; a host that could not be reached is an
+`error` finding with the reason, never a pass or a fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from ems_readiness.agent.check import check
+from ems_readiness.agent.tls_judge import (
+    KnownRoots,
+    TrustStore,
+    builtin_known_roots,
+    judge_interception,
+    judge_name,
+    judge_path,
+    judge_strength,
+    judge_validity,
+    load_trust_store,
+    public_ca_store,
+)
+
+CERTIFICATE_RESPONSIBILITIES = ["general.public-ssl-certificates", "assess.remediation-checklist"]
+MODERN_VERSIONS = ("TLSv1.2", "TLSv1.3")
+LEGACY_VERSIONS = ("TLSv1", "TLSv1.1")
+PLAIN_HTTP_PORT = 80
+
+
+# ---------------------------------------------------------------------------------------------
+# shared
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def resource(target: Any) -> str:
+    return f"{target.host}:{target.port}"
+
+
+def origin_text(target: Any) -> str:
+    origin = getattr(target, "origin", "profile")
+    if origin.startswith("federation:"):
+        return f" (sign-in host of the federated domain {origin.partition(':')[2]})"
+    return ""
+
+
+def trust_store(profile: Any) -> TrustStore:
+    trust = profile.tls.trust
+    return load_trust_store(trust if trust == "system" else profile.path(trust))
+
+
+def known_roots(profile: Any) -> KnownRoots:
+    known = builtin_known_roots()
+    if not profile.tls.service_roots:
+        return known
+    return known.with_service_roots(load_trust_store(profile.path(profile.tls.service_roots)).certs)
+
+
+async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
+    """(target, observation) for every TLS host that completed a handshake; the rest become
+    `error` findings, and no hosts at all a `skip`."""
+    targets = await ctx.inventory.tls_hosts()
+    if not targets:
+        ctx.skipped(
+            "tls.hosts",
+            "No TLS hosts to examine: none are listed in the profile's [tls] hosts and no federated domain "
+            "names a sign-in host.",
+        )
+        return []
+    observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets))
+    reached = []
+    for target, observation in zip(targets, observations):
+        if observation.ok:
+            reached.append((target, observation))
+        else:
+            ctx.errored(
+                resource(target),
+                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: {observation.describe()}",
+                expected="a completed TLS handshake",
+                observed=observation.status,
+                evidence=observation.all_evidence,
+            )
+    return reached
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-001
+
+
+@check(
+    id="TLS-001",
+    title="TLS certificate valid and not about to expire",
+    area="tls",
+    severity="high",
+    responsibilities=CERTIFICATE_RESPONSIBILITIES,
+    topic="federated-identity",
+    why="""
+        An expired certificate on the federation sign-in host (AD FS / Web Application Proxy) or another
+        public host stops every client that signs in or connects through it; one that expires during
+        onboarding does the same mid-project.
+    """,
+    fix="""
+        Renew the certificate with its certification authority before it expires and install the renewed
+        certificate, with its intermediate certificates, on every server behind the name (for AD FS: every
+        federation server and Web Application Proxy).
+    """,
+)
+async def certificate_validity(ctx: Any) -> None:
+    warn_days = ctx.profile.tls.warn_days
+    for target, observation in await reached_hosts(ctx):
+        verdict = judge_validity(observation.chain, now(), warn_days)
+        where = f"{resource(target)}{origin_text(target)}"
+        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+        if verdict.state == "valid":
+            ctx.passed(resource(target), f"The certificate of {where} is {verdict.observed}.", **report)
+        elif verdict.state == "expiring":
+            ctx.warned(
+                resource(target),
+                f"The certificate of {where} expires within {warn_days} days: {verdict.observed}. Renew it now.",
+                **report,
+            )
+        else:
+            ctx.failed(resource(target), f"The certificate of {where} is not valid now: {verdict.observed}.", **report)
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-002
+
+
+@check(
+    id="TLS-002",
+    title="TLS certificate matches the host name",
+    area="tls",
+    severity="high",
+    responsibilities=CERTIFICATE_RESPONSIBILITIES,
+    topic="federated-identity",
+    why="""
+        Clients refuse a certificate whose subjectAltName does not cover the name they connect to. For AD FS
+        the federation service name must be in the certificate (a wildcard covers one label only).
+    """,
+    fix="""
+        Issue the certificate with the host name in its subjectAltName (dNSName), or a wildcard for its parent
+        domain, and bind it to the site that answers for that name (check SNI bindings on shared addresses).
+    """,
+)
+async def certificate_name(ctx: Any) -> None:
+    for target, observation in await reached_hosts(ctx):
+        verdict = judge_name(observation.leaf, target.host)
+        where = f"{resource(target)}{origin_text(target)}"
+        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+        if verdict.via == "san":
+            ctx.passed(resource(target), f"The certificate of {where} covers {target.host}.", **report)
+        elif verdict.via == "subject-cn":
+            ctx.warned(
+                resource(target),
+                f"The certificate of {where} names {target.host} only in its subject CN and has no subjectAltName; "
+                "current browsers and many clients require the name in the SAN.",
+                **report,
+            )
+        else:
+            ctx.failed(
+                resource(target),
+                f"The certificate presented by {where} does not cover {target.host}; it is for "
+                f"{', '.join(verdict.names) or 'no name at all'}.",
+                **report,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-003
+
+PATH_REMEDIATION = {
+    "incomplete": "Configure the server to send the intermediate certificate(s) with the leaf (the full chain, "
+    "leaf first; on Windows import the intermediate into the computer's Intermediate Certification Authorities "
+    "store), so clients that do not fetch missing intermediates can build the chain.",
+    "untrusted-root": "Replace the certificate with one issued by a publicly trusted certification authority; "
+    "clients outside your organisation do not trust this root.",
+    "self-signed": "Replace the self-signed certificate with one issued by a publicly trusted certification "
+    "authority; self-signed certificates are for labs only.",
+    "expired": "Renew the expired certificate (see TLS-001) and install it with its intermediates.",
+}
+
+
+@check(
+    id="TLS-003",
+    title="Served chain complete and trusted",
+    area="tls",
+    severity="high",
+    responsibilities=CERTIFICATE_RESPONSIBILITIES,
+    topic="federated-identity",
+    why="""
+        Devices, mail clients and Microsoft's services validate the chain the server sends against public
+        roots. A missing intermediate, a private or self-signed root breaks sign-in and enrollment for every
+        client that cannot repair the chain itself.
+    """,
+    fix="""
+        Use a certificate from a publicly trusted certification authority and configure the server to send
+        the leaf followed by its intermediate certificate(s).
+    """,
+)
+async def certificate_chain(ctx: Any) -> None:
+    store = trust_store(ctx.profile)
+    for target, observation in await reached_hosts(ctx):
+        verdict = judge_path(observation.chain, target.host, store, now())
+        where = f"{resource(target)}{origin_text(target)}"
+        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+        if verdict.ok:
+            ctx.passed(resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report)
+        elif verdict.state == "no-trust-store":
+            ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
+        else:
+            ctx.failed(
+                resource(target),
+                f"The chain served by {where} does not validate: {verdict.reason}.",
+                remediation=PATH_REMEDIATION.get(verdict.state),
+                **report,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-004
+
+
+@check(
+    id="TLS-004",
+    title="Key and signature strength",
+    area="tls",
+    severity="medium",
+    responsibilities=CERTIFICATE_RESPONSIBILITIES,
+    topic="federated-identity",
+    why="""
+        Clients and public CAs reject RSA keys below 2048 bits, elliptic curves below 256 bits and MD5/SHA-1
+        signatures (CA/Browser Forum Baseline Requirements); such a certificate fails now or at the next
+        client update.
+    """,
+    fix="""
+        Re-issue the certificate with an RSA 2048-bit (or larger) or ECDSA P-256/P-384 key, signed with SHA-256
+        or stronger, and replace intermediates that are signed with SHA-1.
+    """,
+)
+async def certificate_strength(ctx: Any) -> None:
+    for target, observation in await reached_hosts(ctx):
+        verdict = judge_strength(observation.chain)
+        where = f"{resource(target)}{origin_text(target)}"
+        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+        if verdict.ok:
+            ctx.passed(resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report)
+        else:
+            ctx.failed(
+                resource(target),
+                f"The chain served by {where} has weak keys or signatures: {'; '.join(verdict.problems)}.",
+                **report,
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-005
+
+
+@check(
+    id="TLS-005",
+    title="TLS 1.2 or newer offered; TLS 1.0/1.1 reported",
+    area="tls",
+    severity="medium",
+    responsibilities=CERTIFICATE_RESPONSIBILITIES,
+    topic="network-security",
+    why="""
+        Microsoft's services and current clients require TLS 1.2 or newer; Microsoft Entra ID has retired
+        TLS 1.0 and 1.1. A host that still accepts them offers downgrade paths to weak ciphers.
+    """,
+    fix="""
+        Enable TLS 1.2 (and 1.3 where the server supports it) and disable TLS 1.0 and 1.1 on the server
+        (on Windows: the SCHANNEL protocol settings, then restart).
+    """,
+)
+async def protocol_versions(ctx: Any) -> None:
+    for target, observation in await reached_hosts(ctx):
+        accepted = await ctx.tls.versions(target.host, target.port)
+        evidence = [*observation.all_evidence, getattr(accepted, "evidence", None)]
+        report_versions(ctx, target, accepted, evidence)
+
+
+def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evidence: list) -> None:
+    where = f"{resource(target)}{origin_text(target)}"
+    report = {"expected": "TLSv1.2 or TLSv1.3 accepted; TLSv1 and TLSv1.1 refused", "observed": versions_text(accepted),
+              "evidence": evidence}
+    modern = [v for v in MODERN_VERSIONS if accepted.get(v)]
+    legacy = [v for v in LEGACY_VERSIONS if accepted.get(v)]
+    if not modern:
+        if any(accepted.get(v) is None for v in MODERN_VERSIONS):
+            ctx.errored(resource(target), f"Could not tell whether {where} accepts TLS 1.2 or 1.3.", **report)
+        else:
+            ctx.failed(resource(target), f"{where} accepts neither TLS 1.2 nor TLS 1.3.", **report)
+    elif legacy:
+        ctx.warned(resource(target), f"{where} still accepts {' and '.join(legacy)}; disable them.", **report)
+    else:
+        ctx.passed(resource(target), f"{where} accepts {' and '.join(modern)} and no older version.", **report)
+
+
+def versions_text(accepted: dict[str, bool | None]) -> str:
+    words = {True: "accepted", False: "refused", None: "not tested"}
+    return ", ".join(f"{version}: {words[value]}" for version, value in accepted.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# TLS-006
+
+
+@check(
+    id="TLS-006",
+    title="No TLS interception on the path to Microsoft endpoints",
+    area="tls",
+    severity="high",
+    responsibilities=["assess.remediation-checklist", "enable.security-infrastructure"],
+    topic="network-security",
+    why="""
+        Microsoft does not support TLS inspection of Intune, Entra ID (including Entra Connect and
+        pass-through authentication agents) and Rights Management traffic: enrollment, device check-in and
+        sign-in fail, and the RMS client pins Microsoft's CAs. The chain a device sees must be Microsoft's own.
+    """,
+    fix="""
+        Exempt the Microsoft endpoints from TLS inspection (decryption bypass by host name) on the proxy or
+        firewall that re-signs the traffic, then re-run the scan from the same network.
+    """,
+)
+async def no_interception(ctx: Any) -> None:
+    endpoints = await ctx.inventory.tls_endpoints()
+    targets = [(e.host, port) for e in endpoints for port in tls_ports(e.ports)]
+    if not targets:
+        ctx.skipped("network.services", "No Microsoft endpoints marked tls = true for the selected services.")
+        return
+    via_proxy = bool(ctx.profile.network.proxy)
+    known, store = known_roots(ctx.profile), trust_store(ctx.profile)
+    observations = await asyncio.gather(*(ctx.tls.handshake(h, p, via_proxy=via_proxy) for h, p in targets))
+    path = "through the proxy" if via_proxy else "directly"
+    for (host, port), observation in zip(targets, observations):
+        anchors = known if known.operates(host) else known.for_third_party(public_ca_store())
+        report_interception(ctx, f"{host}:{port}", host, observation, anchors, store, path)
+
+
+def tls_ports(ports: list[int]) -> list[int]:
+    """Every listed port but plain HTTP; an endpoint listing only 80 is still asked on 443."""
+    return [p for p in ports if p != PLAIN_HTTP_PORT] or [443]
+
+
+def report_interception(ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: str) -> None:
+    evidence = observation.all_evidence
+    if not observation.ok:
+        ctx.errored(
+            where,
+            f"Could not check {where} for interception ({path}): {observation.describe()}",
+            expected="a completed TLS handshake",
+            observed=observation.status,
+            evidence=evidence,
+        )
+        return
+    verdict = judge_interception(observation.chain, host, known, store)
+    report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": evidence}
+    if verdict.state == "clean":
+        ctx.passed(where, f"{where} ({path}) presents Microsoft's own chain, issued under '{verdict.anchor}'.", **report)
+    elif verdict.state == "unconfirmed":
+        ctx.warned(where, f"{where} ({path}): {verdict.reason}.", **report)
+    else:
+        ctx.failed(
+            where,
+            f"TLS to {where} is intercepted ({path}): {verdict.reason}.",
+            **report,
+        )

@@ -1,0 +1,367 @@
+"""DNS-001..005 against real DNS servers (knot on 127.0.0.1): pass, fail and error paths."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ems_readiness.agent.check import Check
+from ems_readiness.agent.context import CheckContext, Probes
+from ems_readiness.agent.model import Finding, Status
+from ems_readiness.agent.probes.base import EvidenceLog
+from ems_readiness.agent.probes.dns import DnsProbe
+from ems_readiness.agent.profile import Profile
+from ems_readiness.agent.registry import checks_in, validate
+from ems_readiness.checks import dns_records
+from ems_readiness.checks.dns_records import (
+    enrollment_cname,
+    parse_spf,
+    registration_cname,
+    resolver_agreement,
+    service_records,
+    spf_record,
+)
+from tests.support.knot import ZONES_DIR, KnotServer
+
+from .support.require import require_tool
+
+
+@dataclass
+class StandInInventory:
+    """What the checks ask of the scan inventory, with fixed answers."""
+
+    domain_names: list[str]
+    records: dict[str, list[dict[str, Any]]] | None = None
+    hosts: list[str] = field(default_factory=list)
+
+    async def domains(self) -> list[str]:
+        return self.domain_names
+
+    async def service_records(self, domain: str) -> list[dict[str, Any]] | None:
+        return None if self.records is None else self.records.get(domain, [])
+
+    async def tls_hosts(self) -> list[str]:
+        return self.hosts
+
+
+def run(check: Check, resolvers: dict[str, str], inventory: StandInInventory, timeout: float = 2.0) -> list[Finding]:
+    async def scan() -> list[Finding]:
+        dns_probe = DnsProbe(resolvers, EvidenceLog(), timeout=timeout)
+        ctx = CheckContext(check, Profile(), Probes(graph=None, dns=dns_probe, tls=None, tcp=None), inventory)
+        await check.fn(ctx)
+        return ctx.sink.findings
+
+    return asyncio.run(scan())
+
+
+def by_resource(findings: list[Finding]) -> dict[str, Finding]:
+    result = {f.resource: f for f in findings}
+    assert len(result) == len(findings), "a resource appears twice"
+    return result
+
+
+def statuses(findings: list[Finding]) -> dict[str, Status]:
+    return {f.resource: f.status for f in by_resource(findings).values()}
+
+
+def test_check_metadata_is_valid():
+    checks = checks_in(dns_records)
+    validate(checks)
+    assert [c.id for c in sorted(checks, key=lambda c: c.id)] == ["DNS-001", "DNS-002", "DNS-003", "DNS-004", "DNS-005"]
+    assert service_records.permissions.application == ["Domain.Read.All"]
+    assert all(not c.permissions.application for c in checks if c.id != "DNS-003")
+
+
+# --- DNS-001 / DNS-002 -------------------------------------------------------------------------
+
+
+def test_enrollment_cname_pass_fail_and_error(knot_server):
+    inventory = StandInInventory(
+        ["contoso.test", "fed.contoso.test", "fabrikam.test", "northwind.test", "broken.test", "contoso.onmicrosoft.com"]
+    )
+    findings = by_resource(run(enrollment_cname, {"knot": knot_server.address}, inventory))
+    assert {r: f.status for r, f in findings.items()} == {
+        "enterpriseenrollment.contoso.test": Status.PASS,
+        "enterpriseenrollment.fed.contoso.test": Status.PASS,  # the older accepted target
+        "enterpriseenrollment.fabrikam.test": Status.FAIL,
+        "enterpriseenrollment.northwind.test": Status.FAIL,
+        "enterpriseenrollment.broken.test": Status.ERROR,
+    }
+    missing = findings["enterpriseenrollment.fabrikam.test"]
+    assert missing.expected == (
+        "enterpriseenrollment.fabrikam.test. 3600 IN CNAME enterpriseenrollment-s.manage.microsoft.com."
+    )
+    assert "NXDOMAIN" in missing.observed
+    assert missing.remediation == (
+        "In the DNS zone of fabrikam.test, publish: "
+        "enterpriseenrollment.fabrikam.test. 3600 IN CNAME enterpriseenrollment-s.manage.microsoft.com."
+    )
+    assert missing.evidence and missing.evidence[0].outcome == "nxdomain"
+    assert "not a CNAME" in findings["enterpriseenrollment.northwind.test"].message
+    failure = findings["enterpriseenrollment.broken.test"]
+    assert f"knot ({knot_server.address})" in failure.message and "SERVFAIL" in failure.message
+
+
+def test_registration_cname_pass_through_alias_and_wrong_target(knot_server):
+    inventory = StandInInventory(["contoso.test", "northwind.test", "fabrikam.test"])
+    findings = by_resource(run(registration_cname, {"knot": knot_server.address}, inventory))
+    assert findings["enterpriseregistration.contoso.test"].status is Status.PASS
+    assert findings["enterpriseregistration.northwind.test"].status is Status.PASS
+    wrong = findings["enterpriseregistration.fabrikam.test"]
+    assert wrong.status is Status.FAIL
+    assert "points to adfs.fabrikam.test" in wrong.message
+    assert wrong.observed == "enterpriseregistration.fabrikam.test -> adfs.fabrikam.test"
+    assert wrong.expected == "enterpriseregistration.fabrikam.test. 3600 IN CNAME enterpriseregistration.windows.net."
+
+
+def test_enrollment_cname_fixed_at_run_time(knot_server):
+    inventory = StandInInventory(["fabrikam.test"])
+    resource = "enterpriseenrollment.fabrikam.test"
+    before = run(enrollment_cname, {"knot": knot_server.address}, inventory)
+    knot_server.set_record("fabrikam.test", "enterpriseenrollment", 3600, "CNAME", "wrong.example.")
+    try:
+        wrong = run(enrollment_cname, {"knot": knot_server.address}, inventory)
+        knot_server.unset_record("fabrikam.test", "enterpriseenrollment")
+        knot_server.set_record(
+            "fabrikam.test", "enterpriseenrollment", 3600, "CNAME", "enterpriseenrollment-s.manage.microsoft.com."
+        )
+        fixed = run(enrollment_cname, {"knot": knot_server.address}, inventory)
+    finally:
+        knot_server.unset_record("fabrikam.test", "enterpriseenrollment")
+    assert statuses(before) == {resource: Status.FAIL}
+    assert statuses(wrong) == {resource: Status.FAIL}
+    assert "points to wrong.example" in wrong[0].message
+    assert statuses(fixed) == {resource: Status.PASS}
+
+
+def test_cname_check_errors_on_timeout(silent_resolver):
+    findings = run(enrollment_cname, {"dead": silent_resolver.address}, StandInInventory(["contoso.test"]), timeout=0.3)
+    assert statuses(findings) == {"enterpriseenrollment.contoso.test": Status.ERROR}
+    assert "dead" in findings[0].message and "timeout" in findings[0].evidence[0].outcome
+
+
+def test_no_domains_is_skip(knot_server):
+    findings = run(enrollment_cname, {"knot": knot_server.address}, StandInInventory(["contoso.onmicrosoft.com"]))
+    assert statuses(findings) == {"domains": Status.SKIP}
+
+
+# --- DNS-003 -----------------------------------------------------------------------------------
+
+
+def graph_records(domain: str, mail_host: str, optional_srv: bool = False) -> list[dict[str, Any]]:
+    """serviceConfigurationRecords as Graph returns them (JSON)."""
+    return [
+        {"recordType": "Mx", "label": domain, "mailExchange": mail_host, "preference": 0,
+         "isOptional": False, "supportedService": "Email", "ttl": 3600},
+        {"recordType": "Txt", "label": domain, "text": "v=spf1 include:spf.protection.outlook.com -all",
+         "isOptional": False, "supportedService": "Email", "ttl": 3600},
+        {"recordType": "CName", "label": f"autodiscover.{domain}", "canonicalName": "autodiscover.outlook.com",
+         "isOptional": False, "supportedService": "Email", "ttl": 3600},
+        {"recordType": "CName", "label": f"enterpriseenrollment.{domain}",
+         "canonicalName": "enterpriseenrollment-s.manage.microsoft.com",
+         "isOptional": False, "supportedService": "Intune", "ttl": 3600},
+        {"recordType": "Srv", "label": domain, "service": "_sip", "protocol": "_tls", "nameTarget": "sipdir.online.lync.com",
+         "port": 443, "priority": 100, "weight": 1, "isOptional": optional_srv,
+         "supportedService": "OfficeCommunicationsOnline", "ttl": 3600},
+        {"recordType": "Unavailable", "label": domain, "isOptional": True, "ttl": 3600},
+    ]
+
+
+def test_service_records_all_published(knot_server):
+    inventory = StandInInventory(
+        ["contoso.test"], records={"contoso.test": graph_records("contoso.test", "contoso-test.mail.protection.outlook.com")}
+    )
+    findings = run(service_records, {"knot": knot_server.address}, inventory)
+    assert statuses(findings) == {
+        "contoso.test MX": Status.PASS,
+        "contoso.test TXT": Status.PASS,
+        "autodiscover.contoso.test CNAME": Status.PASS,
+        "enterpriseenrollment.contoso.test CNAME": Status.PASS,
+        "_sip._tls.contoso.test SRV": Status.PASS,
+    }
+
+
+def test_service_records_wrong_missing_and_optional(knot_server):
+    records = graph_records("fabrikam.test", "fabrikam-test.mail.protection.outlook.com", optional_srv=True)
+    findings = by_resource(
+        run(service_records, {"knot": knot_server.address}, StandInInventory(["fabrikam.test"], records={"fabrikam.test": records}))
+    )
+    assert {r: f.status for r, f in findings.items()} == {
+        "fabrikam.test MX": Status.FAIL,  # published, another host
+        "fabrikam.test TXT": Status.PASS,  # one of its (two) SPF records is Microsoft's
+        "autodiscover.fabrikam.test CNAME": Status.FAIL,  # another target
+        "enterpriseenrollment.fabrikam.test CNAME": Status.FAIL,  # required, missing
+        "_sip._tls.fabrikam.test SRV": Status.WARN,  # optional, missing
+    }
+    mx = findings["fabrikam.test MX"]
+    assert mx.expected == "fabrikam.test. 3600 IN MX 0 fabrikam-test.mail.protection.outlook.com."
+    assert mx.observed == "10 mail.fabrikam.test."
+    assert "required" in mx.message
+    srv = findings["_sip._tls.fabrikam.test SRV"]
+    assert srv.expected == "_sip._tls.fabrikam.test. 3600 IN SRV 100 1 443 sipdir.online.lync.com."
+    assert "optional" in srv.message and "NXDOMAIN" in srv.observed
+
+
+def test_service_records_merged_spf_accepted(knot_server):
+    spf = {"recordType": "Txt", "label": "toomany.spf.test", "text": "v=spf1 include:spf.protection.outlook.com -all",
+           "isOptional": False, "supportedService": "Email"}
+    inventory = StandInInventory(["toomany.spf.test"], records={"toomany.spf.test": [spf]})
+    assert statuses(run(service_records, {"knot": knot_server.address}, inventory)) == {"toomany.spf.test TXT": Status.PASS}
+
+
+def test_service_records_errors_skips_and_bad_graph_data(knot_server):
+    broken = [{"recordType": "Mx", "label": "broken.test", "mailExchange": "x.mail.protection.outlook.com", "preference": 0}]
+    unreadable = [{"recordType": "Srv", "label": "contoso.test", "service": "_sip", "protocol": "_tls"}]
+    inventory = StandInInventory(
+        ["broken.test", "contoso.test", "northwind.test"],
+        records={"broken.test": broken, "contoso.test": unreadable, "northwind.test": []},
+    )
+    findings = by_resource(run(service_records, {"knot": knot_server.address}, inventory))
+    assert {r: f.status for r, f in findings.items()} == {
+        "broken.test MX": Status.ERROR,
+        "contoso.test": Status.ERROR,
+        "northwind.test": Status.SKIP,
+    }
+    assert "SERVFAIL" in findings["broken.test MX"].message
+    assert "cannot read" in findings["contoso.test"].message
+
+
+def test_service_records_without_tenant_side_is_skip(knot_server):
+    findings = run(service_records, {"knot": knot_server.address}, StandInInventory(["contoso.test"], records=None))
+    assert statuses(findings) == {"contoso.test": Status.SKIP}
+    assert "serviceConfigurationRecords" in findings[0].message
+
+
+# --- DNS-004 -----------------------------------------------------------------------------------
+
+
+def test_spf_pass_fail_skip_and_error(knot_server):
+    domains = [f"{case}.spf.test" for case in
+               ("ok", "nested", "toomany", "syntax", "noinclude", "nospf", "nomail", "brokeninclude", "deadinclude")]
+    findings = by_resource(run(spf_record, {"knot": knot_server.address}, StandInInventory([*domains, "fabrikam.test", "broken.test"])))
+    assert {r: f.status for r, f in findings.items()} == {
+        "ok.spf.test": Status.PASS,
+        "nested.spf.test": Status.PASS,
+        "toomany.spf.test": Status.FAIL,
+        "syntax.spf.test": Status.FAIL,
+        "noinclude.spf.test": Status.FAIL,
+        "nospf.spf.test": Status.FAIL,
+        "nomail.spf.test": Status.SKIP,
+        "brokeninclude.spf.test": Status.ERROR,
+        "deadinclude.spf.test": Status.FAIL,
+        "fabrikam.test": Status.FAIL,
+        "broken.test": Status.ERROR,
+    }
+    assert "(1 DNS lookup counted)" in findings["ok.spf.test"].observed
+    assert "(2 DNS lookups counted)" in findings["nested.spf.test"].observed
+    toomany = findings["toomany.spf.test"]
+    assert "more than the limit of 10" in toomany.message
+    syntax = findings["syntax.spf.test"].message
+    assert "'ip4:300.1.1.1'" in syntax and "'foo:bar'" in syntax and "'~al'" in syntax
+    assert "does not include spf.protection.outlook.com" in findings["noinclude.spf.test"].message
+    assert findings["nospf.spf.test"].observed == "no SPF record"
+    assert "www.broken.test" in findings["brokeninclude.spf.test"].message
+    assert "SERVFAIL" in findings["brokeninclude.spf.test"].message
+    assert "nothing.spf.test has no SPF records" in findings["deadinclude.spf.test"].message
+    two = findings["fabrikam.test"]
+    assert "2 SPF records" in two.message
+    assert two.observed == '"v=spf1 include:spf.protection.outlook.com -all"; "v=spf1 mx -all"'
+    # evidence covers the domain's own answers and every include followed
+    assert {e.target.split(" @")[0] for e in toomany.evidence} >= {
+        "toomany.spf.test TXT", "toomany.spf.test MX", "l1.spf.test TXT", "spf.protection.outlook.com TXT"}
+
+
+@pytest.mark.parametrize(
+    "text, problems",
+    [
+        ("v=spf1 include:spf.protection.outlook.com -all", 0),
+        ("v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 a mx/24 a:mail.example.com//64 ?all", 0),
+        ("V=SPF1 +MX -ALL", 0),
+        ("v=spf1 exists:%{i}._spf.example.com include:_spf.%{d2} -all", 0),
+        ("v=spf1 redirect=_spf.example.com", 0),
+        ("v=spf1 foo=bar -all", 0),  # unknown modifiers are allowed
+        ("v=spf1 ip4:10.0.0.0/33 -all", 1),
+        ("v=spf1 ip6:::1/129 -all", 1),
+        ("v=spf1 include -all", 1),
+        ("v=spf1 include:nodot -all", 1),
+        ("v=spf1 all:example.com", 1),
+        ("v=spf1 redirect=a.example.com redirect=b.example.com", 1),
+        ("v=spf1 +all", 1),
+        ("v=spf1 exists:%{z}.example.com -all", 1),
+        ("v=spf1 mx:example.com/40 -all", 1),
+    ],
+)
+def test_spf_syntax(text, problems):
+    assert len(parse_spf(text).problems) == problems, parse_spf(text).problems
+
+
+def test_spf_redirect_ignored_beside_all():
+    record = parse_spf("v=spf1 include:a.example.com redirect=b.example.com -all")
+    assert [target for _, target in record.followed()] == ["a.example.com"]
+
+
+# --- DNS-005 -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def internal_knot(tmp_path_factory):
+    """A second knot holding an internal view of contoso.test: no enrollment CNAME, another SPF, another sts."""
+    knotd = require_tool("knotd", "knot")
+    knotc = require_tool("knotc", "knot")
+    workdir = tmp_path_factory.mktemp("knot-internal")
+    internal = workdir / "contoso.test.zone"
+    text = (ZONES_DIR / "contoso.test.zone").read_text()
+    text = text.replace("enterpriseenrollment    IN CNAME", "; removed:").replace("127.0.0.20", "127.0.0.120")
+    text = text.replace('"v=spf1 include:spf.protection.outlook.com -all"', '"v=spf1 mx -all"')
+    internal.write_text(text)
+    server = KnotServer(workdir=workdir / "run", zone_files=[internal], knotd=knotd, knotc=knotc).start()
+    yield server
+    server.stop()
+
+
+def test_agreement_needs_two_resolvers(knot_server):
+    findings = run(resolver_agreement, {"knot": knot_server.address}, StandInInventory(["contoso.test"]))
+    assert statuses(findings) == {"resolvers": Status.SKIP}
+
+
+def test_agreement_same_answers(knot_server):
+    inventory = StandInInventory(["contoso.test"], hosts=["sts.contoso.test:443", "127.0.0.5"])
+    findings = run(resolver_agreement, {"a": knot_server.address, "b": knot_server.address}, inventory)
+    assert statuses(findings) == {
+        "enterpriseenrollment.contoso.test CNAME": Status.PASS,
+        "enterpriseregistration.contoso.test CNAME": Status.PASS,
+        "contoso.test MX": Status.PASS,
+        "contoso.test TXT": Status.PASS,
+        "sts.contoso.test A": Status.PASS,
+    }
+
+
+def test_agreement_split_horizon_differences(knot_server, internal_knot):
+    inventory = StandInInventory(["contoso.test"], hosts=["sts.contoso.test", "mail.contoso.test:443"])
+    resolvers = {"public": knot_server.address, "internal": internal_knot.address}
+    findings = by_resource(run(resolver_agreement, resolvers, inventory))
+    assert {r: f.status for r, f in findings.items()} == {
+        "enterpriseenrollment.contoso.test CNAME": Status.FAIL,
+        "enterpriseregistration.contoso.test CNAME": Status.PASS,
+        "contoso.test MX": Status.PASS,
+        "contoso.test TXT": Status.WARN,
+        "sts.contoso.test A": Status.WARN,
+        "mail.contoso.test A": Status.PASS,
+    }
+    enrollment = findings["enterpriseenrollment.contoso.test CNAME"]
+    assert enrollment.observed == (
+        "public: enterpriseenrollment-s.manage.microsoft.com.; "
+        "internal: NXDOMAIN (no such name enterpriseenrollment.contoso.test)"
+    )
+    assert len(enrollment.evidence) == 2
+    assert findings["sts.contoso.test A"].observed == "public: 127.0.0.20; internal: 127.0.0.120"
+
+
+def test_agreement_error_when_a_resolver_cannot_answer(knot_server, silent_resolver):
+    resolvers = {"public": knot_server.address, "internal": silent_resolver.address}
+    findings = run(resolver_agreement, resolvers, StandInInventory(["contoso.test"]), timeout=0.3)
+    assert set(statuses(findings).values()) == {Status.ERROR}
+    assert all("internal" in f.message for f in findings)

@@ -1,0 +1,85 @@
+"""Client-secret and certificate sign-in end to end: azure-identity against a loopback token
+service over HTTPS, then the scan against the simulated tenant; no secret or token in any output."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .support.sts import TokenService, client_certificate_pem
+from .support.tenant import app_token, simulated_tenant
+
+SECRET = "s3cr3t-Client-Secret-value-0123456789"
+CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+TENANT = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
+
+
+def run_cli(args, env, cwd):
+    return subprocess.run([sys.executable, "-m", "ems_readiness.agent.cli", *args], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write_profile(tmp_path, sim, sts):
+    profile = tmp_path / "profile.toml"
+    profile.write_text(f"""
+[tenant]
+id = "{TENANT}"
+graph_url = "{sim.url}"
+auth = "env"
+authority = "{sts.authority}"
+ca_bundle = "{sts.cert}"
+[identity]
+model = "federated"
+""", encoding="utf-8")
+    return profile
+
+
+def everything_written(tmp_path, proc) -> str:
+    texts = [proc.stdout, proc.stderr]
+    for path in (tmp_path / "out").rglob("*"):
+        if path.is_file():
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(texts)
+
+
+def base_env():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AZURE_")}
+    env.update(AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=CLIENT_ID, CI="true")
+    return env
+
+
+@pytest.mark.parametrize("mode", ["secret", "certificate"])
+def test_sign_in_end_to_end_and_nothing_secret_is_written(tmp_path, mode):
+    access_token = app_token()
+    env = base_env()
+    if mode == "secret":
+        env["AZURE_CLIENT_SECRET"] = SECRET
+        sts = TokenService(tmp_path, client_id=CLIENT_ID, secret=SECRET, access_token=access_token)
+    else:
+        env["AZURE_CLIENT_CERTIFICATE_PATH"] = str(client_certificate_pem(tmp_path))
+        sts = TokenService(tmp_path, client_id=CLIENT_ID, secret=None, access_token=access_token)
+    with sts, simulated_tenant("ready", token=access_token) as sim:
+        profile = write_profile(tmp_path, sim, sts)
+        proc = run_cli(["scan", "--profile", str(profile), "--no-network", "--out", str(tmp_path / "out"),
+                        "--format", "html,json,junit,sarif,md,csv"], env, tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert sts.requests, "the token service was never asked"
+        assert any(r.path.endswith("/subscribedSkus") for r in sim.requests)
+    written = everything_written(tmp_path, proc)
+    assert SECRET not in written
+    assert access_token not in written
+    assert access_token.split(".")[1] not in written
+
+
+def test_wrong_secret_is_exit_3_with_one_clean_line(tmp_path):
+    env = base_env()
+    env["AZURE_CLIENT_SECRET"] = "wrong-" + SECRET
+    with TokenService(tmp_path, client_id=CLIENT_ID, secret=SECRET, access_token=app_token()) as sts, \
+            simulated_tenant("ready") as sim:
+        proc = run_cli(["scan", "--profile", str(write_profile(tmp_path, sim, sts)), "--no-network",
+                        "--out", str(tmp_path / "out")], env, tmp_path)
+    assert proc.returncode == 3
+    assert "sign-in failed" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert SECRET not in proc.stderr + proc.stdout
