@@ -25,17 +25,22 @@ from ems_readiness.checks.dns_records import (
     spf_record,
 )
 from tests.support.knot import ZONES_DIR, KnotServer
+from tests.support.require import require_tool
 
-from .support.require import require_tool
+
+@dataclass
+class TlsTarget:
+    host: str
+    port: int
 
 
 @dataclass
 class StandInInventory:
-    """What the checks ask of the scan inventory, with fixed answers."""
+    """What the checks ask of the scan inventory (agent/inventory.py), with fixed answers."""
 
     domain_names: list[str]
     records: dict[str, list[dict[str, Any]]] | None = None
-    hosts: list[str] = field(default_factory=list)
+    hosts: list[Any] = field(default_factory=list)
 
     async def domains(self) -> list[str]:
         return self.domain_names
@@ -43,14 +48,20 @@ class StandInInventory:
     async def service_records(self, domain: str) -> list[dict[str, Any]] | None:
         return None if self.records is None else self.records.get(domain, [])
 
-    async def tls_hosts(self) -> list[str]:
+    async def tls_hosts(self) -> list[Any]:
         return self.hosts
 
 
-def run(check: Check, resolvers: dict[str, str], inventory: StandInInventory, timeout: float = 2.0) -> list[Finding]:
+def run(
+    check: Check,
+    resolvers: dict[str, str],
+    inventory: StandInInventory,
+    timeout: float = 2.0,
+) -> list[Finding]:
     async def scan() -> list[Finding]:
         dns_probe = DnsProbe(resolvers, EvidenceLog(), timeout=timeout)
-        ctx = CheckContext(check, Profile(), Probes(graph=None, dns=dns_probe, tls=None, tcp=None), inventory)
+        probes = Probes(graph=None, dns=dns_probe, tls=None, tcp=None)
+        ctx = CheckContext(check, Profile(), probes, inventory)
         await check.fn(ctx)
         return ctx.sink.findings
 
@@ -328,9 +339,13 @@ def test_agreement_needs_two_resolvers(knot_server):
 
 
 def test_agreement_same_answers(knot_server):
-    inventory = StandInInventory(["contoso.test"], hosts=["sts.contoso.test:443", "127.0.0.5"])
+    # IP literals have nothing to compare
+    inventory = StandInInventory(
+        ["contoso.test"], hosts=["sts.contoso.test:443", "127.0.0.5", "[::1]:443", TlsTarget("www.contoso.test", 8443)]
+    )
     findings = run(resolver_agreement, {"a": knot_server.address, "b": knot_server.address}, inventory)
     assert statuses(findings) == {
+        "www.contoso.test A": Status.PASS,
         "enterpriseenrollment.contoso.test CNAME": Status.PASS,
         "enterpriseregistration.contoso.test CNAME": Status.PASS,
         "contoso.test MX": Status.PASS,

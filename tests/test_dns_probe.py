@@ -415,3 +415,10 @@ def test_simulator_answers_like_knot(unready_dns, unready_knot):
 
     for (name, rdtype), (simulated, real) in zip(SCENARIO_QUESTIONS, asyncio.run(run())):
         assert (simulated.status, simulated.records) == (real.status, real.records), f"{name} {rdtype}"
+
+
+def test_a_name_dnspython_cannot_encode_is_an_error_answer(knot_server):
+    answer = ask(knot_server.address, "x" * 64 + ".contoso.test", "a")
+    assert answer.status is DnsStatus.ERROR
+    assert answer.rdtype == "A"
+    assert "LabelTooLong" in answer.detail

@@ -8,21 +8,26 @@ import json
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
 
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.tenant_data import (
-    generate_large_tenant, load_scenario_tenant, load_tenant, render_template, scenario_tenant_path,
+    generate_large_tenant,
+    load_scenario_tenant,
+    load_tenant,
+    render_template,
+    scenario_tenant_path,
 )
 
 TENANT_ID = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
 PORTS = {"sts": 43001}
-FIXED_NOW = datetime(2026, 11, 25, 13, 0, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 11, 25, 13, 0, 0, tzinfo=UTC)
 PROVISIONING_ERRORS = "onPremisesProvisioningErrors/any(o:o/category eq 'PropertyConflict')"
 ENDSWITH_LOCAL = "endswith(userPrincipalName,'.local')"
 EVENTUAL = {"ConsistencyLevel": "eventual"}
@@ -50,7 +55,9 @@ def client(sim: GraphSimulator, token: str = "opaque-test-token") -> httpx.Clien
     return httpx.Client(base_url=sim.url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
 
-def get_all_pages(http: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str] | None = None) -> list[dict]:
+def get_all_pages(
+    http: httpx.Client, url: str, params: dict[str, str], headers: dict[str, str] | None = None,
+) -> list[dict]:
     items: list[dict] = []
     page = http.get(url, params=params, headers=headers).raise_for_status().json()
     items += page["value"]
@@ -94,7 +101,8 @@ def test_unready_and_ready_fixtures_hold_the_designed_problems() -> None:
     plans = {plan["servicePlanName"]: plan["provisioningStatus"] for plan in ems["servicePlans"]}
     assert plans["RMS_S_ENTERPRISE"] == "Disabled" and plans["INTUNE_A"] == "Success"
     assert ems["prepaidUnits"]["enabled"] == ems["consumedUnits"] == 50
-    assert {sku["skuPartNumber"]: sku["capabilityStatus"] for sku in unready.subscribed_skus}["AAD_PREMIUM_P2"] == "Suspended"
+    statuses = {sku["skuPartNumber"]: sku["capabilityStatus"] for sku in unready.subscribed_skus}
+    assert statuses["AAD_PREMIUM_P2"] == "Suspended"
     assert sum(bool(user["onPremisesProvisioningErrors"]) for user in unready.users) == 3
     assert sum(bool(g["onPremisesProvisioningErrors"]) for g in unready.groups) == 1
     assert sum(bool(c["onPremisesProvisioningErrors"]) for c in unready.contacts) == 1
@@ -109,7 +117,8 @@ def test_unready_and_ready_fixtures_hold_the_designed_problems() -> None:
     assert all(sku["capabilityStatus"] == "Enabled" for sku in ready.subscribed_skus)
     assignment = ready.terms_and_conditions_assignments[ready.terms_and_conditions[0]["id"].lower()][0]
     assert assignment["target"]["groupId"] in {g["id"] for g in ready.groups}
-    enforcing = [p for p in ready.conditional_access_policies if p["state"] == "enabled" and p["grantControls"]["termsOfUse"]]
+    enforcing = [policy for policy in ready.conditional_access_policies
+                 if policy["state"] == "enabled" and policy["grantControls"]["termsOfUse"]]
     assert enforcing[0]["grantControls"]["termsOfUse"] == [ready.agreements[0]["id"]]
 
 
@@ -161,7 +170,8 @@ def test_select_projects_and_provisioning_errors_only_when_selected(unready: Gra
         selected = http.get("/v1.0/users", params={"$select": "id,userPrincipalName"}).json()["value"]
         default = http.get("/v1.0/users").json()["value"]
         with_errors = http.get("/v1.0/users", params={"$select": "id,onPremisesProvisioningErrors"}).json()["value"]
-        organization = http.get(f"/v1.0/organization/{TENANT_ID}", params={"$select": "mobileDeviceManagementAuthority"}).json()
+        organization = http.get(f"/v1.0/organization/{TENANT_ID}",
+                                params={"$select": "mobileDeviceManagementAuthority"}).json()
         records = http.get("/v1.0/domains/contoso.test/serviceConfigurationRecords",
                            params={"$select": "label,canonicalName"}).json()["value"]
     assert all(set(user) == {"id", "userPrincipalName"} for user in selected)
@@ -183,12 +193,14 @@ def test_endswith_needs_count_and_consistency_level(unready: GraphSimulator) -> 
             assert failed.json()["error"]["code"] == "Request_UnsupportedQuery"
             assert "endsWith" in failed.json()["error"]["message"]
 
-        params = {"$filter": "endswith(userPrincipalName,'.test')", "$count": "true", "$top": "5", "$select": "userPrincipalName"}
+        params = {"$filter": "endswith(userPrincipalName,'.test')", "$count": "true", "$top": "5",
+                  "$select": "userPrincipalName"}
         first = http.get("/v1.0/users", params=params, headers=EVENTUAL).json()
         second = http.get(first["@odata.nextLink"], headers=EVENTUAL).json()
         # ConsistencyLevel is not carried by the nextLink; a client that drops it fails like on Graph.
         dropped = http.get(first["@odata.nextLink"])
-        on_premises = http.get("/v1.0/users", params={"$filter": "onPremisesSyncEnabled eq true", "$select": "id"}).json()
+        on_premises = http.get("/v1.0/users",
+                               params={"$filter": "onPremisesSyncEnabled eq true", "$select": "id"}).json()
     assert first["@odata.count"] == 10 and len(first["value"]) == 5
     assert "@odata.count" not in second and len(second["value"]) == 5
     assert all(u["userPrincipalName"].endswith(".test") for u in first["value"] + second["value"])
@@ -212,7 +224,8 @@ def test_provisioning_error_filter_on_users_groups_and_contacts(unready: GraphSi
         users = filtered("users", PROVISIONING_ERRORS)
         assert len(users) == 3 and all(u["onPremisesProvisioningErrors"] for u in users)
         assert len(filtered("users", "onPremisesProvisioningErrors/any(e:e/category eq 'PropertyConflict')")) == 3
-        assert len(filtered("users", "onPremisesProvisioningErrors/any(x:x/propertyCausingError eq 'ProxyAddress')")) == 2
+        by_property = "onPremisesProvisioningErrors/any(x:x/propertyCausingError eq 'ProxyAddress')"
+        assert len(filtered("users", by_property)) == 2
         assert [g["displayName"] for g in filtered("groups", PROVISIONING_ERRORS)] == ["All Staff"]
         assert [c["displayName"] for c in filtered("contacts", PROVISIONING_ERRORS)] == ["Fabrikam Partner Desk"]
 

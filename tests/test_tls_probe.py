@@ -147,7 +147,9 @@ def test_concurrent_askers_share_one_handshake(tls_servers, tls_dns):
     port = tls_servers.port("valid")
 
     async def action(probe, evidence):
-        first, second = await asyncio.gather(probe.handshake(tls_host("valid"), port), probe.handshake("VALID.tls.test.", port))
+        first, second = await asyncio.gather(
+            probe.handshake(tls_host("valid"), port), probe.handshake("VALID.tls.test.", port)
+        )
         return first, second, [e for e in evidence.items if e.probe == "tls"]
 
     first, second, records = probe_run(tls_dns, action)
@@ -189,7 +191,10 @@ def test_legacy_versions_are_reported_or_marked_unknown(tls_servers, tls_dns):
 def test_versions_carry_evidence(tls_servers, tls_dns):
     accepted = versions(tls_servers, tls_dns, "valid")
     assert dict(accepted) == {
-        "TLSv1": accepted["TLSv1"], "TLSv1.1": accepted["TLSv1.1"], "TLSv1.2": True, "TLSv1.3": True,
+        "TLSv1": accepted["TLSv1"],
+        "TLSv1.1": accepted["TLSv1.1"],
+        "TLSv1.2": True,
+        "TLSv1.3": True,
     }
     assert accepted.evidence.data["versions"]["TLSv1.2"] is True
     assert accepted.evidence.target.endswith("versions")
@@ -207,7 +212,9 @@ def test_versions_of_an_unreachable_host_cannot_be_told(tls_dns, refused_port):
 def test_handshake_through_a_connect_proxy(tls_servers, tls_dns, connect_proxy):
     port = tls_servers.port("ms-login")
     observation = probe_run(
-        tls_dns, lambda probe, _: probe.handshake("login.microsoftonline.com", port, via_proxy=True), proxy=connect_proxy.url
+        tls_dns,
+        lambda probe, _: probe.handshake("login.microsoftonline.com", port, via_proxy=True),
+        proxy=connect_proxy.url,
     )
     assert observation.ok, observation.detail
     assert observation.via_proxy
@@ -234,7 +241,9 @@ def test_direct_and_proxied_handshakes_are_separate_observations(tls_servers, tl
 def test_a_denying_proxy(tls_servers, tls_dns, denying_proxy):
     port = tls_servers.port("ms-login")
     observation = probe_run(
-        tls_dns, lambda probe, _: probe.handshake("login.microsoftonline.com", port, via_proxy=True), proxy=denying_proxy.url
+        tls_dns,
+        lambda probe, _: probe.handshake("login.microsoftonline.com", port, via_proxy=True),
+        proxy=denying_proxy.url,
     )
     assert observation.status == "proxy-denied"
     assert "403" in observation.detail

@@ -46,7 +46,7 @@ class Change(str, Enum):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_assignment=True)
 
 
 class Evidence(_Model):
@@ -159,7 +159,7 @@ class Results(_Model):
     history: list[RunSummary] = Field(default_factory=list, description="earlier runs, oldest first (trend)")
     suppressed_count: int = 0
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 
     def findings(self):
         for check in self.checks:

@@ -23,9 +23,9 @@ import re
 import ssl
 import warnings
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -183,16 +183,23 @@ def labelled(index: int, cert: x509.Certificate) -> str:
 # trust stores
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TrustStore:
     """Certificates a scan trusts as anchors, indexed by subject."""
 
     certs: tuple[x509.Certificate, ...]
     source: str
 
-    @property
+    @cached_property
     def by_subject(self) -> dict[x509.Name, list[x509.Certificate]]:
-        return _index_by_subject(self)
+        index: dict[x509.Name, list[x509.Certificate]] = {}
+        for cert in self.certs:
+            index.setdefault(cert.subject, []).append(cert)
+        return index
+
+    @cached_property
+    def verifier_store(self) -> Store | None:
+        return Store(list(self.certs)) if self.certs else None
 
     def issuers_of(self, cert: x509.Certificate) -> list[x509.Certificate]:
         return [c for c in self.by_subject.get(cert.issuer, []) if signed_by(cert, c)]
@@ -200,24 +207,8 @@ class TrustStore:
     def named(self, name: x509.Name) -> list[x509.Certificate]:
         return self.by_subject.get(name, [])
 
-    def verifier_store(self) -> Store | None:
-        return _verifier_store(self)
-
     def __add__(self, other: "TrustStore") -> "TrustStore":
         return TrustStore(self.certs + other.certs, f"{self.source} + {other.source}")
-
-
-@lru_cache(maxsize=16)
-def _index_by_subject(store: TrustStore) -> dict[x509.Name, list[x509.Certificate]]:
-    index: dict[x509.Name, list[x509.Certificate]] = {}
-    for cert in store.certs:
-        index.setdefault(cert.subject, []).append(cert)
-    return index
-
-
-@lru_cache(maxsize=16)
-def _verifier_store(store: TrustStore) -> Store | None:
-    return Store(list(store.certs)) if store.certs else None
 
 
 def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
@@ -253,6 +244,7 @@ def load_trust_store(trust: str | Path) -> TrustStore:
     return TrustStore(_load_bundle(str(path), path.stat().st_mtime), str(path))
 
 
+@lru_cache(maxsize=1)
 def public_ca_store() -> TrustStore:
     """A bundled public CA list (Mozilla's, through certifi) rather than the OS store, where
     corporate inspection roots get installed; the system bundle when certifi is not installed."""
@@ -296,23 +288,35 @@ def judge_validity(chain: list[x509.Certificate], now: dt.datetime, warn_days: i
     def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
         who = labelled(index, cert)
         observed = text if index == 0 else f"{who}: {text}"
-        return ValidityJudgement(state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed)
+        return ValidityJudgement(
+            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
+        )
 
     for index, cert in candidates:
         if cert.not_valid_after_utc < now:
             ago = (now - cert.not_valid_after_utc).days
-            return verdict("expired", index, cert, ago, f"expired {day(cert.not_valid_after_utc)} ({plural(ago, 'day')} ago)")
+            return verdict(
+                "expired", index, cert, ago, f"expired {day(cert.not_valid_after_utc)} ({plural(ago, 'day')} ago)"
+            )
     for index, cert in candidates:
         if cert.not_valid_before_utc > now:
             until = (cert.not_valid_before_utc - now).days
             return verdict(
-                "not-yet-valid", index, cert, until, f"not valid before {day(cert.not_valid_before_utc)} (in {plural(until, 'day')})"
+                "not-yet-valid",
+                index,
+                cert,
+                until,
+                f"not valid before {day(cert.not_valid_before_utc)} (in {plural(until, 'day')})",
             )
     index, cert = min(candidates, key=lambda pair: pair[1].not_valid_after_utc)
     left = (cert.not_valid_after_utc - now).days
     if left < warn_days:
-        return verdict("expiring", index, cert, left, f"expires {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)")
-    return verdict("valid", index, cert, left, f"valid until {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)")
+        return verdict(
+            "expiring", index, cert, left, f"expires {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
+        )
+    return verdict(
+        "valid", index, cert, left, f"valid until {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -339,7 +343,9 @@ def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     sans = san_names(leaf)
     if sans is not None:
         matched = any(name_covers(name, host, ip) for name in sans)
-        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {', '.join(sans) or '(empty)'}")
+        return NameJudgement(
+            matched, "san" if matched else None, sans, expected, f"SAN: {', '.join(sans) or '(empty)'}"
+        )
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
     observed = f"no SAN extension; subject CN: {cn or '(none)'}"
@@ -388,7 +394,7 @@ class ChainWalk:
 
 
 def walk_chain(
-    chain: list[x509.Certificate], store: TrustStore, recognise: Any = None
+    chain: list[x509.Certificate], store: TrustStore, recognise: Callable[[x509.Certificate], bool] | None = None
 ) -> ChainWalk:
     """Follow issuers from the leaf: first a store anchor that signed the current certificate,
     else a served certificate that did. `recognise(cert) -> bool` stops the walk early."""
@@ -447,7 +453,7 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
 
     if is_self_signed(leaf):
         return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
-    if store.verifier_store() is None:
+    if store.verifier_store is None:
         return verdict("no-trust-store", f"the trust store is empty ({store.source})")
     walk = walk_chain(chain, store)
     if walk.anchor is None:
@@ -464,15 +470,26 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
 def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
     top = walk.top
     if walk.self_signed_top:
-        return "untrusted-root", f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store"
+        return (
+            "untrusted-root",
+            f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store",
+        )
     missing = display_name(top.issuer)
     if len(walk.path) == 1:
         # Public CAs never sign leaves from a root, so a leaf whose issuer is unknown lacks an intermediate.
-        sent = "only the leaf was served" if served == 1 else f"none of the {served - 1} other served certificates issued the leaf"
-        return "incomplete", f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store"
+        sent = (
+            "only the leaf was served"
+            if served == 1
+            else f"none of the {served - 1} other served certificates issued the leaf"
+        )
+        return (
+            "incomplete",
+            f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store",
+        )
     return (
         "untrusted-root",
-        f"the chain ends at '{display_name(top.subject)}', issued by '{missing}', which is neither served nor in the trust store",
+        f"the chain ends at '{display_name(top.subject)}', issued by '{missing}', "
+        "which is neither served nor in the trust store",
     )
 
 
@@ -494,7 +511,11 @@ def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore
     if start >= min(c.not_valid_after_utc for c in certs):
         return ""
     rejection = _verify(chain, host, store, start + dt.timedelta(seconds=1))
-    return f"; apart from that it is rejected: {rejection}" if rejection else "; otherwise the chain is complete and trusted"
+    return (
+        f"; apart from that it is rejected: {rejection}"
+        if rejection
+        else "; otherwise the chain is complete and trusted"
+    )
 
 
 def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
@@ -503,7 +524,13 @@ def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: d
     subject = _verification_subject(chain[0], host)
     if subject is None:
         return "the leaf carries no subjectAltName"
-    verifier = PolicyBuilder().store(store.verifier_store()).time(when).max_chain_depth(MAX_CHAIN_DEPTH).build_server_verifier(subject)
+    verifier = (
+        PolicyBuilder()
+        .store(store.verifier_store)
+        .time(when)
+        .max_chain_depth(MAX_CHAIN_DEPTH)
+        .build_server_verifier(subject)
+    )
     try:
         verifier.verify(chain[0], chain[1:])
     except VerificationError as error:
@@ -617,12 +644,17 @@ class KnownRoots:
         host = host.lower().rstrip(".")
         return any(host == d or host.endswith("." + d) for d in self.service_domains)
 
+    @cached_property
+    def _fingerprints(self) -> frozenset[str]:
+        held = {fingerprint(anchor) for anchor in self.anchor_certs}
+        listed = {value for r in self.roots for value in (r.sha256, r.sha1) if value}
+        return frozenset(held | listed)
+
     def recognises(self, cert: x509.Certificate) -> bool:
-        sha256 = fingerprint(cert)
-        if any(sha256 == fingerprint(anchor) for anchor in self.anchor_certs):
-            return True
-        sha1 = cert.fingerprint(hashes.SHA1()).hex().upper()
-        return any(sha256 == r.sha256 or sha1 == r.sha1 for r in self.roots)
+        return (
+            fingerprint(cert) in self._fingerprints
+            or cert.fingerprint(hashes.SHA1()).hex().upper() in self._fingerprints
+        )
 
     def looks_like_service_name(self, name: x509.Name) -> bool:
         """Names only — used when no certificate is at hand to check a fingerprint."""
@@ -667,7 +699,9 @@ def judge_interception(
         path = [display_name(c.subject) for c in walk.path]
         if walk.anchor is not None:
             path.append(f"{display_name(walk.anchor.subject)} (trust store)")
-        return InterceptionJudgement(state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}")
+        return InterceptionJudgement(
+            state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}"
+        )
 
     if walk.known is not None:
         anchor = display_name(walk.known.subject)
@@ -680,7 +714,11 @@ def judge_interception(
         return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root)
     if _name_without_signature(walk.top, store):
         forged = display_name(walk.top.issuer)
-        return verdict("intercepted", f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, but the trusted '{forged}' did not sign it")
+        return verdict(
+            "intercepted",
+            f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, "
+            f"but the trusted '{forged}' did not sign it",
+        )
     missing = display_name(walk.top.issuer)
     names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
     if known.judges_names and not all(known.looks_like_service_name(n) for n in names):

@@ -54,6 +54,19 @@ def quoted(texts: Iterable[str]) -> str:
     return "; ".join(f'"{text}"' for text in texts) or "none"
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A finding decided before it is reported, so concurrent judgements report in a fixed order."""
+
+    status: str  # the CheckContext helper: passed, failed, warned, errored, skipped
+    resource: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def report(self, ctx: CheckContext) -> None:
+        getattr(ctx, self.status)(self.resource, self.message, **self.details)
+
+
 # --- DNS-001 / DNS-002: enrollment CNAMEs --------------------------------------------------------
 
 
@@ -62,13 +75,12 @@ class CnameExpectation:
     label: str
     ttl: int
     targets: tuple[str, ...]
-    source: str
     purpose: str
 
     @classmethod
     def from_data(cls, key: str, purpose: str) -> "CnameExpectation":
         raw = EXPECTED[key]
-        return cls(raw["label"], raw["ttl"], tuple(host(t) for t in raw["targets"]), raw["source"], purpose)
+        return cls(raw["label"], raw["ttl"], tuple(host(t) for t in raw["targets"]), purpose)
 
     @property
     def preferred(self) -> str:
@@ -259,12 +271,7 @@ def srv_owner(raw: dict[str, Any], label: str) -> str:
     return f"{service}.{protocol}.{label}".lower()
 
 
-async def expected_and_published(
-    ctx: CheckContext, domain: str
-) -> tuple[list[dict[str, Any]] | None, list[tuple[ExpectedRecord | GraphRecordError, DnsAnswer | None]]]:
-    raw_records = await ctx.inventory.service_records(domain)
-    if not raw_records:
-        return raw_records, []
+def expected_records(raw_records: list[dict[str, Any]], domain: str) -> list[ExpectedRecord | GraphRecordError]:
     expectations: list[ExpectedRecord | GraphRecordError] = []
     for raw in raw_records:
         try:
@@ -274,38 +281,55 @@ async def expected_and_published(
             continue
         if record is not None:
             expectations.append(record)
-    answers = await asyncio.gather(
-        *(ctx.dns.query(e.owner, e.rdtype) for e in expectations if isinstance(e, ExpectedRecord))
-    )
-    published = iter(answers)
-    return raw_records, [(e, next(published) if isinstance(e, ExpectedRecord) else None) for e in expectations]
+    return expectations
 
 
-def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str) -> None:
+async def assess_service_records(ctx: CheckContext, domain: str) -> list[Verdict]:
+    raw_records = await ctx.inventory.service_records(domain)
+    if raw_records is None:
+        reason = (
+            "The tenant side is not part of this scan: the expected records come from Graph "
+            "(domains/{id}/serviceConfigurationRecords)."
+        )
+        return [Verdict("skipped", domain, reason)]
+    if not raw_records:
+        return [Verdict("skipped", domain, "Microsoft 365 lists no service DNS records for this domain.")]
+    expectations = expected_records(raw_records, domain)
+    records = [e for e in expectations if isinstance(e, ExpectedRecord)]
+    answers = dict(zip(records, await asyncio.gather(*(ctx.dns.query(r.owner, r.rdtype) for r in records))))
+    verdicts: list[Verdict] = []
+    for expectation in expectations:
+        if isinstance(expectation, GraphRecordError):
+            message = f"Graph returned a service record the check cannot read: {expectation}."
+            verdicts.append(Verdict("errored", domain, message))
+            continue
+        resource = expectation.resource
+        if any(v.resource == resource for v in verdicts):
+            resource = f"{resource} {expectation.zone_line()}"
+        verdicts.append(judge_service_record(ctx, expectation, answers[expectation], resource))
+    return verdicts
+
+
+def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str) -> Verdict:
     service = f" for {record.service}" if record.service else ""
     need = "optional" if record.optional else "required"
-    report = dict(expected=record.zone_line(), observed=answer.describe(), evidence=[answer.evidence])
+    details: dict[str, Any] = dict(expected=record.zone_line(), observed=answer.describe(), evidence=[answer.evidence])
     relevant = record.relevant(answer)
-    miss = ctx.warned if record.optional else ctx.failed
+    miss = "warned" if record.optional else "failed"
     if any(record.matches(value) for value in relevant):
-        ctx.passed(resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", **report)
-    elif answer.status.unanswered:
-        ctx.errored(resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", **report)
-    elif not relevant:
-        miss(
-            resource,
-            f"The {need} {record.rdtype} record{service} is not published at {record.owner}.",
-            remediation=f"At your DNS host, publish: {record.zone_line()}",
-            **report,
-        )
-    else:
-        miss(
-            resource,
-            f"{record.owner} publishes a different {record.rdtype} record than the {need} one "
-            f"Microsoft 365 expects{service}.",
-            remediation=f"At your DNS host, replace the {record.rdtype} record at {record.owner} with: {record.zone_line()}",
-            **report,
-        )
+        return Verdict("passed", resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", details)
+    if answer.status.unanswered:
+        return Verdict("errored", resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", details)
+    if not relevant:
+        details["remediation"] = f"At your DNS host, publish: {record.zone_line()}"
+        return Verdict(miss, resource, f"The {need} {record.rdtype} record{service} is not published at {record.owner}.", details)
+    details["remediation"] = (
+        f"At your DNS host, replace the {record.rdtype} record at {record.owner} with: {record.zone_line()}"
+    )
+    message = (
+        f"{record.owner} publishes a different {record.rdtype} record than the {need} one Microsoft 365 expects{service}."
+    )
+    return Verdict(miss, resource, message, details)
 
 
 @check(
@@ -335,32 +359,14 @@ async def service_records(ctx: CheckContext) -> None:
     if not domains:
         skip_no_domains(ctx)
         return
-    results = await asyncio.gather(*(expected_and_published(ctx, d) for d in domains))
-    for domain, (raw_records, pairs) in zip(domains, results):
-        if raw_records is None:
-            ctx.skipped(
-                domain,
-                "The tenant side is not part of this scan: the expected records come from Graph "
-                "(domains/{id}/serviceConfigurationRecords).",
-            )
-            continue
-        if not raw_records:
-            ctx.skipped(domain, "Microsoft 365 lists no service DNS records for this domain.")
-            continue
-        seen: set[str] = set()
-        for record, answer in pairs:
-            if isinstance(record, GraphRecordError):
-                ctx.errored(domain, f"Graph returned a service record the check cannot read: {record}.")
-                continue
-            resource = record.resource if record.resource not in seen else f"{record.resource} {record.zone_line()}"
-            seen.add(resource)
-            judge_service_record(ctx, record, answer, resource)
+    for verdicts in await asyncio.gather(*(assess_service_records(ctx, d) for d in domains)):
+        for verdict in verdicts:
+            verdict.report(ctx)
 
 
 # --- DNS-004: SPF --------------------------------------------------------------------------------
 
 SPF_VERSION = "v=spf1"
-QUALIFIERS = "+-~?"
 LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists", "redirect"}
 MACRO = re.compile(r"%\{[slodiphcrtv]\d*r?[.\-+,/_=]*\}|%%|%_|%-", re.IGNORECASE)
 LABEL = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$", re.IGNORECASE)
@@ -563,19 +569,6 @@ def spf_expected(domain: str, needs_include: bool) -> str:
     return f"one valid SPF record with at most {limit} DNS lookups"
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A finding decided before it is reported, so concurrent judgements report in a fixed order."""
-
-    status: str  # the CheckContext helper: passed, failed, warned, errored, skipped
-    resource: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def report(self, ctx: CheckContext) -> None:
-        getattr(ctx, self.status)(self.resource, self.message, **self.details)
-
-
 async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
     txt, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "MX"))
     evidence = [txt.evidence, mx.evidence]
@@ -714,20 +707,28 @@ async def split_horizon_questions(ctx: CheckContext) -> list[Question]:
             Question(domain, "MX", strict=False),
             Question(domain, "TXT", strict=False),
         ]
-    for name in await tls_host_names(ctx):
+    for name in await customer_tls_hosts(ctx):
         questions.append(Question(name, "A", strict=False))
     return list(dict.fromkeys(questions))
 
 
-async def tls_host_names(ctx: CheckContext) -> list[str]:
-    """The TLS hosts' names, without ports; IP literals have nothing to resolve."""
-    names = []
-    for item in await ctx.inventory.tls_hosts():
-        text = str(getattr(item, "host", item))
-        name = text.rsplit(":", 1)[0] if text.count(":") == 1 else text
-        if not is_ip(name.strip("[]")):
-            names.append(host(name))
-    return list(dict.fromkeys(names))
+async def customer_tls_hosts(ctx: CheckContext) -> list[str]:
+    """The customer's own TLS hosts (profile and federation sign-in hosts), by name.
+
+    Microsoft's endpoints are not among them: their answers differ between resolvers by design (CDNs).
+    """
+    names = map(host_name, await ctx.inventory.tls_hosts())
+    return [name for name in dict.fromkeys(names) if not is_ip(name)]
+
+
+def host_name(item: Any) -> str:
+    """'sts.contoso.com:443', '[::1]:443', or an object with `.host` -> the bare host name."""
+    text = str(getattr(item, "host", item)).strip()
+    if text.startswith("["):
+        return text[1:].split("]", 1)[0]
+    if text.count(":") == 1:
+        text = text.rsplit(":", 1)[0]
+    return host(text)
 
 
 def is_ip(text: str) -> bool:

@@ -76,13 +76,14 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
         return []
     observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets))
     reached = []
-    for target, observation in zip(targets, observations):
+    for target, observation in zip(targets, observations, strict=True):
         if observation.ok:
             reached.append((target, observation))
         else:
             ctx.errored(
                 resource(target),
-                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: {observation.describe()}",
+                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: "
+                f"{observation.describe()}",
                 expected="a completed TLS handshake",
                 observed=observation.status,
                 evidence=observation.all_evidence,
@@ -212,7 +213,9 @@ async def certificate_chain(ctx: Any) -> None:
         where = f"{resource(target)}{origin_text(target)}"
         report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
         if verdict.ok:
-            ctx.passed(resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report)
+            ctx.passed(
+                resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report
+            )
         elif verdict.state == "no-trust-store":
             ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
         else:
@@ -251,7 +254,9 @@ async def certificate_strength(ctx: Any) -> None:
         where = f"{resource(target)}{origin_text(target)}"
         report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
         if verdict.ok:
-            ctx.passed(resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report)
+            ctx.passed(
+                resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report
+            )
         else:
             ctx.failed(
                 resource(target),
@@ -289,8 +294,11 @@ async def protocol_versions(ctx: Any) -> None:
 
 def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evidence: list) -> None:
     where = f"{resource(target)}{origin_text(target)}"
-    report = {"expected": "TLSv1.2 or TLSv1.3 accepted; TLSv1 and TLSv1.1 refused", "observed": versions_text(accepted),
-              "evidence": evidence}
+    report = {
+        "expected": "TLSv1.2 or TLSv1.3 accepted; TLSv1 and TLSv1.1 refused",
+        "observed": versions_text(accepted),
+        "evidence": evidence,
+    }
     modern = [v for v in MODERN_VERSIONS if accepted.get(v)]
     legacy = [v for v in LEGACY_VERSIONS if accepted.get(v)]
     if not modern:
@@ -339,8 +347,8 @@ async def no_interception(ctx: Any) -> None:
     via_proxy = bool(ctx.profile.network.proxy)
     known, store = known_roots(ctx.profile), trust_store(ctx.profile)
     observations = await asyncio.gather(*(ctx.tls.handshake(h, p, via_proxy=via_proxy) for h, p in targets))
-    path = "through the proxy" if via_proxy else "directly"
-    for (host, port), observation in zip(targets, observations):
+    path = "through the proxy" if via_proxy else "direct connection"
+    for (host, port), observation in zip(targets, observations, strict=True):
         anchors = known if known.operates(host) else known.for_third_party(public_ca_store())
         report_interception(ctx, f"{host}:{port}", host, observation, anchors, store, path)
 
@@ -350,7 +358,9 @@ def tls_ports(ports: list[int]) -> list[int]:
     return [p for p in ports if p != PLAIN_HTTP_PORT] or [443]
 
 
-def report_interception(ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: str) -> None:
+def report_interception(
+    ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: str
+) -> None:
     evidence = observation.all_evidence
     if not observation.ok:
         ctx.errored(
@@ -364,7 +374,11 @@ def report_interception(ctx: Any, where: str, host: str, observation: Any, known
     verdict = judge_interception(observation.chain, host, known, store)
     report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": evidence}
     if verdict.state == "clean":
-        ctx.passed(where, f"{where} ({path}) presents Microsoft's own chain, issued under '{verdict.anchor}'.", **report)
+        ctx.passed(
+            where,
+            f"TLS to {where} is not intercepted ({path}): the chain is issued under '{verdict.anchor}'.",
+            **report,
+        )
     elif verdict.state == "unconfirmed":
         ctx.warned(where, f"{where} ({path}): {verdict.reason}.", **report)
     else:

@@ -129,17 +129,23 @@ class CertificateAuthority:
         key = ec_key()
         subject = name(common_name, organization)
         builder = (
-            _base_builder(subject, subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=3650))
+            _base_builder(
+                subject, subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=3650)
+            )
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
         )
         return cls(builder.sign(key, hashes.SHA256()), key)
 
-    def intermediate(self, common_name: str, organization: str | None = None, *, now: dt.datetime) -> "CertificateAuthority":
+    def intermediate(
+        self, common_name: str, organization: str | None = None, *, now: dt.datetime
+    ) -> "CertificateAuthority":
         key = ec_key()
         subject = name(common_name, organization or self.organization)
         builder = (
-            self._issued_builder(subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=1825))
+            self._issued_builder(
+                subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=1825)
+            )
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
         )
@@ -179,7 +185,9 @@ class CertificateAuthority:
         values = self.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         return str(values[0].value) if values else None
 
-    def _issued_builder(self, subject: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime) -> x509.CertificateBuilder:
+    def _issued_builder(
+        self, subject: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime
+    ) -> x509.CertificateBuilder:
         return _base_builder(subject, self.cert.subject, public_key, not_before, not_after).add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
         )
@@ -188,7 +196,9 @@ class CertificateAuthority:
 def self_signed_leaf(hostnames: list[str], *, now: dt.datetime) -> Issued:
     key = ec_key()
     subject = name(hostnames[0])
-    builder = _base_builder(subject, subject, key.public_key(), now - dt.timedelta(days=1), now + dt.timedelta(days=365))
+    builder = _base_builder(
+        subject, subject, key.public_key(), now - dt.timedelta(days=1), now + dt.timedelta(days=365)
+    )
     cert = _leaf_extensions(builder, hostnames, key).sign(key, hashes.SHA256())
     return Issued(cert, key, [cert])
 
@@ -225,7 +235,7 @@ def _der(tag: int, content: bytes) -> bytes:
 
 def _der_children(sequence: bytes) -> list[bytes]:
     """The encoded elements inside one DER SEQUENCE."""
-    content = sequence[_der_header_length(sequence, 0):]
+    content = sequence[_der_header_length(sequence, 0) :]
     children, offset = [], 0
     while offset < len(content):
         header = _der_header_length(content, offset)
@@ -248,7 +258,9 @@ def _der_content_length(data: bytes, offset: int) -> int:
     return int.from_bytes(data[offset + 2 : offset + 2 + count], "big")
 
 
-def _base_builder(subject: x509.Name, issuer: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime) -> x509.CertificateBuilder:
+def _base_builder(
+    subject: x509.Name, issuer: x509.Name, public_key, not_before: dt.datetime, not_after: dt.datetime
+) -> x509.CertificateBuilder:
     return (
         x509.CertificateBuilder()
         .subject_name(subject)
@@ -263,16 +275,32 @@ def _base_builder(subject: x509.Name, issuer: x509.Name, public_key, not_before:
 
 def _ca_key_usage() -> x509.KeyUsage:
     return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-        key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
     )
 
 
-def _leaf_extensions(builder: x509.CertificateBuilder, hostnames: list[str], key: PrivateKey) -> x509.CertificateBuilder:
+def _leaf_extensions(
+    builder: x509.CertificateBuilder, hostnames: list[str], key: PrivateKey
+) -> x509.CertificateBuilder:
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     usage = x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=is_rsa, data_encipherment=False,
-        key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=is_rsa,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
     )
     return (
         builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

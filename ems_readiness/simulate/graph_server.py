@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import contextlib
 import email.utils
 import json
 import random
@@ -28,14 +29,20 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .tenant_data import (
-    FIXTURE_SCENARIOS, GENERATED_SCENARIOS, GraphObject, Tenant, generate_large_tenant, iso_utc,
+    FIXTURE_SCENARIOS,
+    GENERATED_SCENARIOS,
+    GraphObject,
+    Tenant,
+    generate_large_tenant,
+    iso_utc,
     load_scenario_tenant,
 )
 
@@ -78,7 +85,8 @@ class FaultPlan:
         if unknown:
             raise ValueError(f"unknown fault kinds {unknown}; known kinds are {list(FAULT_STATUSES)}")
         if not _is_valid_retry_after(self.retry_after):
-            raise ValueError(f"retry_after must be a number of seconds (0.2, 1) or an HTTP date, got {self.retry_after!r}")
+            raise ValueError(
+                f"retry_after must be a number of seconds (0.2, 1) or an HTTP date, got {self.retry_after!r}")
         if self.max_consecutive < 0:
             raise ValueError(f"max_consecutive must be 0 or more, got {self.max_consecutive}")
         if self.slow_seconds < 0:
@@ -189,8 +197,8 @@ class GraphError(Exception):
 
 
 def _not_found(resource: str) -> GraphError:
-    return GraphError(404, "Request_ResourceNotFound",
-                      f"Resource '{resource}' does not exist or one of its queried reference-property objects are not present.")
+    return GraphError(404, "Request_ResourceNotFound", f"Resource '{resource}' does not exist or one of its "
+                      "queried reference-property objects are not present.")
 
 
 def _unsupported_query(message: str) -> GraphError:
@@ -203,7 +211,7 @@ def _bad_request(message: str) -> GraphError:
 
 def _error_body(error: GraphError, request_id: str, client_request_id: str) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "innerError": {
-        "date": iso_utc(datetime.now(timezone.utc)), "request-id": request_id, "client-request-id": client_request_id}}}
+        "date": iso_utc(datetime.now(UTC)), "request-id": request_id, "client-request-id": client_request_id}}}
 
 
 def _json_bytes(body: Any) -> bytes:
@@ -224,6 +232,8 @@ _DIRECTORY_READ = ("Directory.Read.All", "Directory.ReadWrite.All")
 _ORGANIZATION_READ = ("Organization.Read.All", "Organization.ReadWrite.All", *_DIRECTORY_READ)
 _DOMAIN_READ = ("Domain.Read.All", "Domain.ReadWrite.All", *_DIRECTORY_READ)
 _INTUNE_SERVICE_CONFIG = ("DeviceManagementServiceConfig.Read.All", "DeviceManagementServiceConfig.ReadWrite.All")
+_INTUNE_CONFIGURATION = ("DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All")
+_ON_PREMISES_SYNC_READ = ("OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All")
 
 # Least-privileged permissions per endpoint (reference/graph.md §1), plus the higher ones that include them.
 PERMISSIONS: dict[str, EndpointPermission] = {
@@ -232,13 +242,11 @@ PERMISSIONS: dict[str, EndpointPermission] = {
     "organization/{id}": EndpointPermission((*_ORGANIZATION_READ, *_INTUNE_SERVICE_CONFIG)),
     "subscribedSkus": EndpointPermission(_ORGANIZATION_READ),
     "domains": EndpointPermission(_DOMAIN_READ),
-    "onPremisesSynchronization": EndpointPermission(
-        ("OnPremDirectorySynchronization.Read.All", "OnPremDirectorySynchronization.ReadWrite.All"), delegated_only=True),
+    "onPremisesSynchronization": EndpointPermission(_ON_PREMISES_SYNC_READ, delegated_only=True),
     "users": EndpointPermission(("User.Read.All", "User.ReadWrite.All", *_DIRECTORY_READ)),
     "groups": EndpointPermission(("GroupMember.Read.All", "Group.Read.All", "Group.ReadWrite.All", *_DIRECTORY_READ)),
     "contacts": EndpointPermission(("OrgContact.Read.All", *_DIRECTORY_READ)),
-    "deviceManagement": EndpointPermission(
-        (*_INTUNE_SERVICE_CONFIG, "DeviceManagementConfiguration.Read.All", "DeviceManagementConfiguration.ReadWrite.All")),
+    "deviceManagement": EndpointPermission((*_INTUNE_SERVICE_CONFIG, *_INTUNE_CONFIGURATION)),
     "termsAndConditions": EndpointPermission(_INTUNE_SERVICE_CONFIG),
     "agreements": EndpointPermission(("Agreement.Read.All", "Agreement.ReadWrite.All"), delegated_only=True),
     "conditionalAccessPolicies": EndpointPermission(("Policy.Read.All",)),
@@ -339,7 +347,8 @@ class Filter:
 _STRING = r"'(?:[^']|'')*'"
 _FILTER_ANY = re.compile(
     rf"(?P<collection>\w+)/any\(\s*(?P<var>\w+)\s*:\s*(?P=var)/(?P<prop>\w+)\s+eq\s+(?P<literal>{_STRING})\s*\)", re.I)
-_FILTER_FUNCTION = re.compile(rf"(?P<function>startswith|endswith)\(\s*(?P<prop>\w+)\s*,\s*(?P<literal>{_STRING})\s*\)", re.I)
+_FILTER_FUNCTION = re.compile(
+    rf"(?P<function>startswith|endswith)\(\s*(?P<prop>\w+)\s*,\s*(?P<literal>{_STRING})\s*\)", re.I)
 _FILTER_EQ = re.compile(rf"(?P<prop>\w+)\s+eq\s+(?P<literal>{_STRING}|true|false)", re.I)
 _PROVISIONING_ERROR_PROPERTIES = ("category", "propertyCausingError")
 
@@ -371,15 +380,16 @@ def _any_filter(match: re.Match[str]) -> Filter:
 
 
 def _function_filter(match: re.Match[str]) -> Filter:
-    function, prop = match.group("function").lower(), match.group("prop")
+    ends_with = match.group("function").lower() == "endswith"
+    prop = match.group("prop")
     fragment = str(_literal(match.group("literal"))).lower()
 
     def matches(item: GraphObject) -> bool:
         value = _get(item, prop)
         if not isinstance(value, str):
             return False
-        return value.lower().endswith(fragment) if function == "endswith" else value.lower().startswith(fragment)
-    return Filter(matches, advanced=function == "endswith", operator="endsWith" if function == "endswith" else "startsWith")
+        return value.lower().endswith(fragment) if ends_with else value.lower().startswith(fragment)
+    return Filter(matches, advanced=ends_with, operator="endsWith" if ends_with else "startsWith")
 
 
 def _literal(token: str) -> str | bool:
@@ -419,8 +429,10 @@ def _project(item: GraphObject, select: tuple[str, ...], hidden: frozenset[str])
 @dataclass(frozen=True)
 class Entity:
     value: GraphObject
-    context: str  # the @odata.context fragment, e.g. "users/$entity"; "{}" takes the ids in the URL
-    hidden: frozenset[str] = frozenset()         # properties returned only when $select names them
+    # The @odata.context fragment, e.g. "users/$entity"; "{}" in it takes the ids from the URL.
+    context: str
+    # Properties returned only when $select names them.
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -444,7 +456,7 @@ class Route:
         if len(segments) != len(self.pattern):
             return None
         ids = []
-        for expected, actual in zip(self.pattern, segments):
+        for expected, actual in zip(self.pattern, segments, strict=True):
             if expected == "{}":
                 ids.append(unquote(actual))
             elif expected != actual.lower():
@@ -684,16 +696,16 @@ class _GraphHTTPServer(ThreadingHTTPServer):
         with self._connections_lock:
             connections = list(self._connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class GraphSimulator:
     """The simulated Graph endpoint. `token=None` accepts any bearer; otherwise only that one."""
 
-    def __init__(self, tenant: Tenant, token: str | None = None, faults: FaultPlan | None = None, port: int = 0) -> None:
+    def __init__(
+        self, tenant: Tenant, token: str | None = None, faults: FaultPlan | None = None, port: int = 0,
+    ) -> None:
         self.tenant = tenant
         self.token = token
         self.faults = faults or FaultPlan()

@@ -30,10 +30,11 @@ import json
 import random
 import re
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
 FIXTURE_SCENARIOS = ("unready", "ready")
@@ -168,7 +169,7 @@ def load_scenario_tenant(
 
 def render_template(value: Any, ports: Mapping[str, int] | None = None, now: datetime | None = None) -> Any:
     """Apply the port and time tokens to every string inside a JSON value."""
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     return _render(value, lambda text: _render_string(text, ports, now))
 
 
@@ -211,7 +212,7 @@ def _port(name: str, ports: Mapping[str, int] | None) -> int:
 
 
 def iso_utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def generate_large_tenant(
         raise ValueError(f"error_rate must be between 0 and 1, got {error_rate}")
     if min(users, groups, contacts) < 0:
         raise ValueError("object counts must not be negative")
-    now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).replace(microsecond=0)
+    now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     tenant = load_tenant(scenario_tenant_path("ready"), ports=ports, now=now)
     factory = _LargeTenantFactory(random.Random(seed), error_rate, now)
     tenant.users = factory.users(tenant.users, users)

@@ -56,7 +56,9 @@ class TlsSpec:
         if not self.hostnames:
             raise ValueError(f"TLS server {self.name!r}: no hostnames")
         if self.case not in CASES and self.case != STALL:
-            raise ValueError(f"TLS server {self.name!r}: unknown case {self.case!r}; one of {', '.join((*CASES, STALL))}")
+            raise ValueError(
+                f"TLS server {self.name!r}: unknown case {self.case!r}; one of {', '.join((*CASES, STALL))}"
+            )
         for version in (self.min_version, self.max_version):
             if version is not None and version not in TLS_VERSIONS:
                 raise ValueError(f"TLS server {self.name!r}: unknown TLS version {version!r}")
@@ -86,7 +88,11 @@ def load_specs(path: Path) -> list[TlsSpec]:
 
 
 def scenario_specs(scenario: str) -> list[TlsSpec]:
-    text = resources.files("ems_readiness").joinpath("fixtures", "scenarios", scenario, "tls.toml").read_text(encoding="utf-8")
+    text = (
+        resources.files("ems_readiness")
+        .joinpath("fixtures", "scenarios", scenario, "tls.toml")
+        .read_text(encoding="utf-8")
+    )
     return specs_from_toml(text)
 
 
@@ -137,7 +143,7 @@ class TlsSimulator:
         self.directory.mkdir(parents=True, exist_ok=True)
         write_bundle(self.trust_bundle, self.factory.trusted_roots())
         write_bundle(self.service_roots, self.factory.service_roots())
-        listeners = [(spec, self._context_for(spec), self._bind(spec)) for spec in self.specs]
+        listeners = [(self._context_for(spec), self._bind(spec)) for spec in self.specs]
         self._loop = asyncio.new_event_loop()
         self._loop.set_exception_handler(_quiet_handler)
         started = threading.Event()
@@ -230,7 +236,7 @@ class TlsSimulator:
         self._loop.run_forever()
 
     async def _open(self, listeners: list) -> None:
-        for spec, context, sock in listeners:
+        for context, sock in listeners:
             if context is None:
                 server = await asyncio.start_server(self._hold, sock=sock)
             else:

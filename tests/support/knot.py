@@ -82,7 +82,7 @@ class KnotServer:
     port: int = 0
     knotd: str = "knotd"
     knotc: str = "knotc"
-    _process: subprocess.Popen | None = field(default=None, repr=False)
+    _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
     def address(self) -> str:

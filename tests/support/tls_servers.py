@@ -102,7 +102,9 @@ class ConnectProxy:
 
     def start(self) -> "ConnectProxy":
         self._thread.start()
-        server = asyncio.run_coroutine_threadsafe(asyncio.start_server(self._client, "127.0.0.1", 0), self._loop).result(5)
+        server = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._client, "127.0.0.1", 0), self._loop
+        ).result(5)
         self._server = server
         self.port = server.sockets[0].getsockname()[1]
         return self

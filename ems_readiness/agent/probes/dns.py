@@ -187,11 +187,10 @@ class DnsProbe:
             answer = await self.query(current, "CNAME", resolver)
             answers.append(answer)
             ended_by = self._chain_end(answer, hops, start, max_hops)
-            if ended_by == "loop":
+            if ended_by in (None, "loop"):
                 hops.append(CnameHop(current, answer.values[0]))
             if ended_by is not None:
                 return CnameChain(start, resolver, hops, chain_status(answer, hops, ended_by), ended_by, answers)
-            hops.append(CnameHop(current, answer.values[0]))
             current = answer.values[0]
 
     @staticmethod
@@ -245,12 +244,11 @@ class DnsProbe:
         return resolver
 
     async def _ask(self, resolver: str, name: str, rdtype: str) -> DnsAnswer:
-        watch = Stopwatch()
         async with self._semaphore:
-            outcome = await self._resolve(self._resolvers[resolver], name, rdtype)
-        elapsed = watch.ms
-        status, rcode, rrset_answer, detail = outcome
-        records, values, canonical = presentation(rrset_answer, name) if rrset_answer else ([], [], None)
+            watch = Stopwatch()
+            status, rcode, resolved, detail = await self._resolve(self._resolvers[resolver], name, rdtype)
+            elapsed = watch.ms
+        records, values, canonical = presentation(resolved, name) if resolved else ([], [], None)
         evidence = self._evidence.record(
             "dns",
             f"{name} {rdtype} @{resolver}",
@@ -280,11 +278,9 @@ class DnsProbe:
         except dns.resolver.NoNameservers as exc:
             return failure_from_errors(exc)
         except dns.exception.Timeout:
-            return DnsStatus.TIMEOUT, None, None, f"no answer within {self.timeout:g} s"
-        except dns.exception.DNSException as exc:
-            return DnsStatus.ERROR, None, None, f"{type(exc).__name__}: {exc}"
-        except OSError as exc:
-            return DnsStatus.ERROR, None, None, f"{type(exc).__name__}: {exc}"
+            return DnsStatus.TIMEOUT, None, None, f"did not answer within {self.timeout:g} s"
+        except (dns.exception.DNSException, OSError) as exc:
+            return DnsStatus.ERROR, None, None, f"failed: {type(exc).__name__}: {exc}"
         if answer.rrset is None:
             return DnsStatus.NODATA, "NOERROR", answer, ""
         return DnsStatus.OK, "NOERROR", answer, ""
@@ -304,7 +300,8 @@ class DnsProbe:
 
     def _configure(self, resolver: dns.asyncresolver.Resolver) -> None:
         resolver.lifetime = self.timeout
-        resolver.timeout = self.timeout
+        # a lost UDP packet is retried within the lifetime rather than waiting all of it out
+        resolver.timeout = max(self.timeout / 3, 0.1)
         resolver.cache = None  # the SingleFlightCache is the scan's only cache
 
 
@@ -338,13 +335,13 @@ def failure_from_errors(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str
             status = {"SERVFAIL": DnsStatus.SERVFAIL, "REFUSED": DnsStatus.REFUSED}.get(rcode, DnsStatus.ERROR)
             return status, rcode, None, f"answered {rcode}"
     if not errors:
-        return DnsStatus.ERROR, None, None, str(exc)
+        return DnsStatus.ERROR, None, None, f"failed: {exc}"
     _server, tcp, _port, error, response = errors[-1]
     if isinstance(error, dns.exception.Timeout):
-        return DnsStatus.TIMEOUT, None, None, str(error)
+        return DnsStatus.TIMEOUT, None, None, f"did not answer: {error}"
     rcode = dns.rcode.to_text(response.rcode()) if isinstance(response, dns.message.Message) else None
     transport = "TCP" if tcp else "UDP"
-    return DnsStatus.ERROR, rcode, None, f"unusable answer over {transport}: {type(error).__name__}: {error}"
+    return DnsStatus.ERROR, rcode, None, f"failed over {transport}: {type(error).__name__}: {error}"
 
 
 def chain_status(last: DnsAnswer, hops: list[CnameHop], ended_by: str) -> DnsStatus:

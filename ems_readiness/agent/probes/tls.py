@@ -99,12 +99,19 @@ class _Unreached(Exception):
 
 @dataclass
 class _Session:
+    """What one connection attempt found: a TLS session, or the reason there was none."""
+
     address: str | None
-    chain: list[x509.Certificate]
-    protocol: str | None
-    cipher: str | None
+    status: str = "ok"
+    chain: list[x509.Certificate] = field(default_factory=list)
+    protocol: str | None = None
+    cipher: str | None = None
+    detail: str | None = None
     dns_evidence: Evidence | None = None
-    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, failure: _Unreached) -> "_Session":
+        return cls(failure.address, failure.status, detail=failure.detail, dns_evidence=failure.dns_evidence)
 
 
 class TlsProbe:
@@ -144,14 +151,8 @@ class TlsProbe:
             async with self._semaphore:
                 session = await self._session(host, port, capture_context(), via_proxy)
         except _Unreached as failure:
-            return self._record(
-                host, port, failure.address, failure.status, [], None, None, watch, failure.detail, via_proxy,
-                failure.dns_evidence,
-            )
-        return self._record(
-            host, port, session.address, "ok", session.chain, session.protocol, session.cipher, watch,
-            "; ".join(session.notes) or None, via_proxy, session.dns_evidence,
-        )
+            session = _Session.failed(failure)
+        return self._record(host, port, via_proxy, session, watch)
 
     async def _session(self, host: str, port: int, context: ssl.SSLContext, via_proxy: bool) -> _Session:
         # the reader stays referenced for the session: the stream protocol holds it only weakly
@@ -173,7 +174,9 @@ class TlsProbe:
         finally:
             await close(writer)
 
-    async def _connect(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, Evidence | None]:
+    async def _connect(
+        self, host: str, port: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, Evidence | None]:
         """A TCP connection to the first address that accepts; the resolver's evidence comes along."""
         answer = await self.dns.addresses(host)
         status = getattr(answer.status, "value", answer.status)
@@ -187,7 +190,9 @@ class TlsProbe:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), self.timeout)
                 return reader, writer, address, answer.evidence
             except (asyncio.TimeoutError, TimeoutError):
-                last = _Unreached("timeout", f"no TCP connection to {endpoint(address, port)} within {self.timeout:g} s", address)
+                last = _Unreached(
+                    "timeout", f"no TCP connection to {endpoint(address, port)} within {self.timeout:g} s", address
+                )
             except ConnectionRefusedError:
                 last = _Unreached("refused", f"{endpoint(address, port)} refused the connection", address)
             except OSError as exc:
@@ -203,47 +208,72 @@ class TlsProbe:
         if not self.proxy:
             raise _Unreached("proxy-unreachable", "no proxy is configured (network.proxy or HTTPS_PROXY)")
         try:
-            reader, writer = await asyncio.wait_for(connect_tunnel(self.proxy, host, port, self.timeout), self.timeout * 2)
+            reader, writer = await asyncio.wait_for(
+                connect_tunnel(self.proxy, host, port, self.timeout), self.timeout * 2
+            )
         except ProxyError as exc:
             raise _Unreached(f"proxy-{exc.kind}", str(exc)) from None
         except (asyncio.TimeoutError, TimeoutError):
-            raise _Unreached("proxy-timeout", f"the tunnel through {redact_proxy_url(self.proxy)} did not open in time") from None
+            raise _Unreached(
+                "proxy-timeout", f"the tunnel through {redact_proxy_url(self.proxy)} did not open in time"
+            ) from None
         return reader, writer
 
-    async def _start_tls(self, writer: asyncio.StreamWriter, context: ssl.SSLContext, host: str, address: str | None, port: int) -> None:
+    async def _start_tls(
+        self, writer: asyncio.StreamWriter, context: ssl.SSLContext, host: str, address: str | None, port: int
+    ) -> None:
         where = endpoint(address or host, port)
         try:
             await asyncio.wait_for(
                 writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=self.timeout), self.timeout + 1
             )
         except (asyncio.TimeoutError, TimeoutError):
-            raise _Unreached("timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address) from None
+            raise _Unreached(
+                "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
+            ) from None
         except ssl.SSLError as exc:
-            raise _Unreached("handshake-failed", f"TLS handshake with {where} failed: {ssl_reason(exc)}", address) from None
+            raise _Unreached(
+                "handshake-failed", f"TLS handshake with {where} failed: {ssl_reason(exc)}", address
+            ) from None
         except ConnectionAbortedError:  # asyncio's own handshake timeout
-            raise _Unreached("timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address) from None
+            raise _Unreached(
+                "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
+            ) from None
         except (ConnectionError, EOFError, OSError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise _Unreached("handshake-failed", f"TLS handshake with {where} failed: connection closed ({reason})", address) from None
+            raise _Unreached(
+                "handshake-failed", f"TLS handshake with {where} failed: connection closed ({reason})", address
+            ) from None
 
-    def _record(
-        self, host: str, port: int, address: str | None, status: str, chain: list[x509.Certificate],
-        protocol: str | None, cipher: str | None, watch: Stopwatch, detail: str | None, via_proxy: bool,
-        dns_evidence: Evidence | None,
-    ) -> TlsObservation:
+    def _record(self, host: str, port: int, via_proxy: bool, session: _Session, watch: Stopwatch) -> TlsObservation:
         data: dict[str, Any] = {
-            "sni": host, "address": address, "via_proxy": via_proxy, "protocol": protocol, "cipher": cipher,
-            "chain": [describe(c) for c in chain],
+            "sni": host,
+            "address": session.address,
+            "via_proxy": via_proxy,
+            "protocol": session.protocol,
+            "cipher": session.cipher,
+            "chain": [describe(c) for c in session.chain],
         }
         if via_proxy and self.proxy:
             from .proxy import redact_proxy_url
 
             data["proxy"] = redact_proxy_url(self.proxy)
-        if detail:
-            data["detail"] = detail
-        evidence = self._evidence.record("tls", endpoint(host, port), status, watch.ms, **data)
+        if session.detail:
+            data["detail"] = session.detail
+        evidence = self._evidence.record("tls", endpoint(host, port), session.status, watch.ms, **data)
         return TlsObservation(
-            host, port, address, status, chain, protocol, cipher, round(watch.ms, 1), evidence, detail, via_proxy, dns_evidence
+            host=host,
+            port=port,
+            address=session.address,
+            status=session.status,
+            chain=session.chain,
+            protocol=session.protocol,
+            cipher=session.cipher,
+            elapsed_ms=round(watch.ms, 1),
+            evidence=evidence,
+            detail=session.detail,
+            via_proxy=via_proxy,
+            dns_evidence=session.dns_evidence,
         )
 
     # -- protocol versions -------------------------------------------------------------------
@@ -252,12 +282,17 @@ class TlsProbe:
         watch = Stopwatch()
         names = list(PROTOCOLS)
         outcomes = await asyncio.gather(*(self._accepts(host, port, name) for name in names))
-        accepted = {name: outcome[0] for name, outcome in zip(names, outcomes)}
-        reasons = {name: outcome[1] for name, outcome in zip(names, outcomes) if outcome[1]}
+        accepted = {name: value for name, (value, _) in zip(names, outcomes, strict=True)}
+        reasons = {name: reason for name, (_, reason) in zip(names, outcomes, strict=True) if reason}
         told = any(value is not None for value in accepted.values())
         evidence = self._evidence.record(
-            "tls", f"{endpoint(host, port)} versions", "ok" if told else "unknown", watch.ms,
-            sni=host, versions=accepted, reasons=reasons,
+            "tls",
+            f"{endpoint(host, port)} versions",
+            "ok" if told else "unknown",
+            watch.ms,
+            sni=host,
+            versions=accepted,
+            reasons=reasons,
         )
         return VersionSupport(accepted, evidence)
 
@@ -341,7 +376,14 @@ def read_session(ssl_object: Any, address: str | None, dns_evidence: Evidence | 
     if not chain:
         raise _Unreached("handshake-failed", "the server presented no certificate", address)
     cipher = ssl_object.cipher()
-    return _Session(address, chain, ssl_object.version(), cipher[0] if cipher else None, dns_evidence, notes)
+    return _Session(
+        address,
+        chain=chain,
+        protocol=ssl_object.version(),
+        cipher=cipher[0] if cipher else None,
+        detail="; ".join(notes) or None,
+        dns_evidence=dns_evidence,
+    )
 
 
 def ssl_reason(exc: ssl.SSLError) -> str:

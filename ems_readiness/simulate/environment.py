@@ -1,0 +1,187 @@
+"""The simulated customer environment: every piece a scan talks to, on 127.0.0.1 and free ports.
+
+    with SimulatedEnvironment("unready") as env:
+        results = scan(env.profile(), checks, ScanOptions(credential=env.credential()))
+
+Graph tenant (graph_server), two DNS resolvers over the scenario's zones (dns_server; two, so
+split-horizon comparison has something to compare), TLS listeners with certificates made at start
+(tls_servers + certs), and TCP listeners that are open, refused or filtered (tcp_listeners). The
+profile it writes points a scan at them; Microsoft host names resolve to 127.0.0.1 there, so a
+demo never sends a packet off the machine.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import tempfile
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..agent.auth import StaticTokenCredential
+from ..agent.profile import Profile, profile_from_dict
+from .dns_server import DnsSimulator
+from .graph_server import FaultPlan, GraphSimulator
+from .tcp_listeners import TcpSimulator
+from .tenant_data import load_scenario_tenant
+from .tls_servers import TlsSimulator, scenario_specs
+
+TENANT_ID = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
+SCENARIOS = ("unready", "ready", "large")
+PORT_TOKEN = re.compile(r"\{\{port:([A-Za-z0-9_.-]+)\}\}")
+DELEGATED_SCOPES = (
+    "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
+    "DeviceManagementServiceConfig.Read.All", "Policy.Read.All", "OnPremDirectorySynchronization.Read.All",
+    "Agreement.Read.All",
+)
+
+
+def scenario_dir(name: str) -> Path:
+    return Path(str(resources.files("ems_readiness").joinpath("fixtures", "scenarios", name)))
+
+
+def simulated_token(scopes: tuple[str, ...] = DELEGATED_SCOPES) -> str:
+    """An unsigned JWT-shaped token: the simulated tenant reads its scopes like Graph reads a real one."""
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    claims = {"tid": TENANT_ID, "scp": " ".join(scopes), "name": "Simulated consultant", "aud": "https://graph.microsoft.com"}
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2ltdWxhdGVk"
+
+
+def fill_ports(text: str, ports: dict[str, int]) -> str:
+    def port(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in ports:
+            raise ValueError(f"simulated environment: no listener named {name!r}")
+        return str(ports[name])
+
+    return PORT_TOKEN.sub(port, text)
+
+
+class SimulatedEnvironment:
+    def __init__(self, scenario: str = "unready", faults: str | None = None) -> None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
+        self.scenario = scenario
+        # the large scenario is the ready environment with a generated 100,000-user tenant
+        self.network_scenario = "ready" if scenario == "large" else scenario
+        self.faults = FaultPlan.parse(faults) if faults else None
+        self.token = simulated_token()
+        self._started: list[Any] = []
+        self.directory: Path | None = None
+
+    def __enter__(self) -> "SimulatedEnvironment":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="ems-readiness-sim-"))
+        source = scenario_dir(self.network_scenario)
+        self.tls = self._keep(TlsSimulator(scenario_specs(self.network_scenario), directory=self.directory / "tls").start())
+        network = tomllib.loads((source / "network.toml").read_text(encoding="utf-8"))
+        self.tcp = self._keep(TcpSimulator(network.get("listener", [])))
+        self.ports = {**self.tls.ports, **self.tcp.ports}
+        zones = sorted((source / "zones").glob("*.zone"))
+        self.resolvers = {
+            "internal": self._keep(DnsSimulator(zones).start()).address,
+            "public": self._keep(DnsSimulator(zones).start()).address,
+        }
+        tenant = load_scenario_tenant(self.scenario, ports=self.ports)
+        self.graph = self._keep(GraphSimulator(tenant, token=self.token, faults=self.faults))
+        self.graph.start()
+        self.catalog_path = self.directory / "catalog.toml"
+        self.catalog_path.write_text(fill_ports((source / "catalog.toml").read_text(encoding="utf-8"), self.ports),
+                                     encoding="utf-8")
+        self.targets = tomllib.loads(fill_ports(_quoted_ports_to_numbers(
+            (source / "network.toml").read_text(encoding="utf-8")), self.ports)).get("target", [])
+
+    def _keep(self, server: Any) -> Any:
+        self._started.append(server)
+        return server
+
+    def stop(self) -> None:
+        for server in reversed(self._started):
+            try:
+                server.stop()
+            except Exception:  # one piece failing to stop must not keep the others running
+                pass
+        self._started.clear()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    @property
+    def graph_url(self) -> str:
+        return self.graph.url
+
+    @property
+    def dns_address(self) -> str:
+        return self.resolvers["internal"]
+
+    def credential(self) -> StaticTokenCredential:
+        return StaticTokenCredential(self.token)
+
+    def profile_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": {"id": TENANT_ID, "graph_url": self.graph.url, "auth": "token", "timeout_seconds": 30.0},
+            "identity": {"model": "federated", "max_sync_age_minutes": 180},
+            "dns": {"resolvers": dict(self.resolvers), "timeout_seconds": 2.0},
+            "tls": {"hosts": [f"mail.contoso.test:{self.ports['mail']}"], "warn_days": 30,
+                    "trust": str(self.tls.trust_bundle), "service_roots": str(self.tls.service_roots)},
+            "network": {"services": ["entra", "intune", "rms", "autopilot"], "timeout_seconds": 1.5,
+                        "concurrency": 64, "catalog": str(self.catalog_path), "targets": self.targets},
+        }
+
+    def profile(self) -> Profile:
+        return profile_from_dict(self.profile_dict(), source="simulated environment", base_dir=self.directory)
+
+    def profile_toml(self) -> str:
+        return to_toml(self.profile_dict())
+
+
+def _quoted_ports_to_numbers(text: str) -> str:
+    """network.toml writes target ports as "{{port:NAME}}" strings so the file stays valid TOML."""
+    return re.sub(r'"(\{\{port:[A-Za-z0-9_.-]+\}\})"', r"\1", text)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """The profile's shape only: tables of scalars, lists, inline tables and arrays of tables."""
+    lines: list[str] = []
+    for section, values in data.items():
+        arrays = {k: v for k, v in values.items() if isinstance(v, list) and v and isinstance(v[0], dict)}
+        lines.append(f"[{section}]")
+        for key, value in values.items():
+            if key not in arrays:
+                lines.append(f"{key} = {toml_value(value)}")
+        for key, items in arrays.items():
+            for item in items:
+                lines.append(f"[[{section}.{key}]]")
+                lines.extend(f"{k} = {toml_value(v)}" for k, v in item.items())
+        lines.append("")
+    return "\n".join(lines)
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    raise TypeError(f"cannot write {type(value).__name__} as TOML")

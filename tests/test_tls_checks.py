@@ -1,0 +1,387 @@
+"""TLS-001..006 end to end: real TLS servers on 127.0.0.1, a real DNS server, a stand-in inventory."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+
+from ems_readiness.agent.context import CheckContext, Probes
+from ems_readiness.agent.inventory import TlsTarget
+from ems_readiness.agent.model import Finding, Status
+from ems_readiness.agent.probes.base import EvidenceLog
+from ems_readiness.agent.probes.dns import DnsProbe
+from ems_readiness.agent.probes.tls import TlsProbe
+from ems_readiness.agent.profile import profile_from_dict
+from ems_readiness.agent.registry import checks_in, validate
+from ems_readiness.agent.tls_judge import system_bundle_path
+from ems_readiness.checks import tls_certificates as tls
+from ems_readiness.simulate.certs import EXPIRED_DAYS_AGO, EXPIRING_IN_DAYS
+from tests.support.tls_servers import tls_host
+
+
+@dataclass
+class StandInInventory:
+    hosts: list[TlsTarget] = field(default_factory=list)
+    endpoints: list["Endpoint"] = field(default_factory=list)
+
+    async def tls_hosts(self) -> list[TlsTarget]:
+        return list(self.hosts)
+
+    async def tls_endpoints(self) -> list["Endpoint"]:
+        return list(self.endpoints)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    ports: list[int]
+    service: str = "entra"
+    tls: bool = True
+
+
+def run(
+    check,
+    tls_servers,
+    tls_dns,
+    *,
+    hosts=(),
+    endpoints=(),
+    timeout: float = 3.0,
+    proxy: str | None = None,
+    service_roots: bool = True,
+    **tls_settings,
+) -> list[Finding]:
+    settings = {"trust": str(tls_servers.trust_bundle), **tls_settings}
+    if service_roots:
+        settings["service_roots"] = str(tls_servers.service_roots)
+    profile = profile_from_dict(
+        {"tls": settings, "dns": {"resolvers": {"test": tls_dns.address}}, "network": {"proxy": proxy}}
+    )
+
+    async def main() -> list[Finding]:
+        evidence = EvidenceLog()
+        dns = DnsProbe({"test": tls_dns.address}, evidence, timeout=2.0)
+        probe = TlsProbe(dns, evidence, timeout=timeout, proxy=proxy)
+        probes = Probes(graph=None, dns=dns, tls=probe, tcp=None)  # type: ignore[arg-type]
+        ctx = CheckContext(check, profile, probes, StandInInventory(list(hosts), list(endpoints)))  # type: ignore[arg-type]
+        await check.fn(ctx)
+        return ctx.sink.findings
+
+    return asyncio.run(main())
+
+
+def host(tls_servers, name: str, origin: str = "profile") -> TlsTarget:
+    return TlsTarget(tls_host(name), tls_servers.port(name), origin)
+
+
+def only(findings: list[Finding]) -> Finding:
+    assert len(findings) == 1, findings
+    return findings[0]
+
+
+def day(offset_days: int) -> str:
+    return (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=offset_days)).strftime("%Y-%m-%d")
+
+
+def test_metadata_is_valid():
+    checks = checks_in(tls)
+    validate(checks)
+    assert [c.id for c in checks] == ["TLS-001", "TLS-002", "TLS-003", "TLS-004", "TLS-005", "TLS-006"]
+    assert all(c.side == "network" and not c.needs_graph for c in checks)
+    assert tls.no_interception.topic == "network-security"
+    assert "enable.security-infrastructure" in tls.no_interception.responsibilities
+    assert all("general.public-ssl-certificates" in c.responsibilities for c in checks[:5])
+
+
+# -- common paths ------------------------------------------------------------------------------------
+
+HOST_CHECKS = [
+    tls.certificate_validity,
+    tls.certificate_name,
+    tls.certificate_chain,
+    tls.certificate_strength,
+    tls.protocol_versions,
+]
+
+
+@pytest.mark.parametrize("check", HOST_CHECKS, ids=lambda c: c.id)
+def test_no_hosts_is_a_skip(check, tls_servers, tls_dns):
+    finding = only(run(check, tls_servers, tls_dns))
+    assert finding.status is Status.SKIP
+    assert finding.resource == "tls.hosts"
+
+
+@pytest.mark.parametrize("check", HOST_CHECKS, ids=lambda c: c.id)
+def test_nothing_listening_is_an_error_with_the_reason(check, tls_servers, tls_dns, refused_port):
+    target = TlsTarget(tls_host("valid"), refused_port, "profile")
+    finding = only(run(check, tls_servers, tls_dns, hosts=[target]))
+    assert finding.status is Status.ERROR
+    assert finding.resource == f"{tls_host('valid')}:{refused_port}"
+    assert "refused the connection" in finding.message
+    assert finding.observed == "refused"
+    assert finding.evidence and finding.evidence[-1].probe == "tls"
+
+
+@pytest.mark.parametrize("check", HOST_CHECKS, ids=lambda c: c.id)
+def test_a_stalled_handshake_is_an_error(check, tls_servers, tls_dns):
+    finding = only(run(check, tls_servers, tls_dns, hosts=[host(tls_servers, "stall")], timeout=0.5))
+    assert finding.status is Status.ERROR
+    assert finding.observed == "timeout"
+    assert "did not complete within 0.5 s" in finding.message
+
+
+def test_one_finding_per_host_in_inventory_order(tls_servers, tls_dns):
+    targets = [host(tls_servers, "valid"), host(tls_servers, "expired"), host(tls_servers, "expiring")]
+    findings = run(tls.certificate_validity, tls_servers, tls_dns, hosts=targets)
+    assert [f.resource for f in findings] == [f"{t.host}:{t.port}" for t in targets]
+    assert [f.status for f in findings] == [Status.PASS, Status.FAIL, Status.WARN]
+
+
+# -- TLS-001 ----------------------------------------------------------------------------------------
+
+
+def test_tls001_valid(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_validity, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")]))
+    assert finding.status is Status.PASS
+    assert finding.expected == f"valid until after {day(30)} (warn_days 30)"
+    assert finding.observed.startswith("valid until ")
+    assert finding.evidence[-1].data["chain"][0]["san"] == [tls_host("valid")]
+
+
+def test_tls001_expired(tls_servers, tls_dns):
+    target = host(tls_servers, "expired", origin="federation:fed.contoso.test")
+    finding = only(run(tls.certificate_validity, tls_servers, tls_dns, hosts=[target]))
+    assert finding.status is Status.FAIL
+    assert finding.observed == f"expired {day(-EXPIRED_DAYS_AGO)} ({EXPIRED_DAYS_AGO} days ago)"
+    assert "sign-in host of the federated domain fed.contoso.test" in finding.message
+    assert finding.remediation == tls.certificate_validity.fix
+
+
+def test_tls001_expiring_is_a_warning(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_validity, tls_servers, tls_dns, hosts=[host(tls_servers, "expiring")]))
+    assert finding.status is Status.WARN
+    assert finding.observed.endswith(f"({EXPIRING_IN_DAYS - 1} days left)") or finding.observed.endswith(
+        f"({EXPIRING_IN_DAYS} days left)"
+    )
+
+
+def test_tls001_warn_days_comes_from_the_profile(tls_servers, tls_dns):
+    finding = only(
+        run(tls.certificate_validity, tls_servers, tls_dns, hosts=[host(tls_servers, "expiring")], warn_days=5)
+    )
+    assert finding.status is Status.PASS
+    assert finding.expected == f"valid until after {day(5)} (warn_days 5)"
+
+
+# -- TLS-002 ----------------------------------------------------------------------------------------
+
+
+def test_tls002_match(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_name, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")]))
+    assert finding.status is Status.PASS
+    assert finding.observed == f"SAN: {tls_host('valid')}"
+
+
+def test_tls002_wrong_host(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_name, tls_servers, tls_dns, hosts=[host(tls_servers, "wronghost")]))
+    assert finding.status is Status.FAIL
+    assert finding.expected == f"a SAN dNSName covering {tls_host('wronghost')}"
+    assert finding.observed == "SAN: wrong.fabrikam.test"
+    assert "wrong.fabrikam.test" in finding.message
+
+
+# -- TLS-003 ----------------------------------------------------------------------------------------
+
+
+def test_tls003_complete_trusted_chain(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")]))
+    assert finding.status is Status.PASS
+    assert "Simulated Public Root CA" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("case", "words"),
+    [
+        ("incomplete", "chain incomplete: only the leaf was served"),
+        ("untrusted", "root 'Untrusted Root CA (Unknown Issuer Ltd)', which is not in the trust store"),
+        ("selfsigned", "is self-signed"),
+        ("expired", "expired"),
+        ("sha1", "ecdsa-with-SHA1"),
+    ],
+)
+def test_tls003_broken_chains(case, words, tls_servers, tls_dns):
+    finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, case)]))
+    assert finding.status is Status.FAIL
+    assert words in finding.message
+    assert words in finding.observed
+
+
+def test_tls003_remediation_follows_the_cause(tls_servers, tls_dns):
+    incomplete = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "incomplete")]))
+    assert incomplete.remediation == tls.PATH_REMEDIATION["incomplete"]
+    assert "intermediate" in incomplete.remediation
+
+
+def test_tls003_with_the_system_trust_store_a_private_root_is_untrusted(tls_servers, tls_dns):
+    if system_bundle_path() is None:
+        pytest.skip("no system CA bundle on this machine")
+    finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")], trust="system"))
+    assert finding.status is Status.FAIL
+    assert "neither served nor in the trust store" in finding.message
+
+
+# -- TLS-004 ----------------------------------------------------------------------------------------
+
+
+def test_tls004_strong(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_strength, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")]))
+    assert finding.status is Status.PASS
+    assert "EC secp256r1 (256-bit)" in finding.observed
+
+
+def test_tls004_rsa1024(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_strength, tls_servers, tls_dns, hosts=[host(tls_servers, "rsa1024")]))
+    assert finding.status is Status.FAIL
+    assert finding.observed == f"leaf '{tls_host('rsa1024')}': RSA 1024-bit key"
+    assert finding.expected.startswith("RSA ≥ 2048 or EC ≥ 256-bit keys")
+
+
+def test_tls004_sha1(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_strength, tls_servers, tls_dns, hosts=[host(tls_servers, "sha1")]))
+    assert finding.status is Status.FAIL
+    assert "signed with ecdsa-with-SHA1" in finding.observed
+
+
+# -- TLS-005 ----------------------------------------------------------------------------------------
+
+
+def test_tls005_modern_only(tls_servers, tls_dns):
+    finding = only(run(tls.protocol_versions, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")]))
+    assert finding.status is Status.PASS
+    assert "TLSv1.2: accepted, TLSv1.3: accepted" in finding.observed
+    assert finding.evidence[-1].target.endswith("versions")
+
+
+def test_tls005_tls12_only_passes(tls_servers, tls_dns):
+    finding = only(run(tls.protocol_versions, tls_servers, tls_dns, hosts=[host(tls_servers, "tls12only")]))
+    assert finding.status is Status.PASS
+    assert "TLSv1.3: refused" in finding.observed
+
+
+def test_tls005_tls13_only_passes(tls_servers, tls_dns):
+    finding = only(run(tls.protocol_versions, tls_servers, tls_dns, hosts=[host(tls_servers, "tls13only")]))
+    assert finding.status is Status.PASS
+    assert finding.observed.endswith("TLSv1.2: refused, TLSv1.3: accepted")
+
+
+def test_tls005_legacy_versions_are_reported(tls_servers, tls_dns):
+    finding = only(run(tls.protocol_versions, tls_servers, tls_dns, hosts=[host(tls_servers, "legacy")]))
+    if "not tested" in finding.observed:
+        pytest.skip("this machine's OpenSSL does not offer TLS 1.0/1.1")
+    assert finding.status is Status.WARN
+    assert "still accepts TLSv1 and TLSv1.1" in finding.message
+
+
+def test_tls005_without_tls12_fails(tls_servers, tls_dns):
+    finding = only(run(tls.protocol_versions, tls_servers, tls_dns, hosts=[host(tls_servers, "oldonly")]))
+    if finding.status is Status.ERROR:
+        pytest.skip("this machine's OpenSSL cannot complete a TLS 1.0/1.1 handshake")
+    assert finding.status is Status.FAIL
+    assert "neither TLS 1.2 nor TLS 1.3" in finding.message
+
+
+def test_tls005_unknown_versions_are_an_error():
+    class Ctx:
+        def __init__(self):
+            self.findings = []
+
+        def errored(self, resource, message, **kw):
+            self.findings.append(("error", message))
+
+    ctx = Ctx()
+    target = TlsTarget("sts.contoso.test", 443, "profile")
+    tls.report_versions(ctx, target, {"TLSv1": None, "TLSv1.1": None, "TLSv1.2": None, "TLSv1.3": False}, [])
+    assert ctx.findings == [("error", "Could not tell whether sts.contoso.test:443 accepts TLS 1.2 or 1.3.")]
+
+
+# -- TLS-006 ----------------------------------------------------------------------------------------
+
+
+def microsoft(tls_servers, name: str, hostname: str) -> Endpoint:
+    return Endpoint(hostname, [80, tls_servers.port(name)])
+
+
+def test_tls006_genuine_chain(tls_servers, tls_dns):
+    endpoint = microsoft(tls_servers, "ms-login", "login.microsoftonline.com")
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint]))
+    assert finding.status is Status.PASS
+    assert finding.resource == f"login.microsoftonline.com:{tls_servers.port('ms-login')}"
+    assert "Simulated Microsoft TLS Root" in finding.message
+    assert "not intercepted (direct connection)" in finding.message
+
+
+def test_tls006_interception_names_the_issuer(tls_servers, tls_dns):
+    endpoint = microsoft(tls_servers, "ms-intercepted", "enterpriseenrollment.manage.microsoft.com")
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint]))
+    assert finding.status is Status.FAIL
+    assert "intercepted" in finding.message
+    assert "Contoso Egress Inspection CA (Contoso Ltd)" in finding.message
+    assert finding.expected == (
+        "a chain for enterpriseenrollment.manage.microsoft.com issued under a Microsoft or DigiCert root"
+    )
+
+
+def test_tls006_without_service_roots_the_simulated_microsoft_root_is_not_microsoft(tls_servers, tls_dns):
+    endpoint = microsoft(tls_servers, "ms-login", "login.microsoftonline.com")
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint], service_roots=False))
+    assert finding.status is Status.FAIL
+    assert "Simulated Microsoft TLS Root" in finding.message
+
+
+def test_tls006_third_party_endpoint_is_judged_against_a_public_bundle(tls_servers, tls_dns):
+    endpoint = Endpoint("ekop.intel.com", [tls_servers.port("valid")], service="autopilot")
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint]))
+    assert finding.status is Status.FAIL
+    assert "public CA bundle" in finding.message
+
+
+def test_tls006_unreachable_endpoint_is_an_error(tls_servers, tls_dns, refused_port):
+    finding = only(
+        run(
+            tls.no_interception, tls_servers, tls_dns, endpoints=[Endpoint("login.microsoftonline.com", [refused_port])]
+        )
+    )
+    assert finding.status is Status.ERROR
+    assert "Could not check" in finding.message and "refused" in finding.message
+
+
+def test_tls006_no_endpoints_is_a_skip(tls_servers, tls_dns):
+    finding = only(run(tls.no_interception, tls_servers, tls_dns))
+    assert finding.status is Status.SKIP
+
+
+def test_tls006_through_the_proxy(tls_servers, tls_dns, connect_proxy):
+    port = tls_servers.port("ms-intercepted")
+    endpoint = Endpoint("enterpriseenrollment.manage.microsoft.com", [port])
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint], proxy=connect_proxy.url))
+    assert finding.status is Status.FAIL
+    assert "through the proxy" in finding.message
+    assert f"enterpriseenrollment.manage.microsoft.com:{port}" in connect_proxy.targets
+    assert finding.evidence[-1].data["via_proxy"] is True
+
+
+def test_tls006_proxy_denial_is_an_error(tls_servers, tls_dns, denying_proxy):
+    endpoint = microsoft(tls_servers, "ms-login", "login.microsoftonline.com")
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=[endpoint], proxy=denying_proxy.url))
+    assert finding.status is Status.ERROR
+    assert finding.observed == "proxy-denied"
+    assert "secret" not in finding.message
+
+
+def test_tls_ports_skip_plain_http():
+    assert tls.tls_ports([80, 443]) == [443]
+    assert tls.tls_ports([80]) == [443]
+    assert tls.tls_ports([443, 8443]) == [443, 8443]
