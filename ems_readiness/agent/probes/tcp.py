@@ -7,9 +7,10 @@ Direct connects tell apart what the network did with the SYN:
   unreachable  an ICMP host/network unreachable or admin-prohibited came back, or no route
   dns-failure  the configured resolver gave no address for the name
   error        the probe itself failed (no socket, bad name)
-Through an explicit proxy (HTTP CONNECT): open, proxy-auth-required (407/401), proxy-denied (403),
-proxy-error (any other answer, including 5xx when the proxy cannot reach the target),
-proxy-unreachable (no connection to the proxy), proxy-timeout (no answer to CONNECT in time).
+Through an explicit proxy (HTTP CONNECT; plain `HEAD http://host/` for port 80, as clients send
+plain HTTP): open, proxy-auth-required (407/401), proxy-denied (403), proxy-error (any other
+answer, including 5xx when the proxy cannot reach the target), proxy-unreachable (no connection
+to the proxy), proxy-timeout (no answer in time).
 
 Each (host, port, mode) is probed once per scan; a semaphore bounds concurrent connects, so a
 scan of many filtered ports costs about one timeout rather than the sum.
