@@ -374,3 +374,28 @@ def test_direct_and_proxy_observations_are_cached_apart(loopback):
 
     direct, proxied = run(scan)
     assert direct.status == "open" and proxied.status == "proxy-unreachable"
+
+
+# --- the simulator itself --------------------------------------------------------------------------
+
+
+def test_simulator_rejects_bad_specs():
+    with pytest.raises(ValueError, match="mode must be one of"):
+        TcpSimulator([{"name": "x", "mode": "half-open"}])
+    with pytest.raises(ValueError, match="duplicate listener names: x"):
+        TcpSimulator([{"name": "x"}, {"name": "x"}])
+
+
+def test_simulator_stop_closes_its_ports():
+    simulator = TcpSimulator([{"name": "open", "mode": "open"}, {"name": "filtered", "mode": "filtered"}])
+    ports = simulator.ports
+    simulator.stop()
+    simulator.stop()  # idempotent
+
+    async def scan():
+        probe = make_probe(timeout=0.5)
+        return await asyncio.gather(*(probe.connect("127.0.0.1", p) for p in ports.values()))
+
+    assert {o.status for o in run(scan)} == {"refused"}
+    with pytest.raises(KeyError, match="no simulated TCP listener named 'nope'"):
+        simulator.port("nope")

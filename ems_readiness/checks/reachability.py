@@ -207,8 +207,9 @@ def endpoint_remediation(target: ProbeTarget, observation: TcpObservation) -> st
 def allow_rule(target: ProbeTarget, proxy: bool) -> str:
     where = "the firewall and the proxy allow-list" if proxy else "the firewall"
     rule = f"Allow outbound {target.protocol.upper()} {target.port} to {target.host} on {where}"
-    if target.covers:
-        rule += f" (Microsoft publishes it as {', '.join(target.covers)}: allow the wildcard)"
+    wildcards = [c for c in target.covers if c != target.host]
+    if wildcards:
+        rule += f" (Microsoft publishes it as {', '.join(wildcards)}: allow the wildcard)"
     return rule + "."
 
 

@@ -80,6 +80,8 @@ class TcpSimulator:
         return dict(self._ports)
 
     def stop(self) -> None:
+        if self._stopping.is_set():
+            return
         self._stopping.set()
         try:
             self._wake_writer.send(b"x")

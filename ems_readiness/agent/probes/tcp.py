@@ -156,8 +156,8 @@ class TcpProbe:
         resolution = await self._resolve(host)
         if resolution.failure:
             return self._observe_unresolved(host, port, resolution)
-        watch = Stopwatch()
         async with self._semaphore:
+            watch = Stopwatch()
             attempts = await self._attempt_addresses(resolution.addresses, port)
         chosen = next((a for a in attempts if a.status == "open"), attempts[0])
         evidence = self.evidence.record(
@@ -217,8 +217,8 @@ class TcpProbe:
     # --- through the proxy ---------------------------------------------------------------------
 
     async def _via_proxy(self, host: str, port: int) -> TcpObservation:
-        watch = Stopwatch()
         async with self._semaphore:
+            watch = Stopwatch()
             outcome = await self._ask_proxy(host, port)
         status, detail, http_status, kind, method = outcome
         evidence = self.evidence.record(
