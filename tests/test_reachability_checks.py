@@ -281,11 +281,11 @@ def test_net002_on_a_namespace_domain_controller(netns):
     target = dc01(netns.address, [netns.port("open"), netns.port("drop"), netns.port("reset"), netns.port("open")])
     findings = by_resource(run_check(NET_002, targets=[target]))
     assert len(findings) == 3  # the repeated port is probed and reported once
-    assert findings[f"{netns.address}:{netns.port('open')}"].status is Status.PASS
-    dropped = findings[f"{netns.address}:{netns.port('drop')}"]
+    assert findings[f"dc01 {netns.address}:{netns.port('open')}"].status is Status.PASS
+    dropped = findings[f"dc01 {netns.address}:{netns.port('drop')}"]
     assert dropped.status is Status.FAIL and dropped.observed.startswith("filtered: ")
     assert "from the Entra Connect server to dc01" in dropped.remediation
-    reset = findings[f"{netns.address}:{netns.port('reset')}"]
+    reset = findings[f"dc01 {netns.address}:{netns.port('reset')}"]
     assert reset.status is Status.FAIL and "service listens" in reset.remediation
 
 
@@ -294,10 +294,10 @@ def test_net002_loopback_and_port_roles(ports):
     target = dc01("127.0.0.1", [ports.port("open"), 3269])
     other = Target(name="app01", host="app01.corp.test", ports=[443], purpose="")
     findings = by_resource(run_check(NET_002, targets=[target, other], names={}))
-    assert findings[f"127.0.0.1:{ports.port('open')}"].status is Status.PASS
-    gc_ssl = findings["127.0.0.1:3269"]
+    assert findings[f"dc01 127.0.0.1:{ports.port('open')}"].status is Status.PASS
+    gc_ssl = findings["dc01 127.0.0.1:3269"]
     assert gc_ssl.status is Status.WARN and "3269 (global catalog over TLS)" in gc_ssl.message
-    unresolved = findings["app01.corp.test:443"]
+    unresolved = findings["app01 app01.corp.test:443"]
     assert unresolved.status is Status.FAIL and "register it in the internal DNS" in unresolved.remediation
 
 

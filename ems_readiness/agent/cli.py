@@ -216,6 +216,14 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
         fail_usage(str(exc))
     if no_network and no_tenant:
         fail_usage("--no-network and --no-tenant together leave nothing to scan")
+    if not no_network:
+        from .endpoints import CatalogError
+        from .inventory import selected_endpoints
+
+        try:
+            selected_endpoints(profile)  # a bad catalogue is exit 2 before any probing
+        except CatalogError as exc:
+            fail_usage(str(exc))
     out_dir, fmt_list, fail_on, lang = resolve_output_settings(profile, out_dir or "ems-readiness-report",
                                                                formats, fail_on, lang)
     if baseline:

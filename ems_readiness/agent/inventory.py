@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,6 +44,7 @@ class Inventory:
         self.profile = profile
         self.graph = graph
         self._cache = SingleFlightCache()
+        self._endpoints: list[Any] | None = None
 
     @property
     def tenant_side(self) -> bool:
@@ -116,11 +116,10 @@ class Inventory:
         return list(targets.values())
 
     def endpoints(self) -> list[Any]:
-        from .endpoints import load_catalog
-
-        path = self.profile.path(self.profile.network.catalog) if self.profile.network.catalog else None
-        services = set(self.profile.network.services)
-        return [e for e in load_catalog(path) if e.service in services]
+        """The catalogue's endpoints of the profile's services (loaded once per scan)."""
+        if self._endpoints is None:
+            self._endpoints = selected_endpoints(self.profile)
+        return list(self._endpoints)
 
     async def tls_endpoints(self) -> list[Any]:
         return [e for e in self.endpoints() if e.tls]
@@ -129,5 +128,10 @@ class Inventory:
         return list(self.profile.network.targets)
 
 
-def resolve_path(profile: Profile, value: str | None) -> Path | None:
-    return profile.path(value) if value else None
+def selected_endpoints(profile: Profile) -> list[Any]:
+    """Raises CatalogError (one line naming file and entry) for a bad catalogue."""
+    from .endpoints import load_catalog
+
+    path = profile.path(profile.network.catalog) if profile.network.catalog else None
+    services = set(profile.network.services)
+    return [e for e in load_catalog(path) if e.service in services]

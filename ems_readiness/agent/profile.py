@@ -93,6 +93,15 @@ class NetworkSection(_Section):
     catalog: str | None = None
     targets: list[Target] = Field(default_factory=list)
 
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: str | None) -> str | None:
+        if value:
+            from .probes.proxy import parse_proxy_url
+
+            parse_proxy_url(value)  # raises ValueError with the credentials redacted
+        return value or None
+
 
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
@@ -209,6 +218,12 @@ def environment_defaults(profile: Profile) -> Profile:
     if not profile.network.proxy:
         proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
         if proxy:
+            from .probes.proxy import parse_proxy_url, redact_proxy_url
+
+            try:
+                parse_proxy_url(proxy)
+            except ValueError as exc:
+                raise ProfileError(f"HTTPS_PROXY: {exc} ({redact_proxy_url(proxy)})") from None
             profile.network.proxy = proxy
     if not profile.tenant.id:
         profile.tenant.id = os.environ.get("AZURE_TENANT_ID") or None

@@ -16,6 +16,7 @@ from .context import CheckContext, Probes
 from .inventory import Inventory
 from .model import CheckResult, Results, Status, ToolInfo, Vantage
 from .probes.base import EvidenceLog, ProbeError, Stopwatch
+from .probes.proxy import redact_proxy_url
 from .profile import Profile
 from .rollup import responsibility_results, totals
 
@@ -196,7 +197,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         tenant_id=tenant_id,
         tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
         vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
-                        proxy=redact_url(profile.network.proxy)),
+                        proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None),
         settings=scan_settings(profile, options),
         checks=check_results,
         responsibilities=responsibility_results(check_results, None),
@@ -212,19 +213,9 @@ def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:
         "max_sync_age_minutes": profile.identity.max_sync_age_minutes,
         "warn_days": profile.tls.warn_days,
         "services": profile.network.services,
+        "proxy": redact_proxy_url(profile.network.proxy) if profile.network.proxy else None,
         "timeout_seconds": profile.network.timeout_seconds,
         "tenant_side": options.tenant_side,
         "network_side": options.network_side,
         **options.extra_settings,
     }
-
-
-def redact_url(url: str | None) -> str | None:
-    """Proxy URLs may carry user:password; only the host and port are ever written."""
-    if not url:
-        return None
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    host = parts.hostname or ""
-    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}"

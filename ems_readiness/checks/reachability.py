@@ -274,21 +274,22 @@ def port_role(target: Any, port: int) -> str:
 def report_on_premises(ctx: CheckContext, target: Any, port: int, observation: TcpObservation) -> None:
     label = f"{target.name} ({observation.target}), TCP {port_role(target, port)}"
     purpose = f" for {target.purpose}" if target.purpose else ""
+    resource = f"{target.name} {observation.target}"  # the target's name keeps findings apart when hosts repeat
     kw = dict(expected=expected_text(observation), observed=observed_text(observation), evidence=observation.all_evidence)
     if observation.ok:
-        ctx.passed(observation.target, f"{label} is reachable{purpose}", **kw)
+        ctx.passed(resource, f"{label} is reachable{purpose}", **kw)
     elif not observable(observation):
-        ctx.errored(observation.target, f"{label} could not be tested: {observation.detail}", **kw)
+        ctx.errored(resource, f"{label} could not be tested: {observation.detail}", **kw)
     elif conditional_port(target, port):
         ctx.warned(
-            observation.target,
+            resource,
             f"{label} is not reachable ({observation.status}); Microsoft requires it only in some set-ups",
             remediation=on_premises_remediation(target, port, observation),
             **kw,
         )
     else:
         ctx.failed(
-            observation.target,
+            resource,
             f"{label} is not reachable{purpose}: {observation.status}",
             remediation=on_premises_remediation(target, port, observation),
             **kw,

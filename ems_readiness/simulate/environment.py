@@ -13,11 +13,13 @@ demo never sends a packet off the machine.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import shutil
+import socket
 import tempfile
-import tomllib
+import zlib
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ from ..agent.auth import StaticTokenCredential
 from ..agent.profile import Profile, profile_from_dict
 from .dns_server import DnsSimulator
 from .graph_server import FaultPlan, GraphSimulator
-from .tcp_listeners import TcpSimulator
+from .tcp_listeners import ListenerSpec, TcpSimulator, load_network_fixture
 from .tenant_data import load_scenario_tenant
 from .tls_servers import TlsSimulator, scenario_specs
 
@@ -89,9 +91,11 @@ class SimulatedEnvironment:
     def start(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="ems-readiness-sim-"))
         source = scenario_dir(self.network_scenario)
-        self.tls = self._keep(TlsSimulator(scenario_specs(self.network_scenario), directory=self.directory / "tls").start())
-        network = tomllib.loads((source / "network.toml").read_text(encoding="utf-8"))
-        self.tcp = self._keep(TcpSimulator(network.get("listener", [])))
+        tls_specs = [dataclasses.replace(s, port=stable_port(s.name)) for s in scenario_specs(self.network_scenario)]
+        self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls").start())
+        network = load_network_fixture(source / "network.toml")
+        self.tcp = self._keep(TcpSimulator(
+            [ListenerSpec(s.name, s.mode, stable_port(s.name)) for s in network.listeners]))
         self.ports = {**self.tls.ports, **self.tcp.ports}
         zones = sorted((source / "zones").glob("*.zone"))
         self.resolvers = {
@@ -104,8 +108,7 @@ class SimulatedEnvironment:
         self.catalog_path = self.directory / "catalog.toml"
         self.catalog_path.write_text(fill_ports((source / "catalog.toml").read_text(encoding="utf-8"), self.ports),
                                      encoding="utf-8")
-        self.targets = tomllib.loads(fill_ports(_quoted_ports_to_numbers(
-            (source / "network.toml").read_text(encoding="utf-8")), self.ports)).get("target", [])
+        self.targets = network.resolved_targets(self.ports)
 
     def _keep(self, server: Any) -> Any:
         self._started.append(server)
@@ -151,9 +154,21 @@ class SimulatedEnvironment:
         return to_toml(self.profile_dict())
 
 
-def _quoted_ports_to_numbers(text: str) -> str:
-    """network.toml writes target ports as "{{port:NAME}}" strings so the file stays valid TOML."""
-    return re.sub(r'"(\{\{port:[A-Za-z0-9_.-]+\}\})"', r"\1", text)
+def stable_port(name: str, first: int = 20000, span: int = 20000) -> int:
+    """The same port for the same listener on every run, so findings keyed by host:port track
+    across demo runs; the next free one when it is taken."""
+    start = zlib.crc32(name.encode()) % span
+    for offset in range(200):
+        port = first + (start + offset) % span
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # the listeners bind with SO_REUSEADDR too: a port in TIME_WAIT from the last run is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return 0
 
 
 def to_toml(data: dict[str, Any]) -> str:

@@ -33,13 +33,14 @@ PORT_TOKEN = re.compile(r"^\{\{port:([A-Za-z0-9_.-]+)\}\}$")
 class ListenerSpec:
     name: str
     mode: str
+    port: int = 0  # 0: any free port
 
     @classmethod
     def of(cls, value: "ListenerSpec | Mapping[str, Any]") -> "ListenerSpec":
         if isinstance(value, ListenerSpec):
             spec = value
         else:
-            spec = cls(name=str(value["name"]), mode=str(value.get("mode", "open")))
+            spec = cls(name=str(value["name"]), mode=str(value.get("mode", "open")), port=int(value.get("port", 0)))
         if spec.mode not in MODES:
             raise ValueError(f"listener {spec.name!r}: mode must be one of {', '.join(MODES)}, got {spec.mode!r}")
         return spec
@@ -62,7 +63,7 @@ class TcpSimulator:
         self._stopping = threading.Event()
         try:
             for spec in self.specs:
-                self._ports[spec.name] = self._start_listener(spec.mode)
+                self._ports[spec.name] = self._start_listener(spec.mode, spec.port)
         except BaseException:
             self.stop()
             raise
@@ -103,11 +104,12 @@ class TcpSimulator:
 
     # --- modes -----------------------------------------------------------------------------------
 
-    def _start_listener(self, mode: str) -> int:
+    def _start_listener(self, mode: str, port: int = 0) -> int:
         if mode == "refused":
-            return closed_port()
+            return closed_port(port)
         server = self._own(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-        server.bind((LOOPBACK, 0))
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind((LOOPBACK, port))
         port = server.getsockname()[1]
         if mode == "open":
             server.listen(128)
@@ -163,10 +165,11 @@ def wait_connected(client: socket.socket, timeout: float) -> bool:
     return False
 
 
-def closed_port() -> int:
-    """A free port number that nothing listens on."""
+def closed_port(port: int = 0) -> int:
+    """A free port number that nothing listens on (`port` if it is free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, port))
         return sock.getsockname()[1]
 
 
