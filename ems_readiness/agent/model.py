@@ -158,6 +158,7 @@ class Results(_Model):
     baseline: ChangeSummary | None = None
     history: list[RunSummary] = Field(default_factory=list, description="earlier runs, oldest first (trend)")
     suppressed_count: int = 0
+    stats: dict[str, Any] = Field(default_factory=dict, description="what the scan cost: requests, retries, observations")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 

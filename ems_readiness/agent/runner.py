@@ -187,6 +187,10 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         if graph is not None:
             await graph.aclose()
     check_results = sorted(results, key=lambda r: r.id)
+    stats: dict[str, Any] = {"observations": len(evidence.items)}
+    if graph is not None:
+        stats["graph_requests"] = graph.requests
+        stats["graph_retries"] = graph.retries
     return Results(
         tool=ToolInfo(version=__version__),
         scan_id=str(uuid.uuid4()),
@@ -202,6 +206,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         checks=check_results,
         responsibilities=responsibility_results(check_results, None),
         totals=totals(check_results),
+        stats=stats,
     )
 
 
