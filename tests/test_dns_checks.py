@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from .support.findings import by_resource
+
 from ems_readiness.agent.check import Check
 from ems_readiness.agent.context import CheckContext, Probes
 from ems_readiness.agent.model import Finding, Status
@@ -67,11 +69,6 @@ def run(
 
     return asyncio.run(scan())
 
-
-def by_resource(findings: list[Finding]) -> dict[str, Finding]:
-    result = {f.resource: f for f in findings}
-    assert len(result) == len(findings), "a resource appears twice"
-    return result
 
 
 def statuses(findings: list[Finding]) -> dict[str, Status]:

@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import pytest
 
+from .support.findings import by_resource
+
 from ems_readiness.agent.check import Check
 from ems_readiness.agent.context import CheckContext, Probes
 from ems_readiness.agent.endpoints import Endpoint, parse_catalog
@@ -66,11 +68,6 @@ def run_check(
 
     return asyncio.run(scan())
 
-
-def by_resource(findings: list[Finding]) -> dict[str, Finding]:
-    result = {f.resource: f for f in findings}
-    assert len(result) == len(findings), "a resource reported twice"
-    return result
 
 
 def require_nothing_listening(port: int) -> None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..model import Evidence
 from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from .dns import is_ip_literal
 from .proxy import ProxyError, authority, connect_tunnel, parse_proxy_url, redact_proxy_url, request_via_proxy
 
 DIRECT = "direct"
@@ -310,10 +310,3 @@ async def close_writer(writer: asyncio.StreamWriter) -> None:
 def normalize_host(host: str) -> str:
     return host.strip().strip("[]").rstrip(".").lower()
 
-
-def is_ip_literal(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
