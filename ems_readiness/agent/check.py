@@ -80,8 +80,8 @@ def check(
             area=area,
             severity=sev,  # type: ignore[arg-type]
             responsibilities=tuple(responsibilities),
-            why=inspect.cleandoc(why),
-            fix=inspect.cleandoc(fix),
+            why=prose(why),
+            fix=prose(fix),
             fn=fn,
             topic=topic,
             permissions=perms,
@@ -91,6 +91,12 @@ def check(
         )
 
     return wrap
+
+
+def prose(text: str) -> str:
+    """A docstring-style text as flowing paragraphs: line breaks inside a paragraph are spaces."""
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
 
 
 class FindingSink:
