@@ -174,3 +174,37 @@ def test_checks_and_permissions_catalogues():
     assert "DSY-005" in perms["delegated_only_checks"]
     text = run("permissions").stdout
     assert "Application permissions" in text and "Delegated" in text
+
+
+def test_every_demo_output_is_valid(unready_run):
+    import csv
+
+    from lxml import etree
+
+    out = unready_run[1]
+    schemas = Path(__file__).parent / "data" / "schemas"
+    xsd = etree.XMLSchema(etree.parse(str(schemas / "junit.xsd")))
+    assert xsd.validate(etree.parse(str(out / "junit.xml"))), xsd.error_log
+    sarif = json.loads((out / "results.sarif").read_text())
+    jsonschema.validate(sarif, json.loads((schemas / "sarif-schema-2.1.0.json").read_text()))
+    assert sarif["runs"][0]["results"], "the unready demo has results"
+    raw = (out / "findings.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    results = json.loads((out / "results.json").read_text())
+    assert len(rows) == sum(len(c["findings"]) for c in results["checks"])
+    assert "| " in (out / "summary.md").read_text()
+
+
+def test_catalog_import_and_show(tmp_path):
+    source = Path(__file__).parent / "data"
+    saved = next(source.glob("m365-endpoints*.json"))
+    out = tmp_path / "catalog.toml"
+    proc = run("catalog", "import", str(saved), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    shown = run("catalog", "show", "--catalog", str(out))
+    assert shown.returncode == 0 and "login.microsoftonline.com" in shown.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[endpoint]]\nhost = 'x.test'\nprots = [443]\n")
+    proc = run("catalog", "show", "--catalog", str(bad))
+    assert proc.returncode == 2 and "prots" in proc.stderr

@@ -161,3 +161,54 @@ def test_persistent_throttling_is_an_error_not_a_verdict():
         assert checks[check_id].status is Status.ERROR
         assert "throttled" in checks[check_id].reason
         assert not checks[check_id].findings
+
+
+@pytest.mark.parametrize("check_id", TENANT_CHECKS)
+def test_every_tenant_check_errors_naming_a_permission_the_token_lacks(check_id):
+    from .support.tenant import ALL_DELEGATED, tenant_checks
+
+    check = next(c for c in tenant_checks() if c.id == check_id)
+    missing = check.permissions.delegated[0]
+    token = delegated_token([p for p in ALL_DELEGATED if p != missing])
+    with simulated_tenant("ready", token=token) as sim:
+        result = by_id(tenant_scan(sim, token, only=(check_id,)))[check_id]
+    assert result.status is Status.ERROR
+    assert missing in result.reason
+    assert not result.findings
+
+
+def test_cloud_only_plan_with_sync_on_fails_and_recency_is_skipped(ready):
+    token = delegated_token()
+    with simulated_tenant("ready", token=token) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("DSY-001", "DSY-002", "DOM-002"), model="cloud-only"))
+    assert checks["DSY-001"].status is Status.FAIL
+    assert "cloud-only" in checks["DSY-001"].findings[0].message
+    assert checks["DSY-002"].status is Status.SKIP
+    assert checks["DOM-002"].status is Status.WARN  # a federated domain under a cloud-only plan
+
+
+def test_sync_features_against_the_plan():
+    token = delegated_token()
+    with simulated_tenant("unready", token=token) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("DSY-005",),
+                                   extra_profile={"identity": {"features": {"blockSoftMatchEnabled": True,
+                                                                            "passwordSyncEnabled": True}}}))
+    findings = {f.resource: f for f in checks["DSY-005"].findings}
+    assert checks["DSY-005"].status is Status.FAIL
+    assert findings["feature:blockSoftMatchEnabled"].status is Status.FAIL
+    assert findings["feature:passwordSyncEnabled"].status is Status.PASS
+
+
+def test_terms_of_use_not_enforced_is_a_warning(unready):
+    assert unready["INT-003"].status is Status.WARN
+    warned = [f for f in unready["INT-003"].findings if f.status is Status.WARN]
+    assert warned and "not enforced" in warned[0].message
+
+
+def test_malformed_json_is_retried_then_an_error():
+    token = delegated_token()
+    broken = FaultPlan(rate=1.0, kinds=(), malformed=True, seed=1, max_consecutive=1000)
+    with simulated_tenant("ready", token=token, faults=broken) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("licensing",)))
+    assert checks["LIC-001"].status is Status.ERROR
+    assert "malformed JSON" in checks["LIC-001"].reason

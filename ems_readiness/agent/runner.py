@@ -72,7 +72,7 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
         await graph.aclose()
         raise ScanAbort(str(exc)) from None
     except GraphError as exc:
-        if exc.status is None:  # nothing answered at all: no tenant to assess
+        if exc.unreachable:  # nothing answered at all: no tenant to assess
             await graph.aclose()
             raise ScanAbort(f"the tenant could not be reached at {profile.tenant.graph_url}: {exc}") from None
     return graph, claims, tenant_id, tenant_name

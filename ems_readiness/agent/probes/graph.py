@@ -34,10 +34,12 @@ PAGE_SIZE = 999
 class GraphError(ProbeError):
     """A Graph read that finally failed; its checks become `error` with this reason."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, code: str | None = None,
+                 unreachable: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.unreachable = unreachable  # nothing answered at all (connection failed or timed out)
 
 
 class GraphPermissionError(GraphError):
@@ -56,10 +58,6 @@ class GraphNotSupported(GraphError):
 
 class GraphAuthError(Exception):
     """401 or sign-in failure: the scan cannot go on (exit 3)."""
-
-
-class GraphUnreachable(Exception):
-    """The Graph root could not be reached at all (exit 3)."""
 
 
 @dataclass(frozen=True)
@@ -230,12 +228,13 @@ class GraphProbe:
             except (httpx.TimeoutException, asyncio.TimeoutError):
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
-                    raise GraphError(f"Graph read {read.path} timed out after {self.timeout:g} s ({transport_failures} attempts)") from None
+                    raise GraphError(f"Graph read {read.path} timed out after {self.timeout:g} s ({transport_failures} attempts)",
+                                     unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             except httpx.TransportError as exc:
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
-                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}") from None
+                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}", unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             else:
                 try:
