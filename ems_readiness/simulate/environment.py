@@ -100,7 +100,7 @@ class SimulatedEnvironment:
         zones = sorted((source / "zones").glob("*.zone"))
         self.resolvers = {
             "internal": self._keep(DnsSimulator(zones).start()).address,
-            "public": self._keep(DnsSimulator(zones).start()).address,
+            "public": self._keep(DnsSimulator(public_view(zones, source / "zones-public")).start()).address,
         }
         tenant = load_scenario_tenant(self.scenario, ports=self.ports)
         self.graph = self._keep(GraphSimulator(tenant, token=self.token, faults=self.faults))
@@ -152,6 +152,13 @@ class SimulatedEnvironment:
 
     def profile_toml(self) -> str:
         return to_toml(self.profile_dict())
+
+
+def public_view(zones: list[Path], overrides: Path) -> list[Path]:
+    """The zones the public resolver serves: the internal ones, with a scenario's zones-public/
+    files in place of those of the same name (split-horizon DNS)."""
+    replaced = {p.name: p for p in overrides.glob("*.zone")} if overrides.is_dir() else {}
+    return [replaced.get(zone.name, zone) for zone in zones]
 
 
 def stable_port(name: str, first: int = 20000, span: int = 20000) -> int:
