@@ -1,7 +1,7 @@
 from datetime import datetime, timezone
 
 from ems_readiness.agent.model import (
-    Change, CheckResult, Finding, Results, Severity, Status, ToolInfo, Totals, Vantage,
+    Change, CheckResult, Finding, Results, Severity, Status, ToolInfo, Vantage,
 )
 from ems_readiness.agent.rollup import responsibility_results, totals
 from ems_readiness.reports.compare import annotate, classify, compare

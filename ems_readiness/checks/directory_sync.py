@@ -111,7 +111,7 @@ async def password_hash_sync_recency(ctx, limit: int) -> None:
     resource = "last password hash sync"
     try:
         orgs, evidence = await ctx.graph.get(
-            "organization_beta", select=["id", "onPremisesLastPasswordSyncDateTime"], api="beta")
+            "organization_beta", select=["id", "onPremisesLastPasswordSyncDateTime"])
     except GraphError as exc:
         ctx.skipped(resource, f"Password hash sync recency not readable (beta API): {exc}")
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.model import Change, ChangeSummary, Finding, Results, RunSummary, Status
+from ..agent.model import Change, ChangeSummary, Results, RunSummary, Status
 
 BAD = {Status.FAIL, Status.WARN}
 ASSESSED = {Status.PASS, Status.FAIL, Status.WARN}

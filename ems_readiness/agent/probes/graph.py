@@ -260,8 +260,8 @@ class GraphProbe:
 
     # ---- reads -----------------------------------------------------------------------------
 
-    async def get(self, name: str, *, ids: dict[str, str] | None = None, select: list[str] | None = None,
-                  api: str | None = None) -> tuple[Any, Evidence]:
+    async def get(self, name: str, *, ids: dict[str, str] | None = None,
+                  select: list[str] | None = None) -> tuple[Any, Evidence]:
         """One entity or one page-less collection read, cached per scan."""
         read = graph_reads()[name]
         path = read.path.format(**{k: quote(v, safe="") for k, v in (ids or {}).items()})
@@ -274,7 +274,7 @@ class GraphProbe:
             self._preflight(read)
             body, watch = await self._send(read, self.url(path, params), {})
         except GraphError as exc:
-            self._record(read, path, f"error", None, reason=str(exc))
+            self._record(read, path, "error", None, reason=str(exc))
             raise
         items = body.get("value") if isinstance(body, dict) and "value" in body else None
         if isinstance(items, list) and "@odata.nextLink" in body:
