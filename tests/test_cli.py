@@ -208,3 +208,13 @@ def test_catalog_import_and_show(tmp_path):
     bad.write_text("[[endpoint]]\nhost = 'x.test'\nprots = [443]\n")
     proc = run("catalog", "show", "--catalog", str(bad))
     assert proc.returncode == 2 and "prots" in proc.stderr
+
+
+def test_summary_is_appended_to_the_github_step_summary(tmp_path):
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("earlier step\n")
+    proc = run("demo", "--scenario", "ready", "--out", str(tmp_path / "out"), "--format", "json,md",
+               env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 0, proc.stderr
+    text = summary.read_text()
+    assert text.startswith("earlier step\n") and len(text) > 100

@@ -24,6 +24,7 @@ from ems_readiness.agent.model import CheckResult, Finding, Results, Responsibil
 from ems_readiness.agent.suppressions import is_suppressed
 
 from . import i18n
+from .check_texts import localized
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
@@ -334,7 +335,7 @@ def count_by(values: list[str], statuses: tuple[str, ...]) -> dict[str, int]:
 
 
 def build_view(results: Results, lang: str) -> ReportView:
-    checks = [build_check_view(c) for c in results.checks]
+    checks = [build_check_view(localized(c, lang)) for c in results.checks]
     by_id = {view.check.id: view for view in checks}
     placer = _Placer(by_id)
     phases = phase_views(results, placer, lang)

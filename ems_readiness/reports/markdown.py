@@ -14,6 +14,7 @@ from datetime import timezone
 from ems_readiness.agent.model import Change, CheckResult, Finding, Results, Status
 from ems_readiness.agent.suppressions import effective_status, is_suppressed
 
+from .check_texts import check_text
 from .i18n import change_label, check_lang, severity_label, status_label
 
 ROW_LIMIT = 15
@@ -133,7 +134,12 @@ def _failing_by_responsibility(results: Results, lang: str) -> str:
     for key, text in _responsibility_order(results, failing, lang):
         checks = [c for c in failing if key in c.responsibilities]
         rows = [
-            [md_code(c.id), severity_label(c.severity.value, lang), md_text(c.title), str(_active_failures(c))]
+            [
+                md_code(c.id),
+                severity_label(c.severity.value, lang),
+                md_text(check_text(c.id, "title", c.title, lang)),
+                str(_active_failures(c)),
+            ]
             for c in checks
         ]
         header = _labels(["column.check", "column.severity", "column.title", "column.failed"], lang)

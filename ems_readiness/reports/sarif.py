@@ -34,6 +34,7 @@ from ems_readiness.agent.catalogues import responsibilities
 from ems_readiness.agent.model import CheckResult, Finding, Results, Severity, Status
 from ems_readiness.agent.suppressions import is_suppressed
 
+from .check_texts import localized
 from .i18n import check_lang
 
 SARIF_VERSION = "2.1.0"
@@ -112,7 +113,7 @@ def _driver(results: Results, lang: str) -> dict[str, Any]:
         "version": results.tool.version,
         "semanticVersion": results.tool.version,
         "informationUri": information_uri(),
-        "rules": [_rule(check, lang) for check in results.checks],
+        "rules": [_rule(localized(check, lang), lang) for check in results.checks],
     }
 
 
