@@ -18,9 +18,9 @@ from ems_readiness.agent.probes.dns import DnsProbe
 from ems_readiness.agent.profile import Profile
 from ems_readiness.agent.registry import checks_in, validate
 from ems_readiness.checks import dns_records
+from ems_readiness.agent.spf import parse_spf
 from ems_readiness.checks.dns_records import (
     enrollment_cname,
-    parse_spf,
     registration_cname,
     resolver_agreement,
     service_records,
