@@ -154,8 +154,8 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     graph = claims = None
     tenant_id = profile.tenant.id
     tenant_name = None
-    wants_tenant = options.tenant_side and any(c.side == "tenant" or c.needs_graph for c in checks)
-    if wants_tenant:
+    # network checks take the tenant's domains and federation hosts from the inventory too
+    if options.tenant_side:
         graph, claims, tenant_id, tenant_name = await connect_tenant(profile, evidence, options.credential)
     dns = tcp = tls = None
     if options.network_side:
