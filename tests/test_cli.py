@@ -93,6 +93,8 @@ def test_fail_on_threshold(unready_run, tmp_path, fail_on, code):
     (["report", "/nonexistent/results.json"], "file not found"),
     (["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "file not found"),
     (["scan", "--bogus-flag"], "No such option"),
+    (["scan", "--graph-url", "https://graph.microsoft.com/v1.0"], "without a path"),
+    (["demo", "--out", "/dev/null/sub"], "cannot create the output folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
     proc = run(*args)

@@ -26,6 +26,8 @@ def test_classification():
     assert classify(None, Status.FAIL) is Change.NEW
     assert classify(Status.PASS, Status.PASS) is Change.UNCHANGED
     assert classify(Status.FAIL, Status.ERROR) is Change.UNCHANGED  # could not see: never claimed fixed
+    assert classify(Status.ERROR, Status.FAIL) is Change.NEW  # first seen failing now that it can be assessed
+    assert classify(Status.SKIP, Status.WARN) is Change.NEW
 
 
 def test_findings_compared_by_check_and_resource():
@@ -58,3 +60,32 @@ def test_annotate_marks_findings_and_carries_history():
     assert statuses["remediate.perform-remediation"] == "satisfied"
     assert statuses["assess.run-assessment-tools"] == "satisfied"
     assert statuses["general.hardware-network"] == "manual"
+
+
+def test_a_check_that_saw_only_part_cannot_vouch_for_missing_findings():
+    old = results([("group:Sales", Status.FAIL), ("user:a", Status.FAIL)])
+    new = results([("user:a", Status.FAIL), ("DNS-001 (not completed)", Status.ERROR)], scan_id="s2")
+    counts = compare(old, new).counts()
+    assert counts["fixed"] == 0 and counts["gone"] == 1 and counts["still-failing"] == 1
+
+
+def test_a_check_that_stops_part_way_keeps_what_it_saw_and_says_what_it_did_not():
+    import asyncio
+
+    from ems_readiness.agent.check import check
+    from ems_readiness.agent.context import CheckContext, Probes
+    from ems_readiness.agent.profile import Profile
+    from ems_readiness.agent.probes.base import ProbeError
+    from ems_readiness.agent.runner import run_check
+
+    @check(id="TST-001", title="t", area="testing", severity="low", responsibilities=["enable.services"],
+           why="w", fix="f")
+    async def half(ctx):
+        ctx.passed("first", "seen")
+        raise ProbeError("the second read timed out")
+
+    ctx = CheckContext(half, Profile(), Probes(None, None, None, None), None)
+    result = asyncio.run(run_check(half, ctx))
+    assert result.status is Status.ERROR
+    assert [f.status for f in result.findings] == [Status.PASS, Status.ERROR]
+    assert "timed out" in result.findings[1].message

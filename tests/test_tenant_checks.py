@@ -212,3 +212,78 @@ def test_malformed_json_is_retried_then_an_error():
         checks = by_id(tenant_scan(sim, token, only=("licensing",)))
     assert checks["LIC-001"].status is Status.ERROR
     assert "malformed JSON" in checks["LIC-001"].reason
+
+
+def test_one_sts_farm_serving_two_federated_domains_passes_both():
+    """The sign-in host is shared; each federated domain still reports it (inventory per domain)."""
+    from ems_readiness.simulate.tenant_data import load_scenario_tenant
+
+    tenant = load_scenario_tenant("ready", ports={"sts": 443})
+    fed = next(d for d in tenant.domains if d["id"] == "fed.contoso.test")
+    tenant.domains.append({**fed, "id": "fed2.contoso.test"})
+    tenant.federation_configuration["fed2.contoso.test"] = tenant.federation_configuration["fed.contoso.test"]
+    token = delegated_token()
+    with simulated_tenant(token=token, tenant=tenant) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("DOM-002",)))
+    findings = {f.resource: f for f in checks["DOM-002"].findings}
+    assert findings["fed.contoso.test"].status is Status.PASS
+    assert findings["fed2.contoso.test"].status is Status.PASS
+    assert "sts.contoso.test" in findings["fed2.contoso.test"].observed
+
+
+def test_a_next_link_to_another_host_is_not_followed_with_the_token():
+    from ems_readiness.simulate.tenant_data import load_scenario_tenant
+
+    tenant = load_scenario_tenant("ready", ports={"sts": 443})
+    model = tenant.users[0]
+    tenant.users = list(tenant.users) + [  # more than one page of 999
+        {**model, "id": f"00000000-0000-4000-8000-{n:012d}", "userPrincipalName": f"user{n}@contoso.test"}
+        for n in range(1000)]
+    token = delegated_token()
+    with simulated_tenant(token=token, tenant=tenant) as sim:
+        import ems_readiness.simulate.graph_server as server
+
+        original = server.GraphRequest.next_link
+        server.GraphRequest.next_link = lambda self, skiptoken: "http://localhost:9/collect?$skiptoken=x"
+        try:
+            checks = by_id(tenant_scan(sim, token, only=("DSY-004",)))
+        finally:
+            server.GraphRequest.next_link = original
+    result = checks["DSY-004"]
+    assert result.status is Status.ERROR and "points away" in result.reason
+
+
+def test_a_gateway_error_page_is_retried_like_graph_throttling():
+    """A 503 with an HTML body (a gateway, not Graph) is retried; persistent, it is an error."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            hits.append(self.path)
+            body = b"<html><body>Service Unavailable</body></html>"
+            self.send_response(503)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Retry-After", "0.05")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    class Root:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+
+    try:
+        checks = by_id(tenant_scan(Root(), delegated_token(), only=("LIC-001",), max_retry_wait=0.5))
+    finally:
+        server.shutdown()
+    assert checks["LIC-001"].status is Status.ERROR
+    assert "503" in checks["LIC-001"].reason or "throttled" in checks["LIC-001"].reason
+    assert len(hits) > 2  # retried, not given up at the first answer

@@ -126,6 +126,8 @@ def build_credential(profile: Profile) -> Any:
         kwargs["disable_instance_discovery"] = True
     if profile.tenant.ca_bundle:
         kwargs["connection_verify"] = str(profile.path(profile.tenant.ca_bundle))
+    if profile.network.proxy:  # sign-in goes the way Graph goes
+        kwargs["proxies"] = {"http": profile.network.proxy, "https": profile.network.proxy}
     tenant = profile.tenant.id
     try:
         if mode == "env":
@@ -133,9 +135,10 @@ def build_credential(profile: Profile) -> Any:
         elif mode == "cli":
             inner = identity.AzureCliCredential(tenant_id=tenant)
         elif mode == "device-code":
-            inner = identity.DeviceCodeCredential(
-                client_id=profile.tenant.client_id or os.environ.get("AZURE_CLIENT_ID") or "",
-                tenant_id=tenant, **kwargs)
+            client_id = profile.tenant.client_id or os.environ.get("AZURE_CLIENT_ID")
+            # without a client id azure-identity signs in with its own public client application
+            inner = identity.DeviceCodeCredential(**({"client_id": client_id} if client_id else {}),
+                                                  tenant_id=tenant, **kwargs)
         elif mode == "managed-identity":
             inner = identity.ManagedIdentityCredential(client_id=profile.tenant.client_id)
         elif mode == "workload-identity":

@@ -124,7 +124,7 @@ class FindingSink:
             message=bound_text(message, 2000),
             expected=None if expected is None else bound_text(str(expected), 2000),
             observed=None if observed is None else bound_text(str(observed), 2000),
-            remediation=remediation if remediation is not None else (
+            remediation=bound_text(remediation, 2000) if remediation is not None else (
                 self.check.fix if status in (Status.FAIL, Status.WARN) else None
             ),
             evidence=[e for e in evidence if e is not None],

@@ -99,7 +99,10 @@ def finish(results, *, out_dir: str, formats: list[str], fail_on: str, fail_on_e
         annotate(results, load_results_file(baseline))
     results.responsibilities = responsibility_results(results.checks, results.baseline)
     results.totals = totals(results.checks)
-    written = write_outputs(results, Path(out_dir), formats, lang)
+    try:
+        written = write_outputs(results, Path(out_dir), formats, lang)
+    except OSError as exc:
+        fail_usage(f"--out {out_dir}: cannot write the outputs ({exc.strerror or type(exc).__name__}: {exc.filename})")
     summary_line(results)
     for path in written:
         click.echo(f"wrote {path}", err=True)
@@ -125,6 +128,10 @@ def resolve_output_settings(profile, out_dir, formats, fail_on, lang) -> tuple[s
         fmt_list = parse_formats(formats) if formats else parse_formats(profile.output.format)
     except ValueError as exc:
         fail_usage(f"--format: {exc}")
+    try:  # an output folder that cannot be written is bad input, found before the scan
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail_usage(f"--out {out_dir}: cannot create the output folder ({exc.strerror or type(exc).__name__})")
     return out_dir, fmt_list, fail_on or profile.output.fail_on, lang or profile.output.lang
 
 
@@ -287,7 +294,10 @@ def simulate(scenario, faults, write_profile) -> None:
     with env:
         profile_text = env.profile_toml()
         if write_profile:
-            Path(write_profile).write_text(profile_text, encoding="utf-8")
+            try:
+                Path(write_profile).write_text(profile_text, encoding="utf-8")
+            except OSError as exc:
+                fail_usage(f"--write-profile {write_profile}: {exc.strerror or type(exc).__name__}")
         click.echo(profile_text)
         click.echo(f"# export EMS_READINESS_TOKEN='{env.token}'   (a simulated token, not a secret)")
         click.echo("# then: ems-readiness scan --profile <this profile> --out DIR   (Ctrl-C stops the simulation)")

@@ -35,6 +35,16 @@ def split_host_port(text: str, default_port: int = 443) -> tuple[str, int]:
     return text, default_port
 
 
+def safe_port(parts) -> int | None:
+    """The URL's port, 443 by default; None for a port that is not a number in range (tenant data)."""
+    if parts is None:
+        return None
+    try:
+        return parts.port or 443
+    except ValueError:
+        return None
+
+
 def is_initial_domain(name: str) -> bool:
     return name.lower().endswith(".onmicrosoft.com")
 
@@ -84,27 +94,39 @@ class Inventory:
         return records if isinstance(records, list) else []
 
     async def federation_hosts(self) -> list[TlsTarget]:
-        """Sign-in hosts of every federated domain (passive and active sign-in URIs)."""
-        return await self._cache.get("federation_hosts", self._federation_hosts)
+        """Sign-in hosts of every federated domain, each host:port once (one AD FS farm often
+        serves several domains; the first domain names the origin)."""
+        found: dict[tuple[str, int], TlsTarget] = {}
+        for targets in (await self.federation_hosts_by_domain()).values():
+            for target in targets:
+                found.setdefault((target.host, target.port), target)
+        return list(found.values())
 
-    async def _federation_hosts(self) -> list[TlsTarget]:
+    async def federation_hosts_by_domain(self) -> dict[str, list[TlsTarget]]:
+        """Each federated domain's sign-in hosts (passive and active sign-in, sign-out URIs)."""
+        return await self._cache.get("federation_hosts_by_domain", self._federation_hosts_by_domain)
+
+    async def _federation_hosts_by_domain(self) -> dict[str, list[TlsTarget]]:
         tenant = await self.tenant_domains() if self.graph is not None else None
         if not tenant:
-            return []
+            return {}
         federated = [d["id"] for d in tenant if str(d.get("authenticationType", "")).lower() == "federated"]
         configs = await asyncio.gather(*(self.federation(d) for d in federated), return_exceptions=True)
-        found: dict[tuple[str, int], TlsTarget] = {}
-        for domain, config in zip(federated, configs):
+        by_domain: dict[str, list[TlsTarget]] = {}
+        for domain, config in zip(federated, configs, strict=True):
             if isinstance(config, BaseException):
                 continue  # DOM-002 reports the read error; the TLS checks examine what is known
+            targets: dict[tuple[str, int], TlsTarget] = {}
             for entry in config:
                 for key in ("passiveSignInUri", "activeSignInUri", "signOutUri"):
                     uri = entry.get(key)
                     parts = urlsplit(uri) if isinstance(uri, str) else None
-                    if parts and parts.scheme == "https" and parts.hostname:
-                        target = TlsTarget(parts.hostname.lower(), parts.port or 443, f"federation:{domain}")
-                        found.setdefault((target.host, target.port), target)
-        return list(found.values())
+                    port = safe_port(parts)
+                    if parts and parts.scheme == "https" and parts.hostname and port:
+                        target = TlsTarget(parts.hostname.lower(), port, f"federation:{domain}")
+                        targets.setdefault((target.host, target.port), target)
+            by_domain[domain] = list(targets.values())
+        return by_domain
 
     async def tls_hosts(self) -> list[TlsTarget]:
         targets: dict[tuple[str, int], TlsTarget] = {}

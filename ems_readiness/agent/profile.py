@@ -64,6 +64,20 @@ class DnsSection(_Section):
 
 class TlsSection(_Section):
     hosts: list[str] = Field(default_factory=list)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        from .inventory import split_host_port
+
+        for text in value:
+            try:
+                host, port = split_host_port(text)
+            except ValueError:
+                raise ValueError(f"{text!r} is not host or host:port") from None
+            if not host or not 0 < port < 65536:
+                raise ValueError(f"{text!r} is not host or host:port")
+        return value
     warn_days: int = Field(default=30, ge=0)
     trust: str = "system"
     # extra anchors accepted as Microsoft's own for the interception check (emulators only)
@@ -127,6 +141,8 @@ class Profile(_Section):
 
 def check_graph_url(value: str) -> None:
     parts = urlsplit(value)
+    if parts.path.strip("/") or parts.query:
+        raise ValueError(f"give the Graph root without a path (e.g. https://graph.microsoft.com), not {value!r}")
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES:

@@ -58,7 +58,8 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
         raise ScanAbort(f"sign-in failed: {exc}") from None
     claims = read_claims(token)
     del token
-    client = build_client(profile.tenant.graph_url, credential, scope, profile.tenant.timeout_seconds)
+    client = build_client(profile.tenant.graph_url, credential, scope, profile.tenant.timeout_seconds,
+                          proxy=profile.network.proxy)
     graph = GraphProbe(profile.tenant.graph_url, client, evidence, claims,
                        concurrency=profile.tenant.concurrency, timeout=profile.tenant.timeout_seconds,
                        max_retry_wait=profile.tenant.max_retry_wait_seconds)
@@ -75,6 +76,9 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
         if exc.unreachable:  # nothing answered at all: no tenant to assess
             await graph.aclose()
             raise ScanAbort(f"the tenant could not be reached at {profile.tenant.graph_url}: {exc}") from None
+        if exc.status in (400, 404, 405):  # something answered, but not Microsoft Graph
+            await graph.aclose()
+            raise ScanAbort(f"{profile.tenant.graph_url} did not answer like Microsoft Graph: {exc}") from None
     return graph, claims, tenant_id, tenant_name
 
 
@@ -129,12 +133,14 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     except Exception as exc:  # a check's bug is reported, never allowed to stop the scan
         status, reason = Status.ERROR, f"{type(exc).__name__}: {exc}"
     findings = ctx.sink.findings
+    if status is Status.ERROR and findings:
+        # it stopped part-way: what it saw stands, and an error finding says what it could not see
+        ctx.errored(f"{check.id} (not completed)", f"The check stopped before it had examined everything: {reason}")
+        status = None
     if status is None:
         status = rollup(f.status for f in findings) or Status.SKIP
         if not findings:
             reason = "nothing to examine"
-    elif status is Status.ERROR and any(f.status is Status.FAIL for f in findings):
-        status = Status.FAIL  # what it did see failed; the error stays in `reason`
     return result_of(check, status, bound_text(reason, 1000) if reason else None, watch.ms, findings)
 
 

@@ -137,6 +137,13 @@ PROVISIONED_KINDS = (
 )
 
 
+def object_key(kind: str, obj: dict[str, Any], label: str) -> str:
+    """Users and contacts by their unique UPN or mail; groups by name and id (names repeat)."""
+    if kind == "group" or not obj.get(label):
+        return f"{obj.get('displayName') or '?'} [{obj.get('id')}]"
+    return str(obj[label])
+
+
 @check(
     id="DSY-003",
     title="No synchronized objects with provisioning errors",
@@ -167,8 +174,9 @@ async def provisioning_errors(ctx) -> None:
                     continue
                 name = obj.get(label) or obj.get("displayName") or obj.get("id")
                 prop = error.get("propertyCausingError", "?")
+                # (check, resource) identifies a finding across runs: one per object and conflicting property
                 ctx.failed(
-                    f"{kind}:{name}",
+                    f"{kind}:{object_key(kind, obj, label)}:{prop}",
                     f"{kind.capitalize()} {name} is not provisioned: {prop} conflicts with another object",
                     expected=f"{prop} unique in the directory",
                     observed=f"{error.get('category', '?')} on {prop} = {error.get('value', '?')}"
@@ -306,7 +314,10 @@ async def sync_features(ctx) -> None:
     plan = ctx.profile.identity.features
     for name in SYNC_FEATURES:
         value = features.get(name)
-        if name in plan:
+        if name in plan and value is None:
+            ctx.errored(f"feature:{name}", f"The plan sets {name} but Graph did not report it",
+                        expected=str(plan[name]).lower(), observed="not in the answer", evidence=[evidence])
+        elif name in plan:
             if value is plan[name]:
                 ctx.passed(f"feature:{name}", f"{name} is {value}, as planned", expected=str(plan[name]).lower(),
                            observed=str(value).lower(), evidence=[evidence])

@@ -101,7 +101,7 @@ async def domain_authentication(ctx) -> None:
     _, evidence = await ctx.graph.get("domains", select=["id", "authenticationType", "isVerified", "isDefault",
                                                          "isInitial", "isRoot", "supportedServices"])
     federated_plan = ctx.profile.identity.model == "federated"
-    hosts = {t.origin.split(":", 1)[1]: t for t in await ctx.inventory.federation_hosts()}
+    hosts = await ctx.inventory.federation_hosts_by_domain()
     any_federated = False
     for domain in sorted(domains, key=lambda d: d["id"]):
         name = domain["id"]
@@ -116,25 +116,26 @@ async def domain_authentication(ctx) -> None:
                        evidence=[evidence])
         else:
             any_federated = True
-            await federated_domain(ctx, name, hosts.get(name), evidence, federated_plan)
+            await federated_domain(ctx, name, hosts.get(name, []), evidence, federated_plan)
     if federated_plan and not any_federated:
         ctx.failed("federation", "The identity model is federated but no custom domain is federated",
                    expected="at least one federated domain", observed="all custom domains managed", evidence=[evidence])
 
 
-async def federated_domain(ctx, name: str, host, evidence, federated_plan: bool) -> None:
+async def federated_domain(ctx, name: str, hosts, evidence, federated_plan: bool) -> None:
     try:
         config, config_evidence = await ctx.graph.get("domain_federation", ids={"id": name})
     except GraphError as exc:
         ctx.errored(name, f"{name} is federated but its federation configuration could not be read: {exc}",
                     evidence=[evidence])
         return
-    observed = "authenticationType = Federated" + (f", sign-in host {host.host}:{host.port}" if host else "")
-    if host is None:
+    where = ", ".join(f"{h.host}:{h.port}" for h in hosts)
+    observed = "authenticationType = Federated" + (f", sign-in host {where}" if hosts else "")
+    if not hosts:
         ctx.failed(name, f"{name} is federated but has no https sign-in URI", expected="passiveSignInUri https://…",
                    observed=observed, evidence=[evidence, config_evidence])
     elif federated_plan:
-        ctx.passed(name, f"{name} is federated; its sign-in host {host.host} is examined by the TLS checks",
+        ctx.passed(name, f"{name} is federated; its sign-in host {where} is examined by the TLS checks",
                    observed=observed, evidence=[evidence, config_evidence])
     else:
         ctx.warned(name, f"{name} is federated although the identity model is {ctx.profile.identity.model}",

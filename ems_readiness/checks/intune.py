@@ -179,8 +179,8 @@ MDM_AUTHORITY_MEANING = {
     area="intune",
     severity="high",
     responsibilities=["enable.services", "enable.client-infrastructure", "initiate.onboard-services"],
-    application=["DeviceManagementServiceConfig.Read.All"],
-    delegated=["DeviceManagementServiceConfig.Read.All"],
+    application=["DeviceManagementServiceConfig.Read.All", "Organization.Read.All"],
+    delegated=["DeviceManagementServiceConfig.Read.All", "Organization.Read.All"],
     why="""
         Devices cannot enroll until the tenant's Intune subscription is active and the MDM authority
         is Intune; the onboarding's enable phase starts from there.
@@ -193,8 +193,12 @@ MDM_AUTHORITY_MEANING = {
 )
 async def intune_service(ctx) -> None:
     management, evidence = await ctx.graph.get("device_management", select=["id", "subscriptionState", "intuneAccountId"])
-    state = management.get("subscriptionState") if isinstance(management, dict) else None
-    if state == "active":
+    state = management.get("subscriptionState")
+    if state is None:
+        ctx.errored("Intune subscription", "Graph did not report the Intune subscription state",
+                    expected="subscriptionState = active", observed="subscriptionState not in the answer",
+                    evidence=[evidence])
+    elif state == "active":
         ctx.passed("Intune subscription", "The Intune subscription is active", expected="subscriptionState = active",
                    observed=f"subscriptionState = {state}", evidence=[evidence])
     else:
@@ -207,7 +211,12 @@ async def intune_service(ctx) -> None:
     except (GraphPermissionError, GraphError) as exc:
         ctx.errored("MDM authority", f"The MDM authority could not be read: {exc}")
         return
-    authority = str(mdm.get("mobileDeviceManagementAuthority") or "unknown") if isinstance(mdm, dict) else "unknown"
+    if mdm.get("mobileDeviceManagementAuthority") is None:
+        ctx.errored("MDM authority", "Graph did not report the MDM authority",
+                    expected="mobileDeviceManagementAuthority = intune", observed="not in the answer",
+                    evidence=[mdm_evidence])
+        return
+    authority = str(mdm["mobileDeviceManagementAuthority"])
     meaning = MDM_AUTHORITY_MEANING.get(authority.lower(), f"a value this tool does not know ({authority})")
     if authority.lower() == "intune":
         ctx.passed("MDM authority", "The MDM authority is Intune", expected="mobileDeviceManagementAuthority = intune",

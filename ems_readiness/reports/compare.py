@@ -41,7 +41,7 @@ class Comparison:
 
 
 def classify(old: Status | None, new: Status) -> Change:
-    if old is None:
+    if old is None or (old not in ASSESSED and new in BAD):
         return Change.NEW if new in BAD else Change.UNCHANGED
     if old in BAD and new is Status.PASS:
         return Change.FIXED
@@ -62,7 +62,9 @@ def compare(baseline: Results, current: Results) -> Comparison:
         before = old.get(key)
         change = classify(before.status if before else None, finding.status)
         result.entries.append(Entry(change, *key, before.status if before else None, finding.status, finding.message))
-    assessed_now = {c.id for c in current.checks if c.status in ASSESSED}
+    # only a check that saw everything it looks at can vouch that a missing finding was fixed
+    assessed_now = {c.id for c in current.checks
+                    if c.status in ASSESSED and not any(f.status is Status.ERROR for f in c.findings)}
     for key, finding in old.items():
         if key in seen:
             continue

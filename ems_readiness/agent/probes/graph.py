@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, AsyncIterator
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -66,13 +66,22 @@ class GraphRead:
     path: str
     application: tuple[str, ...]
     delegated: tuple[str, ...]
+    collection: bool
+
+
+def page_items(read: GraphRead, body: Any) -> list[Any]:
+    """A collection page's `value`; anything else is an answer the probe cannot read, never 'empty'."""
+    items = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        raise GraphError(f"Graph read {read.path} returned no 'value' list (got {type(items).__name__})")
+    return items
 
 
 @lru_cache(maxsize=1)
 def graph_reads() -> dict[str, GraphRead]:
     raw = data_toml("graph_reads.toml")
     return {
-        name: GraphRead(name, r["path"], tuple(r["application"]), tuple(r["delegated"]))
+        name: GraphRead(name, r["path"], tuple(r["application"]), tuple(r["delegated"]), r["collection"])
         for name, r in raw["reads"].items()
     }
 
@@ -110,7 +119,7 @@ def backoff_seconds(attempt: int, rng: random.Random) -> float:
     return rng.uniform(0, min(30.0, 0.5 * 2**attempt))
 
 
-def build_client(root: str, credential: Any, scope: str, timeout: float) -> Any:
+def build_client(root: str, credential: Any, scope: str, timeout: float, proxy: str | None = None) -> Any:
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
@@ -119,10 +128,12 @@ def build_client(root: str, credential: Any, scope: str, timeout: float) -> Any:
     from msgraph_core import GraphClientFactory
 
     http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0))),
+        client=httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), proxy=proxy or None),
         options=dict(graph_options),
     )
-    adapter = GraphRequestAdapter(AzureIdentityAuthenticationProvider(credential, scopes=[scope]), client=http)
+    # the token goes to the Graph root's host only, never to a host a response names
+    auth = AzureIdentityAuthenticationProvider(credential, scopes=[scope], allowed_hosts=[urlsplit(root).hostname or ""])
+    adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = f"{root}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
 
@@ -186,6 +197,7 @@ class GraphProbe:
         return f"{self.root}{path}{query}"
 
     async def _send(self, read: GraphRead, url: str, headers: dict[str, str]) -> tuple[dict[str, Any], Stopwatch]:
+        from kiota_abstractions.api_error import APIError
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
         from kiota_http.middleware.options import RetryHandlerOption
@@ -207,10 +219,11 @@ class GraphProbe:
                 async with self._sem:
                     self.requests += 1
                     body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-            except ODataError as exc:
+            except APIError as exc:  # ODataError, or a gateway's non-JSON error page
                 status = exc.response_status_code or 0
-                code = exc.error.code if exc.error else None
-                message = exc.error.message if exc.error and exc.error.message else ""
+                error = getattr(exc, "error", None) if isinstance(exc, ODataError) else None
+                code = error.code if error else None
+                message = error.message if error and error.message else ("" if error else "(not a Graph error body)")
                 if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                     delay = retry_after_seconds(exc.response_headers)
                     if delay is None:
@@ -270,25 +283,37 @@ class GraphProbe:
         return await self._cache.get(key, lambda: self._get(read, path, params))
 
     async def _get(self, read: GraphRead, path: str, params: dict[str, Any] | None) -> tuple[Any, Evidence]:
+        watch = None
         try:
             self._preflight(read)
             body, watch = await self._send(read, self.url(path, params), {})
+            if read.collection:
+                result = page_items(read, body)
+                if "@odata.nextLink" in body:
+                    result = await self._rest_of(read, body, result)
+            elif isinstance(body, dict) and not isinstance(body.get("value"), (list, dict)):
+                result = body
+            else:
+                raise GraphError(f"Graph read {read.path} did not return one object")
         except GraphError as exc:
-            self._record(read, path, "error", None, reason=str(exc))
+            self._record(read, path, "error", watch, reason=str(exc))
             raise
-        items = body.get("value") if isinstance(body, dict) and "value" in body else None
-        if isinstance(items, list) and "@odata.nextLink" in body:
-            items = await self._rest_of(read, body, items)
         evidence = self._record(read, path, "ok", watch, select=(params or {}).get("$select"),
-                                items=len(items) if isinstance(items, list) else None)
-        return (items if isinstance(items, list) else body), evidence
+                                items=len(result) if read.collection else None)
+        return result, evidence
 
     async def _rest_of(self, read: GraphRead, body: dict[str, Any], items: list[Any]) -> list[Any]:
         items = list(items)
         while isinstance(body, dict) and body.get("@odata.nextLink"):
-            body, _ = await self._send(read, body["@odata.nextLink"], {})
-            items.extend(body.get("value") or [])
+            body, _ = await self._send(read, self.next_link(read, body["@odata.nextLink"]), {})
+            items.extend(page_items(read, body))
         return items
+
+    def next_link(self, read: GraphRead, link: Any) -> str:
+        """A nextLink must stay on the Graph root: the bearer token never follows a link elsewhere."""
+        if isinstance(link, str) and urlsplit(link)[:2] == urlsplit(self.root)[:2]:
+            return link
+        raise GraphError(f"Graph read {read.path}: @odata.nextLink points away from {self.root}; not followed")
 
     async def stream(self, name: str, *, select: list[str], filter: str | None = None,
                      advanced: bool = False, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
@@ -308,10 +333,11 @@ class GraphProbe:
             while url:
                 body, _ = await self._send(read, url, headers)
                 pages += 1
-                for item in body.get("value") or []:
+                for item in page_items(read, body):
                     total += 1
                     yield item
-                url = body.get("@odata.nextLink")
+                link = body.get("@odata.nextLink")
+                url = self.next_link(read, link) if link else None
         except GraphError as exc:
             self._record(read, read.path, "error", watch, reason=str(exc), filter=filter, pages=pages)
             raise
