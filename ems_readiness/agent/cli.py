@@ -119,6 +119,12 @@ def summary_line(results) -> None:
         counts = results.baseline.counts
         line += f" | vs baseline: {counts.get('fixed', 0)} fixed, {counts.get('regressed', 0)} regressed, {counts.get('new', 0)} new, {counts.get('still-failing', 0)} still failing"
     click.echo(line, err=True)
+    for check in results.checks:
+        if check.status.value in ("fail", "error"):
+            bad = [f for f in check.findings if f.status.value == check.status.value]
+            detail = f"{len(bad)} of {len(check.findings)} findings" if bad else (check.reason or "")
+            click.echo(f"  {check.status.value.upper():5} {check.id:8} [{check.severity.value}] {check.title} ({detail})",
+                       err=True)
 
 
 def resolve_output_settings(profile, out_dir, formats, fail_on, lang) -> tuple[str, list[str], str, str]:
