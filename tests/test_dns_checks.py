@@ -156,6 +156,43 @@ def test_no_domains_is_skip(knot_server):
     assert statuses(findings) == {"domains": Status.SKIP}
 
 
+# A zone of its own for the MX-preference and SPF-counting cases, beside a copy of outlook.com.
+CASES_ZONE = """\
+$ORIGIN cases.test.
+$TTL 300
+@            IN SOA ns1.cases.test. hostmaster.cases.test. 1 3600 600 86400 300
+@            IN NS  ns1.cases.test.
+ns1          IN A   127.0.0.1
+; DNS-003: Microsoft's mail host with another preference than Graph lists (0)
+mxonly       IN MX  10 mxonly-cases-test.mail.protection.outlook.com.
+mxbackup     IN MX  0 mail.mxbackup.cases.test.
+mxbackup     IN MX  10 mxbackup-cases-test.mail.protection.outlook.com.
+; DNS-004: over the limit before Microsoft's include is reached (4 + 4 + 4, then l3 and EOP unread)
+late         IN MX  0 late-cases-test.mail.protection.outlook.com.
+late         IN TXT "v=spf1 include:l1.cases.test include:l2.cases.test include:l3.cases.test include:spf.protection.outlook.com -all"
+l1           IN TXT "v=spf1 a mx a:x.cases.test mx:x.cases.test -all"
+l2           IN TXT "v=spf1 a mx a:y.cases.test mx:y.cases.test -all"
+l3           IN TXT "v=spf1 include:spf.protection.outlook.com -all"
+; DNS-004: 10 lookups, and a redirect= that 'all' makes inert
+redirect     IN MX  0 redirect-cases-test.mail.protection.outlook.com.
+redirect     IN TXT "v=spf1 include:spf.protection.outlook.com a mx a:a.cases.test mx:a.cases.test a:b.cases.test mx:b.cases.test a:c.cases.test mx:c.cases.test exists:d.cases.test redirect=l1.cases.test -all"
+"""
+
+
+@pytest.fixture(scope="module")
+def cases_knot(tmp_path_factory):
+    knotd = require_tool("knotd", "knot")
+    knotc = require_tool("knotc", "knot")
+    workdir = tmp_path_factory.mktemp("knot-cases")
+    zone = workdir / "cases.test.zone"
+    zone.write_text(CASES_ZONE)
+    server = KnotServer(
+        workdir=workdir / "run", zone_files=[zone, ZONES_DIR / "outlook.com.zone"], knotd=knotd, knotc=knotc
+    ).start()
+    yield server
+    server.stop()
+
+
 # --- DNS-003 -----------------------------------------------------------------------------------
 
 
@@ -211,6 +248,29 @@ def test_service_records_wrong_missing_and_optional(knot_server):
     srv = findings["_sip._tls.fabrikam.test SRV"]
     assert srv.expected == "_sip._tls.fabrikam.test. 3600 IN SRV 100 1 443 sipdir.online.lync.com."
     assert "optional" in srv.message and "NXDOMAIN" in srv.observed
+
+
+def test_service_records_mx_matches_on_the_mail_host(cases_knot):
+    def graph_mx(domain: str) -> list[dict[str, Any]]:
+        host = domain.replace(".", "-") + ".mail.protection.outlook.com"
+        return [{"recordType": "Mx", "label": domain, "mailExchange": host, "preference": 0, "isOptional": False,
+                 "supportedService": "Email", "ttl": 3600}]
+
+    domains = ["mxonly.cases.test", "mxbackup.cases.test"]
+    inventory = StandInInventory(domains, records={d: graph_mx(d) for d in domains})
+    findings = by_resource(run(service_records, {"knot": cases_knot.address}, inventory))
+    mx_only = findings["mxonly.cases.test MX"]
+    assert mx_only.status is Status.PASS
+    assert mx_only.message == (
+        "mxonly.cases.test sends its mail for Email to mxonly-cases-test.mail.protection.outlook.com, the MX with "
+        "the lowest preference. Note: mxonly-cases-test.mail.protection.outlook.com has preference 10, where "
+        "Microsoft 365 lists 0."
+    )
+    backup = findings["mxbackup.cases.test MX"]
+    assert backup.status is Status.WARN
+    assert "mail goes first to mail.mxbackup.cases.test (lower preference)" in backup.message
+    assert "has preference 10, where Microsoft 365 lists 0" in backup.message
+    assert "give mxbackup-cases-test.mail.protection.outlook.com the lowest preference" in backup.remediation
 
 
 def test_service_records_merged_spf_accepted(knot_server):
@@ -309,6 +369,21 @@ def test_spf_syntax(text, problems):
 def test_spf_redirect_ignored_beside_all():
     record = parse_spf("v=spf1 include:a.example.com redirect=b.example.com -all")
     assert [target for _, target in record.followed()] == ["a.example.com"]
+    assert record.lookups == 1
+    assert parse_spf("v=spf1 include:a.example.com redirect=b.example.com").lookups == 2
+    assert parse_spf("v=spf1 include=a.example.com mx -all").lookups == 1  # an unknown modifier looks nothing up
+
+
+def test_spf_counting_follows_rfc_7208(cases_knot):
+    inventory = StandInInventory(["redirect.cases.test", "late.cases.test"])
+    findings = by_resource(run(spf_record, {"knot": cases_knot.address}, inventory))
+    redirect = findings["redirect.cases.test"]
+    assert redirect.status is Status.PASS  # the redirect= beside -all is not evaluated, so not counted
+    assert "(10 DNS lookups counted)" in redirect.observed
+    late = findings["late.cases.test"]
+    assert late.status is Status.FAIL
+    assert "12 DNS-querying terms through its includes, more than the limit of 10" in late.message
+    assert "does not include" not in late.message  # its include of EOP was never read
 
 
 # --- DNS-005 -----------------------------------------------------------------------------------

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Iterator
 
 import pytest
 
+from ems_readiness.agent.probes.base import EvidenceLog
+from ems_readiness.agent.probes.tcp import TcpProbe
+from ems_readiness.agent.profile import Profile, ProfileError, environment_defaults
 from ems_readiness.agent.probes.proxy import (
     ProxyError,
     connect_tunnel,
@@ -91,6 +95,42 @@ def echo_port() -> Iterator[int]:
     server.close()
 
 
+@pytest.fixture
+def http_service() -> Iterator:
+    """start(status, *headers) → the port of a loopback HTTP service answering every HEAD so."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(status: int, *headers: tuple[str, str]) -> int:
+        class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return server.server_address[1]
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def head_via(proxy_url: str, host: str, port: int, timeout: float = 2.0) -> tuple[int, str] | ProxyError:
+    """What `request_via_proxy` returns, or the ProxyError it raises."""
+    try:
+        return asyncio.run(request_via_proxy(proxy_url, host, port, timeout))
+    except ProxyError as error:
+        return error
+
+
 def tunnel_error(proxy_url: str, host: str, port: int, timeout: float = 2.0) -> ProxyError:
     async def attempt():
         reader, writer = await connect_tunnel(proxy_url, host, port, timeout)
@@ -167,6 +207,46 @@ def test_plain_http_request_through_the_proxy(filtering_proxy):
     with pytest.raises(ProxyError) as caught:
         asyncio.run(ask())
     assert (caught.value.kind, caught.value.http_status) == ("upstream-failed", 500)
+
+
+@pytest.mark.realnet
+@pytest.mark.parametrize("status", [401, 403, 500, 503])
+def test_the_service_s_own_refusal_through_tinyproxy_means_the_path_is_open(filtering_proxy, http_service, status):
+    # tinyproxy relays it with "Via: 1.1 <host> (tinyproxy/1.11.1)": Via marks relayed answers too
+    port = http_service(status, ("WWW-Authenticate", 'Basic realm="service"'))
+    answer = head_via(filtering_proxy.url, "127.0.0.1", port)
+    assert not isinstance(answer, ProxyError), answer.message
+    assert answer[0] == status
+
+
+@pytest.mark.realnet
+def test_tinyproxy_s_own_answers_to_plain_http_are_the_proxy_s(filtering_proxy, auth_proxy, http_service):
+    port = http_service(200)
+    filtered = head_via(filtering_proxy.url, "localhost", port)
+    missing = head_via(auth_proxy.url, "127.0.0.1", port)
+    wrong = head_via(auth_proxy.url_with("user", "n0t-the-password"), "127.0.0.1", port)  # 401, WWW-Authenticate
+    assert [(e.kind, e.http_status) for e in (filtered, missing, wrong)] == [
+        ("denied", 403), ("auth-required", 407), ("auth-required", 401)
+    ]
+    assert head_via(auth_proxy.authenticated_url, "127.0.0.1", port) == (200, "OK")
+
+
+@pytest.mark.parametrize(
+    "reply, outcome",
+    [
+        (b"HTTP/1.1 403 Forbidden\r\nX-Squid-Error: ERR_ACCESS_DENIED 0\r\n\r\n", "denied"),
+        (b"HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_CONNECT_FAIL 111\r\n\r\n", "upstream-failed"),
+        (b"HTTP/1.1 401 Unauthorized\r\nProxy-Authenticate: Negotiate\r\n\r\n", "auth-required"),
+        (b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n", "auth-required"),
+        (b"HTTP/1.1 403 Forbidden\r\nVia: 1.1 proxy.corp (squid/6.6)\r\n\r\n", (403, "Forbidden")),
+        (b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=x\r\n\r\n", (401, "Unauthorized")),
+        (b"HTTP/1.1 502 Bad Gateway\r\nServer: cloudflare\r\n\r\n", (502, "Bad Gateway")),
+    ],
+)
+def test_plain_http_answers_are_the_proxy_s_only_with_its_marks(fake_proxy, reply, outcome):
+    proxy = fake_proxy(reply)
+    answer = head_via(f"http://127.0.0.1:{proxy.port}", "127.0.0.1", 80)
+    assert (answer.kind if isinstance(answer, ProxyError) else answer) == outcome
 
 
 # --- proxies that misbehave ------------------------------------------------------------------
@@ -254,7 +334,46 @@ def test_a_bad_proxy_url_is_reported_without_its_credentials():
         ("http://user:pass@proxy:8080", "http://proxy:8080"),
         ("http://proxy:8080/", "http://proxy:8080/"),
         ("user:p@ss@proxy:3128", "proxy:3128"),
+        ("http://alice:S3cr/et@proxy.corp:8080", "http://proxy.corp:8080"),
+        ("http://svc:2024/Pa55@proxy:3128", "http://proxy:3128"),
+        ("http://u:p#w?x://y@proxy:3128/", "http://proxy:3128/"),
+        ("alice:pw://x@proxy:3128", "proxy:3128"),
     ],
 )
 def test_redact_proxy_url(url, redacted):
     assert redact_proxy_url(url) == redacted
+
+
+@pytest.mark.parametrize(
+    "url, user, password",
+    [
+        ("http://alice:S3cr/et@proxy.corp:8080", "alice", "S3cr/et"),
+        ("http://svc:2024/Pa55@proxy.corp:8080", "svc", "2024/Pa55"),
+        ("svc:2024/Pa55@proxy.corp:8080", "svc", "2024/Pa55"),
+        ("http://u:p#w?x@proxy.corp:8080/", "u", "p#w?x"),
+    ],
+)
+def test_the_password_runs_to_the_last_at_sign(url, user, password):
+    parsed = parse_proxy_url(url)
+    assert (parsed.display, parsed.username, parsed.password) == ("proxy.corp:8080", user, password)
+
+
+@pytest.mark.parametrize("url", ["http://svc:2024/Pa55@proxy:99999", "http://svc:2024/Pa55@", "svc:2024/Pa55@:8080"])
+def test_a_bad_proxy_url_is_never_echoed(url):
+    with pytest.raises(ValueError) as caught:
+        parse_proxy_url(url)
+    message = str(caught.value)
+    assert "Pa55" not in message and "2024" not in message and "svc" not in message
+
+
+def test_https_proxy_credentials_stay_out_of_the_exit_2_message_and_the_results(monkeypatch):
+    monkeypatch.delenv("https_proxy", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://svc:2024/Pa55@proxy:99999")
+    with pytest.raises(ProfileError) as caught:
+        environment_defaults(Profile())
+    assert "proxy:99999" in str(caught.value)
+    assert "Pa55" not in str(caught.value) and "svc" not in str(caught.value) and "2024" not in str(caught.value)
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://svc:2024/Pa55@proxy.corp:3128")
+    proxy = environment_defaults(Profile()).network.proxy
+    assert TcpProbe(None, EvidenceLog(), proxy=proxy).proxy_display == "http://proxy.corp:3128"  # type: ignore[arg-type]

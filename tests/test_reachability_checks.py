@@ -6,6 +6,8 @@ import asyncio
 import json
 import re
 import socket
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -15,10 +17,11 @@ from .support.findings import by_resource
 
 from ems_readiness.agent.check import Check
 from ems_readiness.agent.context import CheckContext, Probes
-from ems_readiness.agent.endpoints import Endpoint, parse_catalog
+from ems_readiness.agent.endpoints import Endpoint, load_catalog, parse_catalog
 from ems_readiness.agent.model import Finding, Status
 from ems_readiness.agent.probes.base import EvidenceLog
 from ems_readiness.agent.probes.tcp import TcpProbe
+from ems_readiness.agent.probes.tls import TlsProbe
 from ems_readiness.agent.profile import Profile, Target
 from ems_readiness.checks.reachability import (
     auth_advice,
@@ -26,6 +29,7 @@ from ems_readiness.checks.reachability import (
     on_premises_targets_reachable as NET_002,
     proxy_allows_required_endpoints as NET_003,
 )
+from ems_readiness.checks.tls_certificates import no_interception as TLS_006
 from ems_readiness.simulate.tcp_listeners import TcpSimulator, load_network_fixture
 from tests.test_tcp_probe import StaticDns
 
@@ -45,6 +49,9 @@ class StandInInventory:
     def targets(self) -> list[Target]:
         return self._targets
 
+    async def tls_endpoints(self) -> list[Endpoint]:
+        return [e for e in self._endpoints if e.tls]
+
 
 def endpoint(host: str, port: int, service: str = "entra", required: bool = True, **kw: Any) -> Endpoint:
     return Endpoint(host=host, ports=(port,), service=service, source="test catalogue", required=required, **kw)
@@ -62,7 +69,8 @@ def run_check(
         evidence = EvidenceLog()
         dns = StaticDns(evidence, names or {})
         tcp = TcpProbe(dns, evidence, timeout=timeout, proxy=proxy)
-        ctx = CheckContext(check, Profile(), Probes(graph=None, dns=dns, tls=None, tcp=tcp), StandInInventory(endpoints, targets))  # type: ignore[arg-type]
+        tls = TlsProbe(dns, evidence, timeout=timeout)  # type: ignore[arg-type]
+        ctx = CheckContext(check, Profile(), Probes(graph=None, dns=dns, tls=tls, tcp=tcp), StandInInventory(endpoints, targets))  # type: ignore[arg-type]
         await check.fn(ctx)
         return ctx.sink.findings
 
@@ -153,6 +161,25 @@ def test_net001_merges_services_that_share_a_host_and_port(ports):
     ]
     (finding,) = run_check(NET_001, endpoints, names=MS)
     assert finding.status is Status.PASS and "(entra, entra-connect)" in finding.message
+
+
+def test_every_network_check_reports_a_resource_once_over_the_builtin_catalogue(denying_proxy):
+    """The built-in catalogue lists some endpoints under two services (login.live.com under intune
+    and autopilot, login.microsoftonline.com under entra and entra-connect). Its ports are moved to
+    loopback ports nothing listens on, so every probe ends at once, on 127.0.0.1."""
+    catalogue = load_catalog(None)
+    listed = Counter((e.host, p) for e in catalogue for p in e.ports)
+    assert any(count > 1 for count in listed.values())
+    moved = {port: closed_port() for port in sorted({p for e in catalogue for p in e.ports})}
+    assert len(set(moved.values())) == len(moved)
+    endpoints = [replace(e, ports=tuple(moved[p] for p in e.ports)) for e in catalogue]
+    names = {e.host: ["127.0.0.1"] for e in endpoints if e.probeable}
+    dc = [Target(name=n, host="127.0.0.1", ports=[moved[443], moved[443]], purpose="directory-sync") for n in ("dc01", "dc02")]
+    for check, proxy in [(NET_001, None), (NET_002, None), (NET_003, denying_proxy.url), (TLS_006, None)]:
+        findings = run_check(check, endpoints, dc, names=names, proxy=proxy)
+        assert findings, check.id
+        repeated = [r for r, n in Counter(f.resource for f in findings).items() if n > 1]
+        assert not repeated, f"{check.id} reports {repeated} more than once"
 
 
 def test_net001_skips_when_no_service_is_selected():

@@ -13,7 +13,7 @@ from ems_readiness.agent.inventory import TlsTarget
 from ems_readiness.agent.model import Finding, Status
 from ems_readiness.agent.probes.base import EvidenceLog
 from ems_readiness.agent.probes.dns import DnsProbe
-from ems_readiness.agent.probes.tls import TlsProbe
+from ems_readiness.agent.probes.tls import TlsProbe, VersionSupport
 from ems_readiness.agent.profile import profile_from_dict
 from ems_readiness.agent.registry import checks_in, validate
 from ems_readiness.agent.tls_judge import system_bundle_path
@@ -52,6 +52,7 @@ def run(
     timeout: float = 3.0,
     proxy: str | None = None,
     service_roots: bool = True,
+    wrap=lambda probe: probe,
     **tls_settings,
 ) -> list[Finding]:
     settings = {"trust": str(tls_servers.trust_bundle), **tls_settings}
@@ -65,7 +66,7 @@ def run(
         evidence = EvidenceLog()
         dns = DnsProbe({"test": tls_dns.address}, evidence, timeout=2.0)
         probe = TlsProbe(dns, evidence, timeout=timeout, proxy=proxy)
-        probes = Probes(graph=None, dns=dns, tls=probe, tcp=None)  # type: ignore[arg-type]
+        probes = Probes(graph=None, dns=dns, tls=wrap(probe), tcp=None)  # type: ignore[arg-type]
         ctx = CheckContext(check, profile, probes, StandInInventory(list(hosts), list(endpoints)))  # type: ignore[arg-type]
         await check.fn(ctx)
         return ctx.sink.findings
@@ -160,6 +161,14 @@ def test_tls001_expired(tls_servers, tls_dns):
     assert finding.remediation == tls.certificate_validity.fix
 
 
+def test_tls001_an_expired_certificate_the_path_does_not_use_is_no_failure(tls_servers, tls_dns):
+    finding = only(run(tls.certificate_validity, tls_servers, tls_dns, hosts=[host(tls_servers, "stalecross")]))
+    assert finding.status is Status.PASS
+    assert "served but not on the validated path, so not judged: intermediate 'Simulated Public Root CA" in (
+        finding.observed
+    )
+
+
 def test_tls001_expiring_is_a_warning(tls_servers, tls_dns):
     finding = only(run(tls.certificate_validity, tls_servers, tls_dns, hosts=[host(tls_servers, "expiring")]))
     assert finding.status is Status.WARN
@@ -225,12 +234,13 @@ def test_tls003_remediation_follows_the_cause(tls_servers, tls_dns):
     assert "intermediate" in incomplete.remediation
 
 
-def test_tls003_with_the_system_trust_store_a_private_root_is_untrusted(tls_servers, tls_dns):
+def test_tls003_with_the_system_trust_store_the_private_issuer_is_missing(tls_servers, tls_dns):
     if system_bundle_path() is None:
         pytest.skip("no system CA bundle on this machine")
     finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")], trust="system"))
     assert finding.status is Status.FAIL
-    assert "neither served nor in the trust store" in finding.message
+    assert "chain incomplete" in finding.message and "neither served nor in the trust store" in finding.message
+    assert finding.remediation == tls.PATH_REMEDIATION["incomplete"]
 
 
 # -- TLS-004 ----------------------------------------------------------------------------------------
@@ -291,6 +301,63 @@ def test_tls005_without_tls12_fails(tls_servers, tls_dns):
         pytest.skip("this machine's OpenSSL cannot complete a TLS 1.0/1.1 handshake")
     assert finding.status is Status.FAIL
     assert "neither TLS 1.2 nor TLS 1.3" in finding.message
+
+
+def test_tls005_legacy_versions_that_could_not_be_tested_are_an_error_not_a_pass():
+    class Ctx:
+        def __init__(self):
+            self.findings = []
+
+        def errored(self, resource, message, **kw):
+            self.findings.append(("error", message, kw["observed"]))
+
+    evidence = EvidenceLog().record(
+        "tls", "sts.contoso.test:443 versions", "ok", 1.0, reasons={"TLSv1": "this machine's OpenSSL cannot offer TLSv1"}
+    )
+    accepted = VersionSupport({"TLSv1": None, "TLSv1.1": False, "TLSv1.2": True, "TLSv1.3": None}, evidence)
+    ctx = Ctx()
+    tls.report_versions(ctx, TlsTarget("sts.contoso.test", 443, "profile"), accepted, [evidence])
+    assert ctx.findings == [
+        (
+            "error",
+            (
+                "sts.contoso.test:443 accepts TLSv1.2, but whether it still accepts TLSv1 could not be tested "
+                "(TLSv1: this machine's OpenSSL cannot offer TLSv1)."
+            ),
+            "TLSv1: not tested, TLSv1.1: refused, TLSv1.2: accepted, TLSv1.3: not tested",
+        )
+    ]
+
+
+def test_tls005_examines_the_hosts_at_the_same_time(tls_servers, tls_dns):
+    class CountingProbe:
+        """The real probe; versions() also counts how many hosts are being examined at once."""
+
+        def __init__(self, probe):
+            self.probe, self.active, self.most = probe, 0, 0
+
+        async def handshake(self, *args, **kw):
+            return await self.probe.handshake(*args, **kw)
+
+        async def versions(self, host, port):
+            self.active += 1
+            self.most = max(self.most, self.active)
+            try:
+                await asyncio.sleep(0.05)
+                return await self.probe.versions(host, port)
+            finally:
+                self.active -= 1
+
+    probes: list[CountingProbe] = []
+
+    def counting(probe):
+        probes.append(CountingProbe(probe))
+        return probes[-1]
+
+    targets = [host(tls_servers, name) for name in ("valid", "tls12only", "tls13only")]
+    findings = run(tls.protocol_versions, tls_servers, tls_dns, hosts=targets, wrap=counting)
+    assert [f.status for f in findings] == [Status.PASS] * 3
+    assert probes[0].most == 3
 
 
 def test_tls005_unknown_versions_are_an_error():
@@ -356,6 +423,15 @@ def test_tls006_unreachable_endpoint_is_an_error(tls_servers, tls_dns, refused_p
     )
     assert finding.status is Status.ERROR
     assert "Could not check" in finding.message and "refused" in finding.message
+
+
+def test_tls006_one_finding_per_host_and_port_however_many_services_list_it(tls_servers, tls_dns):
+    port = tls_servers.port("ms-login")
+    endpoints = [Endpoint("login.microsoftonline.com", [port], service=s) for s in ("entra", "entra-connect")]
+    endpoints.append(Endpoint("Login.MicrosoftOnline.com", [80, port], service="intune"))
+    finding = only(run(tls.no_interception, tls_servers, tls_dns, endpoints=endpoints))
+    assert finding.status is Status.PASS
+    assert finding.resource == f"login.microsoftonline.com:{port}"
 
 
 def test_tls006_no_endpoints_is_a_skip(tls_servers, tls_dns):

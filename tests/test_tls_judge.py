@@ -8,10 +8,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ems_readiness.agent import tls_judge as judge
 from ems_readiness.agent.catalogues import data_toml
 from ems_readiness.simulate.certs import (
+    STALE_CROSS_EXPIRED_DAYS_AGO,
     CertificateAuthority,
     CertificateFactory,
     Issued,
@@ -86,6 +88,26 @@ def test_an_expired_intermediate_is_named(factory):
     verdict = judge.judge_validity(chain, NOW, 30)
     assert verdict.state == "expired"
     assert verdict.observed.startswith("intermediate 'Old Issuing CA (ems-readiness simulation)': expired ")
+
+
+def test_an_expired_cross_certificate_off_the_validated_path_is_only_mentioned(factory, store):
+    chain = leaf(factory, "stalecross")
+    verdict = judge.judge_validity(chain, NOW, 30, store)
+    assert verdict.state == "valid"
+    expired = (NOW - STALE_CROSS_EXPIRED_DAYS_AGO * DAY).strftime("%Y-%m-%d")
+    assert verdict.observed == (
+        "valid until 2027-06-13 (200 days left); served but not on the validated path, so not judged: "
+        f"intermediate 'Simulated Public Root CA (ems-readiness simulation)' expired {expired}"
+    )
+    assert judge.judge_path(chain, HOST, store, NOW).state == "trusted"
+
+
+def test_the_trust_store_root_reached_decides_validity_too():
+    old_root = CertificateAuthority.root("Old Root", now=NOW - 4000 * DAY)  # expired 350 days ago
+    chain = issue(old_root.intermediate("Issuing CA", now=NOW), [HOST]).served
+    verdict = judge.judge_validity(chain, NOW, 30, judge.TrustStore((old_root.cert,), "old"))
+    assert verdict.state == "expired"
+    assert verdict.observed.startswith("root 'Old Root (ems-readiness simulation)': expired ")
 
 
 def test_a_served_root_does_not_decide_validity(factory):
@@ -188,14 +210,34 @@ def test_untrusted_root_served(factory, store):
     assert "root 'Untrusted Root CA (Unknown Issuer Ltd)', which is not in the trust store" in verdict.reason
 
 
-def test_untrusted_root_not_served(factory, store):
+def test_a_served_intermediate_whose_issuer_is_missing_is_incomplete(factory, store):
     chain = leaf(factory, "untrusted")[:2]
     verdict = judge.judge_path(chain, HOST, store, NOW)
-    assert verdict.state == "untrusted-root"
-    assert (
-        "issued by 'Untrusted Root CA (Unknown Issuer Ltd)', which is neither served nor in the trust store"
-        in verdict.reason
+    assert verdict.state == "incomplete"
+    assert verdict.reason == (
+        "chain incomplete: the served chain ends at intermediate 'Untrusted Issuing CA (Unknown Issuer Ltd)', "
+        "whose issuer 'Untrusted Root CA (Unknown Issuer Ltd)' is neither served nor in the trust store"
     )
+
+
+def test_a_self_issued_top_that_is_not_trusted_is_an_untrusted_root(factory, store):
+    # the root's key certified under its own name by an older key of that name (key rollover)
+    older_key = ec.generate_private_key(ec.SECP256R1())
+    root = factory.untrusted_root.cert
+    rollover = (
+        x509.CertificateBuilder()
+        .subject_name(root.subject)
+        .issuer_name(root.subject)
+        .public_key(root.public_key())
+        .serial_number(11)
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + 100 * DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(older_key, hashes.SHA256())
+    )
+    verdict = judge.judge_path(leaf(factory, "untrusted")[:2] + [rollover], HOST, store, NOW)
+    assert verdict.state == "untrusted-root"
+    assert "root 'Untrusted Root CA (Unknown Issuer Ltd)', whose signing key is neither served" in verdict.reason
 
 
 def test_self_signed(factory, store):
@@ -238,6 +280,25 @@ def test_system_trust_store_loads():
         pytest.skip("no system CA bundle on this machine")
     assert len(store.certs) > 50
     assert store.source.startswith("system (")
+
+
+def test_without_a_bundle_file_the_system_store_is_python_s_default_context(monkeypatch, factory):
+    class DefaultContext:  # on Windows, ssl loads the certificate stores of the system here
+        def __init__(self, ders: list[bytes]) -> None:
+            self.ders = ders
+
+        def get_ca_certs(self, binary_form: bool = False) -> list[bytes]:
+            assert binary_form
+            return self.ders
+
+    monkeypatch.setattr(judge, "system_bundle_path", lambda: None)
+    der = factory.public_root.cert.public_bytes(Encoding.DER)
+    monkeypatch.setattr(judge.ssl, "create_default_context", lambda: DefaultContext([der, b"not DER"]))
+    store = judge.load_trust_store("system")
+    assert store.certs == (factory.public_root.cert,)
+    assert store.source == "system (Python's default SSL context)"
+    monkeypatch.setattr(judge.ssl, "create_default_context", lambda: DefaultContext([]))
+    assert judge.load_trust_store("system").source == "system (no CA bundle found)"
 
 
 def test_bad_entries_do_not_spoil_a_bundle(factory):
@@ -377,6 +438,48 @@ def test_microsoft_names_without_a_root_to_confirm_are_unconfirmed():
     )
     assert verdict.state == "unconfirmed"
     assert "DigiCert Global Root G2" in verdict.reason
+
+
+UPDATE = "sls.update.microsoft.com"
+
+
+def update_chain(intermediate: str = "Microsoft Update Secure Server CA 2.1", org: str | None = None):
+    """The shape of sls.update.microsoft.com's chain, made here: leaf → issuing CA → a served
+    self-signed root named 'Microsoft Root Certificate Authority 2011' (not the real one)."""
+    root = CertificateAuthority.root("Microsoft Root Certificate Authority 2011", "Microsoft Corporation", now=NOW)
+    return issue(root.intermediate(intermediate, org, now=NOW), [UPDATE], include_root=True).served
+
+
+def test_the_windows_update_root_is_known_by_its_fingerprint():
+    root = x509.load_pem_x509_certificate(MICROSOFT_ROOT_CA_2011.encode())
+    known = judge.builtin_known_roots()
+    assert judge.is_self_signed(root) and known.recognises(root) and known.names_root(root.subject)
+    listed = [r for r in data_toml("microsoft_roots.toml")["root"] if r["subject"] == root.subject.rfc4514_string()]
+    assert listed and listed[0]["sha256"] == judge.fingerprint(root)
+
+
+def test_a_served_root_with_a_known_microsoft_name_only_is_unconfirmed():
+    verdict = judge.judge_interception(update_chain(), UPDATE, judge.builtin_known_roots(), judge.TrustStore((), "empty"))
+    assert verdict.state == "unconfirmed"
+    assert verdict.reason == (
+        "the chain ends at the served root 'Microsoft Root Certificate Authority 2011 (Microsoft Corporation)', "
+        "which bears the name of a known root but not its fingerprint and is not in the trust store, so it "
+        "cannot be confirmed to lead to a Microsoft or DigiCert root"
+    )
+
+
+def test_a_foreign_issuer_under_a_microsoft_named_root_is_interception():
+    chain = update_chain("Contoso Egress Inspection CA", "Contoso Ltd")
+    verdict = judge.judge_interception(chain, UPDATE, judge.builtin_known_roots(), judge.TrustStore((), "empty"))
+    assert verdict.intercepted
+    assert "leaf issued by 'Contoso Egress Inspection CA (Contoso Ltd)'" in verdict.reason
+
+
+def test_a_microsoft_organisation_root_with_an_unlisted_name_is_interception():
+    root = CertificateAuthority.root("Microsoft Inspection Root", "Microsoft Corporation", now=NOW)
+    chain = issue(root.intermediate("Microsoft Update Secure Server CA 2.1", now=NOW), [UPDATE], include_root=True).served
+    verdict = judge.judge_interception(chain, UPDATE, judge.builtin_known_roots(), judge.TrustStore((), "empty"))
+    assert verdict.intercepted
 
 
 def test_the_real_microsoft_com_chain_is_clean():
@@ -658,5 +761,44 @@ Fdtom/DzMNU+MeKNhJ7jitralj41E6Vf8PlwUHBHQRFXGU7Aj64GxJUTFy8bJZ91
 8rGOmaFvE7FBcf6IKshPECBV1/MUReXgRPTqh5Uykw7+U0b6LJ3/iyK5S9kJRaTe
 pLiaWN0bfVKfjllDiIGknibVb63dDcY3fe0Dkhvld1927jyNxF1WW6LZZm6zNTfl
 MrY=
+-----END CERTIFICATE-----
+"""
+
+# Microsoft Root Certificate Authority 2011 (MicRooCerAut2011_2011_03_22.crt), the root of Windows Update;
+# copied from a public repository. Not in Debian's bundle or certifi, so not checked against one here.
+MICROSOFT_ROOT_CA_2011 = """\
+-----BEGIN CERTIFICATE-----
+MIIF7TCCA9WgAwIBAgIQP4vItfyfspZDtWnWbELhRDANBgkqhkiG9w0BAQsFADCB
+iDELMAkGA1UEBhMCVVMxEzARBgNVBAgTCldhc2hpbmd0b24xEDAOBgNVBAcTB1Jl
+ZG1vbmQxHjAcBgNVBAoTFU1pY3Jvc29mdCBDb3Jwb3JhdGlvbjEyMDAGA1UEAxMp
+TWljcm9zb2Z0IFJvb3QgQ2VydGlmaWNhdGUgQXV0aG9yaXR5IDIwMTEwHhcNMTEw
+MzIyMjIwNTI4WhcNMzYwMzIyMjIxMzA0WjCBiDELMAkGA1UEBhMCVVMxEzARBgNV
+BAgTCldhc2hpbmd0b24xEDAOBgNVBAcTB1JlZG1vbmQxHjAcBgNVBAoTFU1pY3Jv
+c29mdCBDb3Jwb3JhdGlvbjEyMDAGA1UEAxMpTWljcm9zb2Z0IFJvb3QgQ2VydGlm
+aWNhdGUgQXV0aG9yaXR5IDIwMTEwggIiMA0GCSqGSIb3DQEBAQUAA4ICDwAwggIK
+AoICAQCygEGqNThNE3IyaCJNuLLx/9VSvGzH9dJKjDbu0cJcfoyKrq8TKG/Ac+M6
+ztAlqFo6be+ouFmrEyNozQwph9FvgFyPRH9dkAFSWKxRxV8qh9zc2AodwQO5e7BW
+6KPeZGHCnvjzfLnsDbVU/ky2ZU+I8JxImQxCCwl8MVkXeQZ4KI2JOkwDJb5xalwL
+54RgpJki49KvhKSn+9GY7Qyp3pSJ4Q6g3MDOmT3qCFK7VnnkH4S6Hri0xElcTzFL
+h93dBWcmmYDgcRGjuKVB4qRTufcyKYMME782XgSzS0NHL2vikR7TmE/dQgfI6B0S
+/Jmpaz6SfsjWaTr8ZL22CZ3K/QwLopt3YEsDlKQwaRLWQi3BQUzK3Kr9j1uDRprZ
+/LHR47PJf0h6zSTwQY9cdNCssBAgBkm3xy0hyFfj0IbzA2j70M5xwYmZSmQBbP3s
+MJHPQTySx+W6hh1hhMdfgzlirrSSL0fzC/hV66AfWdC7dJse0Hbm8ukG1xDo+mTe
+acY1logC8Ea4PyeZb8txiSk190gWAjWP1Xl8TQLPX+uKg09FcYj5qQ1OcunCnAfP
+SRtOBA5jUYxe2ADBVSy2xuDCZU7JNDn1nLPEfuhhbhNfFcRf2X7tHc7uROzLLoax
+7Dj2cO2rXBPB2Q8Nx4CyVe0096yb5MPa50c8prWPMd/FS6/r8QIDAQABo1EwTzAL
+BgNVHQ8EBAMCAYYwDwYDVR0TAQH/BAUwAwEB/zAdBgNVHQ4EFgQUci06AjGQQ7kU
+BU7h6qfHMdEjiTQwEAYJKwYBBAGCNxUBBAMCAQAwDQYJKoZIhvcNAQELBQADggIB
+AH9yzw+3xRXbm8BJyiZb/p4T5tPw0tuXX/JLP02zrhmu7deXoKzvqTqjwkGw5biR
+nhOBJAPmCf0/V0A5ISRW0RAvS0CpNoZLtFNXmvvxfomPEf4YbFGq6O0JlbXlccmh
+6Yd1phV/yX43VF50k8XDZ8wNT2uoFwxtCJJ+i92Bqi1wIcM9BhS7vyRep4TXPw8h
+Ir1LAAbblxzYXtTFC1yHblCk6MM4pPvLLMWSZpuFXst6bJN8gClYW1e1QGm6CHmm
+ZGIVnYeWRbVmIyADixxzoNOieTPgUFmG2y/lAiXqcyqfABTINseSO+lOAOzYVgm5
+M0kS0lQLAausR7aRKX1MtHWAUgHoyoL2n8ysnI8X6i8msKtyrAv+nlEex0NVZ09R
+s1fWtuzuUrc66U7h14GIvE+OdbtLqPA1qibUZ2dJsnBMO5PcHd94kIZysjik0dyS
+TclY6ysSXNQ7roxrsIPlAT/4CTL2kzU0Iq/dNw13CYArzUgA8YyZGUcFAenRv9FO
+0OYoQzeZpApKCNmacXPSqs0xE2N2oTdvkjgefRI8ZjLny23h/FKJ3crWZgWalmG+
+oijHHKOnNlA8OqTfSm7mhzvO6/DggTedEzxSjr25HTTGHdUKaj2YKXCMiSrRq4IQ
+SB/c9O+lxbtVGjhjhE63bK2VVOxlIhBJF7jAHscPrFRH
 -----END CERTIFICATE-----
 """

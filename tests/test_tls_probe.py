@@ -12,7 +12,7 @@ from ems_readiness.agent.probes.dns import DnsProbe
 from ems_readiness.agent.probes.tls import TlsProbe, presented_chain
 from ems_readiness.agent.tls_judge import san_names
 from ems_readiness.simulate.certs import WRONG_HOST
-from tests.support.tls_servers import tls_host
+from tests.support.tls_servers import BLACKHOLE_ADDRESSES, ConnectProxy, tls_host
 
 
 def probe_run(tls_dns, action, timeout: float = 3.0, proxy: str | None = None):
@@ -111,6 +111,53 @@ def test_a_server_that_never_answers_times_out(tls_servers, tls_dns):
     assert observation.status == "timeout"
     assert "TLS handshake" in observation.detail and "0.5 s" in observation.detail
     assert observation.elapsed_ms < 3000
+
+
+def test_every_address_and_the_handshake_share_one_timeout(tls_dns, blackhole_port):
+    # four addresses that drop SYNs: one timeout in all, not one per address
+    observation = probe_run(
+        tls_dns, lambda probe, _: probe.handshake(tls_host("blackhole"), blackhole_port), timeout=0.5
+    )
+    assert observation.status == "timeout"
+    assert observation.address in BLACKHOLE_ADDRESSES
+    assert "no TCP connection" in observation.detail and "0.5 s" in observation.detail
+    assert observation.elapsed_ms < 900
+
+
+def test_a_slow_tunnel_leaves_the_handshake_only_the_rest_of_the_timeout(tls_servers, tls_dns):
+    proxy = ConnectProxy(delay=0.4).start()
+    try:
+        port = tls_servers.port("stall")
+        observation = probe_run(
+            tls_dns,
+            lambda probe, _: probe.handshake(tls_host("stall"), port, via_proxy=True),
+            timeout=0.5,
+            proxy=proxy.url,
+        )
+    finally:
+        proxy.stop()
+    assert observation.status == "timeout"
+    assert "TLS handshake" in observation.detail
+    assert observation.elapsed_ms < 750
+
+
+def test_names_are_resolved_before_a_connection_slot_is_taken(tls_servers, tls_dns):
+    async def action(probe, evidence):
+        stalled = asyncio.create_task(probe.handshake(tls_host("stall"), tls_servers.port("stall")))
+        await asyncio.sleep(0.05)  # the stalled handshake holds the only slot
+        waiting = asyncio.create_task(probe.handshake(tls_host("valid"), tls_servers.port("valid")))
+        await asyncio.sleep(0.3)
+        resolved_meanwhile = [e.target for e in evidence.items if e.probe == "dns"]
+        return resolved_meanwhile, await stalled, await waiting
+
+    async def with_one_slot():
+        evidence = EvidenceLog()
+        dns = DnsProbe({"test": tls_dns.address}, evidence, timeout=2.0)
+        return await action(TlsProbe(dns, evidence, timeout=1.0, concurrency=1), evidence)
+
+    resolved_meanwhile, stalled, waiting = asyncio.run(with_one_slot())
+    assert any(target.startswith(tls_host("valid")) for target in resolved_meanwhile)
+    assert stalled.status == "timeout" and waiting.ok
 
 
 def test_a_name_that_does_not_resolve(tls_dns):

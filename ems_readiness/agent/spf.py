@@ -33,7 +33,8 @@ class SpfTerm:
 
     @property
     def queries_dns(self) -> bool:
-        return self.name in LOOKUP_TERMS
+        """include, a, mx, ptr, exists (mechanisms) and redirect= (the modifier)."""
+        return self.name in LOOKUP_TERMS and self.is_modifier == (self.name == "redirect")
 
     @property
     def followed_domain(self) -> str | None:
@@ -56,6 +57,12 @@ class SpfRecord:
     @property
     def has_all(self) -> bool:
         return any(t.name == "all" and not t.is_modifier for t in self.terms)
+
+    @property
+    def lookups(self) -> int:
+        """The DNS-querying terms an evaluator reaches (RFC 7208 §4.6.4): redirect= is not
+        evaluated when the record has an 'all' mechanism (§6.1), so it does not count then."""
+        return sum(1 for t in self.terms if t.queries_dns and not (t.name == "redirect" and self.has_all))
 
     def followed(self) -> list[tuple[SpfTerm, str]]:
         """The include and redirect targets an evaluator follows; redirect is ignored beside 'all'."""

@@ -3,7 +3,7 @@
 The probe captures the chain as the server presented it (leaf first, unverified); the TLS checks
 ask these functions what is wrong with it:
 
-- `judge_validity`   — validity window of the leaf and served intermediates against warn_days (TLS-001)
+- `judge_validity`   — validity window of the validated path (leaf, intermediates, root) against warn_days (TLS-001)
 - `judge_name`       — host name against SAN dNSName (one-label wildcard) / iPAddress, CN only without SAN (TLS-002)
 - `judge_path`       — complete chain to a trusted root, telling apart self-signed, incomplete,
                        untrusted root, expired and rejected chains (TLS-003)
@@ -234,14 +234,27 @@ def system_bundle_path() -> Path | None:
 
 
 def load_trust_store(trust: str | Path) -> TrustStore:
-    """'system' → the system CA bundle; otherwise a PEM file."""
+    """'system' → the system CA bundle, or where there is no bundle file (Windows) the CAs of
+    Python's default SSL context; otherwise a PEM file."""
     if str(trust) == "system":
         path = system_bundle_path()
-        if path is None:
-            return TrustStore((), "system (no CA bundle found)")
-        return TrustStore(_load_bundle(str(path), path.stat().st_mtime), f"system ({path})")
+        if path is not None:
+            return TrustStore(_load_bundle(str(path), path.stat().st_mtime), f"system ({path})")
+        certs = default_context_certs()
+        return TrustStore(certs, "system (Python's default SSL context)" if certs else "system (no CA bundle found)")
     path = Path(trust)
     return TrustStore(_load_bundle(str(path), path.stat().st_mtime), str(path))
+
+
+def default_context_certs() -> tuple[x509.Certificate, ...]:
+    """The CA certificates `ssl.create_default_context()` loaded (on Windows: the system store)."""
+    certs = []
+    for der in ssl.create_default_context().get_ca_certs(binary_form=True):
+        try:
+            certs.append(x509.load_der_x509_certificate(der))
+        except ValueError:
+            continue
+    return tuple(certs)
 
 
 @lru_cache(maxsize=1)
@@ -280,14 +293,26 @@ class ValidityJudgement:
         return self.state == "valid"
 
 
-def judge_validity(chain: list[x509.Certificate], now: dt.datetime, warn_days: int) -> ValidityJudgement:
-    """The leaf and the intermediates the server sends; a served root's dates are the store's business."""
-    candidates = [(i, c) for i, c in enumerate(chain) if i == 0 or not is_self_issued(c)]
+def judge_validity(
+    chain: list[x509.Certificate], now: dt.datetime, warn_days: int, store: TrustStore | None = None
+) -> ValidityJudgement:
+    """The certificates a client validates: the path walked from the leaf, as TLS-003 walks it,
+    and the trust-store root it reaches. A served certificate off that path (a stale
+    cross-certificate) is only mentioned when it has expired."""
+    walk = walk_chain(chain, store or TrustStore((), "none"))
+    candidates = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
     expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
+    on_path = [c for _, c in candidates]
+    stale = [
+        f"{labelled(i, c)} expired {day(c.not_valid_after_utc)}"
+        for i, c in enumerate(chain)
+        if c not in on_path and c.not_valid_after_utc < now
+    ]
+    note = f"; served but not on the validated path, so not judged: {', '.join(stale)}" if stale else ""
 
     def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
         who = labelled(index, cert)
-        observed = text if index == 0 else f"{who}: {text}"
+        observed = (text if index == 0 else f"{who}: {text}") + note
         return ValidityJudgement(
             state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
         )
@@ -475,6 +500,9 @@ def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
             f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store",
         )
     missing = display_name(top.issuer)
+    if len(walk.path) > 1 and is_self_issued(top):
+        key = "neither served nor in the trust store"
+        return "untrusted-root", f"the chain ends at root '{display_name(top.subject)}', whose signing key is {key}"
     if len(walk.path) == 1:
         # Public CAs never sign leaves from a root, so a leaf whose issuer is unknown lacks an intermediate.
         sent = (
@@ -486,11 +514,8 @@ def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
             "incomplete",
             f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store",
         )
-    return (
-        "untrusted-root",
-        f"the chain ends at '{display_name(top.subject)}', issued by '{missing}', "
-        "which is neither served nor in the trust store",
-    )
+    ends = f"the served chain ends at intermediate '{display_name(top.subject)}'"
+    return "incomplete", f"chain incomplete: {ends}, whose issuer '{missing}' is neither served nor in the trust store"
 
 
 def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
@@ -656,6 +681,15 @@ class KnownRoots:
             or cert.fingerprint(hashes.SHA1()).hex().upper() in self._fingerprints
         )
 
+    @cached_property
+    def _root_names(self) -> frozenset[tuple[str | None, str | None]]:
+        names = (x509.Name.from_rfc4514_string(r.subject) for r in self.roots)
+        return frozenset((common_name(n), organization(n)) for n in names)
+
+    def names_root(self, name: x509.Name) -> bool:
+        """Whether `name` is a listed root's name (CN and O; other attributes may differ)."""
+        return (common_name(name), organization(name)) in self._root_names
+
     def looks_like_service_name(self, name: x509.Name) -> bool:
         """Names only — used when no certificate is at hand to check a fingerprint."""
         cn = common_name(name) or ""
@@ -708,6 +742,13 @@ def judge_interception(
         return verdict("clean", f"issued under '{anchor}'", anchor)
     if is_self_signed(leaf):
         return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer)
+    if walk.self_signed_top and _service_names_only(walk, known):
+        return verdict(
+            "unconfirmed",
+            f"the chain ends at the served root '{display_name(walk.top.subject)}', which bears the name of a "
+            f"known root but not its fingerprint and is not in the trust store, so it cannot be confirmed to lead "
+            f"to {known.label}",
+        )
     if walk.anchor is not None or walk.self_signed_top:
         root = display_name((walk.anchor or walk.top).subject)
         via = "" if root == leaf_issuer else f", which chains to '{root}'"
@@ -727,6 +768,16 @@ def judge_interception(
         "unconfirmed",
         f"the chain stops at '{missing}', which is neither served nor available here, so it cannot be confirmed "
         f"to lead to {known.label}",
+    )
+
+
+def _service_names_only(walk: ChainWalk, known: KnownRoots) -> bool:
+    """Every issuer on the path bears a Microsoft/DigiCert name, and the top a listed root's name."""
+    issuers = [walk.path[0].issuer] + [c.subject for c in walk.path[1:]]
+    return (
+        known.judges_names
+        and known.names_root(walk.top.subject)
+        and all(known.looks_like_service_name(name) for name in issuers)
     )
 
 

@@ -319,6 +319,10 @@ def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsA
         return Verdict("passed", resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", details)
     if answer.status.unanswered:
         return Verdict("errored", resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", details)
+    if record.rdtype == "MX":  # the same mail host with another preference
+        same_host = next((v for v in relevant if v.exchange == record.value.exchange), None)
+        if same_host is not None:
+            return mx_preference_verdict(record, same_host, relevant, resource, service, details)
     if not relevant:
         details["remediation"] = f"At your DNS host, publish: {record.zone_line()}"
         return Verdict(miss, resource, f"The {need} {record.rdtype} record{service} is not published at {record.owner}.", details)
@@ -329,6 +333,35 @@ def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsA
         f"{record.owner} publishes a different {record.rdtype} record than the {need} one Microsoft 365 expects{service}."
     )
     return Verdict(miss, resource, message, details)
+
+
+def mx_preference_verdict(
+    record: ExpectedRecord,
+    published: MxValue,
+    relevant: list[MxValue],
+    resource: str,
+    service: str,
+    details: dict[str, Any],
+) -> Verdict:
+    """Microsoft's mail host is published with another preference than Graph lists. Only the order
+    matters: it is right while no other MX has a lower preference (is tried first)."""
+    note = (
+        f"Note: {published.exchange} has preference {published.preference}, "
+        f"where Microsoft 365 lists {record.value.preference}."
+    )
+    first = [v.exchange for v in relevant if v.preference < published.preference]
+    if not first:
+        lowest = f"{published.exchange}, the MX with the lowest preference"
+        return Verdict("passed", resource, f"{record.owner} sends its mail{service} to {lowest}. {note}", details)
+    details["remediation"] = (
+        f"At your DNS host, give {published.exchange} the lowest preference at {record.owner}, or remove the MX "
+        f"records that precede it ({', '.join(first)}); Microsoft 365 lists: {record.zone_line()}"
+    )
+    message = (
+        f"{record.owner} lists {published.exchange}{service}, but mail goes first to {', '.join(first)} "
+        f"(lower preference). {note}"
+    )
+    return Verdict("warned", resource, message, details)
 
 
 @check(
@@ -372,16 +405,19 @@ class LookupTally:
 
     count: int = 0
     reached: set[str] = field(default_factory=set)
+    unfollowed: list[str] = field(default_factory=list)  # includes left once over the limit
     problems: list[str] = field(default_factory=list)
     unanswered: list[DnsAnswer] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
 
 
 async def tally_lookups(ctx: CheckContext, record: SpfRecord, tally: LookupTally, limit: int) -> LookupTally:
-    tally.count += sum(1 for term in record.terms if term.queries_dns)
-    for term, target in record.followed():
-        if tally.count > limit:
-            break  # already over the limit; following further only costs queries
+    tally.count += record.lookups
+    followed = record.followed()
+    for index, (term, target) in enumerate(followed):
+        if tally.count > limit:  # already over the limit; following further only costs queries
+            tally.unfollowed += [t for _, t in followed[index:]]
+            break
         tally.reached.add(target)
         answer = await ctx.dns.query(target, "TXT")
         tally.evidence.append(answer.evidence)
@@ -493,7 +529,8 @@ def lookup_problems(tally: LookupTally) -> list[str]:
 
 
 def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> list[str]:
-    if not needs_include or SPF["include"] in tally.reached:
+    """Only when every include was followed: one left unread may hold Microsoft's."""
+    if not needs_include or SPF["include"] in tally.reached or tally.unfollowed:
         return []
     hosts = ", ".join(value.exchange for value in mx.values)
     return [f"mail goes to Exchange Online ({hosts}) but the record does not include {SPF['include']}"]

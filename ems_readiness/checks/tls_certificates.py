@@ -115,8 +115,9 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
 )
 async def certificate_validity(ctx: Any) -> None:
     warn_days = ctx.profile.tls.warn_days
+    store = trust_store(ctx.profile)
     for target, observation in await reached_hosts(ctx):
-        verdict = judge_validity(observation.chain, now(), warn_days)
+        verdict = judge_validity(observation.chain, now(), warn_days, store)
         where = f"{resource(target)}{origin_text(target)}"
         report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
         if verdict.state == "valid":
@@ -286,8 +287,9 @@ async def certificate_strength(ctx: Any) -> None:
     """,
 )
 async def protocol_versions(ctx: Any) -> None:
-    for target, observation in await reached_hosts(ctx):
-        accepted = await ctx.tls.versions(target.host, target.port)
+    reached = await reached_hosts(ctx)
+    answers = await asyncio.gather(*(ctx.tls.versions(target.host, target.port) for target, _ in reached))
+    for (target, observation), accepted in zip(reached, answers, strict=True):
         evidence = [*observation.all_evidence, getattr(accepted, "evidence", None)]
         report_versions(ctx, target, accepted, evidence)
 
@@ -301,6 +303,7 @@ def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evi
     }
     modern = [v for v in MODERN_VERSIONS if accepted.get(v)]
     legacy = [v for v in LEGACY_VERSIONS if accepted.get(v)]
+    untested = [v for v in LEGACY_VERSIONS if accepted.get(v) is None]
     if not modern:
         if any(accepted.get(v) is None for v in MODERN_VERSIONS):
             ctx.errored(resource(target), f"Could not tell whether {where} accepts TLS 1.2 or 1.3.", **report)
@@ -308,6 +311,16 @@ def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evi
             ctx.failed(resource(target), f"{where} accepts neither TLS 1.2 nor TLS 1.3.", **report)
     elif legacy:
         ctx.warned(resource(target), f"{where} still accepts {' and '.join(legacy)}; disable them.", **report)
+    elif untested:
+        recorded = getattr(accepted, "evidence", None)
+        reasons = recorded.data.get("reasons", {}) if recorded is not None else {}
+        why = "; ".join(f"{v}: {reasons[v]}" for v in untested if reasons.get(v)) or "no reason recorded"
+        ctx.errored(
+            resource(target),
+            f"{where} accepts {' and '.join(modern)}, but whether it still accepts {' and '.join(untested)} "
+            f"could not be tested ({why}).",
+            **report,
+        )
     else:
         ctx.passed(resource(target), f"{where} accepts {' and '.join(modern)} and no older version.", **report)
 
@@ -340,7 +353,8 @@ def versions_text(accepted: dict[str, bool | None]) -> str:
 )
 async def no_interception(ctx: Any) -> None:
     endpoints = await ctx.inventory.tls_endpoints()
-    targets = [(e.host, port) for e in endpoints for port in tls_ports(e.ports)]
+    # once per host:port, however many services list it (as plan_targets does for NET-001)
+    targets = list(dict.fromkeys((e.host.lower(), port) for e in endpoints for port in tls_ports(e.ports)))
     if not targets:
         ctx.skipped("network.services", "No Microsoft endpoints marked tls = true for the selected services.")
         return

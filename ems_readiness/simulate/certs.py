@@ -16,6 +16,7 @@ hierarchies a simulated environment needs and makes one leaf per case:
 | sha1 | as valid, leaf signed with SHA-1 |
 | interception | leaf for the host minted by "Contoso Egress Inspection CA" + that CA |
 | microsoft | leaf + intermediate of the simulated Microsoft root (emulated Microsoft endpoints) |
+| stalecross | as valid, plus an expired cross-certificate of the public root that nothing needs |
 
 EC P-256 keys everywhere except where the key is the point (RSA-1024), so a whole set takes
 a fraction of a second.
@@ -48,6 +49,7 @@ CASES = (
     "sha1",
     "interception",
     "microsoft",
+    "stalecross",
 )
 # cases whose certificate OpenSSL refuses to load at its default security level
 WEAK_CASES = frozenset({"rsa1024", "sha1"})
@@ -58,6 +60,7 @@ EXPIRING_IN_DAYS = 10
 CA_AGE_DAYS = 400  # CAs predate every leaf they issue, expired ones included
 SIMULATION_ORG = "ems-readiness simulation"
 INTERCEPTION_CA_NAME = "Contoso Egress Inspection CA"
+STALE_CROSS_EXPIRED_DAYS_AGO = 300
 
 
 def ec_key() -> ec.EllipticCurvePrivateKey:
@@ -193,6 +196,18 @@ class CertificateAuthority:
         )
 
 
+def cross_certificate(
+    ca: CertificateAuthority, by: CertificateAuthority, *, not_before: dt.datetime, not_after: dt.datetime
+) -> x509.Certificate:
+    """`ca`'s name and key, certified by `by`: the cross-certificate a root gets from an older one."""
+    builder = (
+        by._issued_builder(ca.cert.subject, ca.key.public_key(), not_before, not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+    )
+    return builder.sign(by.key, hashes.SHA256())
+
+
 def self_signed_leaf(hostnames: list[str], *, now: dt.datetime) -> Issued:
     key = ec_key()
     subject = name(hostnames[0])
@@ -325,6 +340,13 @@ class CertificateFactory:
         self.microsoft_root = CertificateAuthority.root("Simulated Microsoft TLS Root", now=now)
         self.microsoft_issuer = self.microsoft_root.intermediate("Simulated Microsoft Azure TLS Issuing CA 01", now=now)
         self.interception_ca = CertificateAuthority.root(INTERCEPTION_CA_NAME, "Contoso Ltd", now=now)
+        retired_root = CertificateAuthority.root("Retired Public Root CA", now=now - dt.timedelta(days=3000))
+        self.stale_cross = cross_certificate(
+            self.public_root,
+            retired_root,
+            not_before=now - dt.timedelta(days=2000),
+            not_after=now - dt.timedelta(days=STALE_CROSS_EXPIRED_DAYS_AGO),
+        )
 
     def trusted_roots(self) -> list[x509.Certificate]:
         """What a scan of the simulated environment trusts. The inspection CA is among them, as it
@@ -365,6 +387,10 @@ class CertificateFactory:
             issued = self.public_issuer.issue(hostnames, **window)
             issued.cert = resign_with_sha1(issued.cert, self.public_issuer.key)
             issued.served[0] = issued.cert
+            return issued
+        if case == "stalecross":
+            issued = self.public_issuer.issue(hostnames, **window)
+            issued.served.append(self.stale_cross)
             return issued
         if case == "interception":
             return self.interception_ca.issue(hostnames, include_root=True, **window)

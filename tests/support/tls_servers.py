@@ -7,6 +7,8 @@ Fixtures (session scope):
 - `tls_dns`: a `DnsSimulator` whose zones resolve every `*.tls.test` name and the Microsoft names
   used in the tests to 127.0.0.1, so the probe resolves names the way a scan does.
 - `refused_port`: a loopback port nothing listens on.
+- `blackhole_port`: a port on which each of BLACKHOLE_ADDRESSES drops SYNs (a connect times out);
+  `blackhole.tls.test` resolves to all of them.
 - `connect_proxy` / `denying_proxy`: minimal HTTP CONNECT proxies (see `ConnectProxy`).
 """
 
@@ -21,10 +23,12 @@ import pytest
 
 from ems_readiness.simulate.certs import CASES
 from ems_readiness.simulate.dns_server import DnsSimulator
+from ems_readiness.simulate.tcp_listeners import wait_connected
 from ems_readiness.simulate.tls_servers import STALL, TlsSimulator, TlsSpec
 
 TEST_ZONE = "tls.test"
 MICROSOFT_TEST_ZONES = ("microsoftonline.com", "manage.microsoft.com", "intel.com")
+BLACKHOLE_ADDRESSES = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
 
 
 def tls_host(name: str) -> str:
@@ -53,7 +57,7 @@ def write_loopback_zone(directory: Path, origin: str) -> Path:
         f"@ IN NS ns.{origin}.\n"
         "ns IN A 127.0.0.1\n"
         "@ IN A 127.0.0.1\n"
-        "* IN A 127.0.0.1\n",
+        "* IN A 127.0.0.1\n" + "".join(f"blackhole IN A {address}\n" for address in BLACKHOLE_ADDRESSES),
         encoding="utf-8",
     )
     return path
@@ -81,16 +85,56 @@ def refused_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def blackhole_port():
+    """One port on every BLACKHOLE_ADDRESSES address where a listener's accept queue is full, so
+    further SYNs go unanswered (as TcpSimulator's `filtered` mode on 127.0.0.1)."""
+    for _ in range(5):  # the port taken on the first address may be in use on another
+        sockets: list[socket.socket] = []
+        try:
+            port = 0
+            for address in BLACKHOLE_ADDRESSES:
+                server = socket.socket()
+                sockets.append(server)
+                server.bind((address, port))
+                server.listen(0)
+                port = server.getsockname()[1]
+                fill_accept_queue(address, port, sockets)
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            continue
+        yield port
+        for sock in sockets:
+            sock.close()
+        return
+    raise RuntimeError("no port free on every blackhole address")
+
+
+def fill_accept_queue(address: str, port: int, clients: list[socket.socket]) -> None:
+    """Connect until one SYN goes unanswered; the connected clients join `clients`."""
+    for _ in range(8):
+        client = socket.socket()
+        clients.append(client)
+        client.setblocking(False)
+        client.connect_ex((address, port))
+        if not wait_connected(client, 0.05):
+            return
+    raise OSError(f"could not fill the accept queue of {address}:{port}")
+
+
 class ConnectProxy:
     """A minimal HTTP CONNECT proxy on 127.0.0.1 for the TLS tests.
 
     Every target name is 'resolved' to 127.0.0.1 — the proxy never asks a real resolver — and the
-    tunnel goes to 127.0.0.1:<target port>. `deny=True` answers 403 to every CONNECT. `targets`
-    lists the CONNECT targets seen, so a test can tell the probe went through the proxy.
+    tunnel goes to 127.0.0.1:<target port>. `deny=True` answers 403 to every CONNECT; `delay`
+    seconds pass before any answer. `targets` lists the CONNECT targets seen, so a test can tell
+    the probe went through the proxy.
     """
 
-    def __init__(self, deny: bool = False) -> None:
+    def __init__(self, deny: bool = False, delay: float = 0.0) -> None:
         self.deny = deny
+        self.delay = delay
         self.targets: list[str] = []
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -123,6 +167,7 @@ class ConnectProxy:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
             self.targets.append(target)
+            await asyncio.sleep(self.delay)
             if self.deny:
                 writer.write(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                 await writer.drain()

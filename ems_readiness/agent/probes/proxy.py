@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 MAX_RESPONSE_HEAD = 16 * 1024
 DEFAULT_PORTS = {"http": 80}
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
 
 # tinyproxy answers 500 "Unable to connect" when it cannot reach the target; others use 502/503/504.
 UPSTREAM_FAILURE_STATUSES = {500, 502, 503, 504}
 # 401: tinyproxy rejects wrong Basic credentials with 401 instead of 407.
 AUTH_STATUSES = {401, 407}
+# The Server header of tinyproxy's own error pages; an answer it relays keeps the service's.
+TINYPROXY_SERVER = "tinyproxy/"
 
 
 class ProxyError(Exception):
@@ -55,33 +59,47 @@ class ProxyAddress:
 
 
 def parse_proxy_url(proxy_url: str) -> ProxyAddress:
-    """'http://user:pass@proxy:8080', 'proxy:8080' → ProxyAddress; only http:// proxies."""
-    text = proxy_url.strip()
-    if "://" not in text:
-        text = "http://" + text
+    """'http://user:pass@proxy:8080', 'proxy:8080' → ProxyAddress; only http:// proxies.
+
+    The credentials end at the last '@', so an unencoded '/', '?', '#' or '@' in the password
+    is still the password. No message here ever shows more than `redact_proxy_url` does."""
+    scheme, rest = split_scheme(proxy_url)
+    scheme = (scheme or "http").lower()
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"proxy scheme {scheme!r} is not supported (use http://host:port)")
+    userinfo, at, hostport = rest.rpartition("@")
+    hostport = re.split(r"[/?#]", hostport, maxsplit=1)[0]
     try:
-        parts = urlsplit(text)
+        parts = urlsplit(f"http://{hostport}")
         port = parts.port
     except ValueError:
         raise ValueError(f"not a proxy URL: {redact_proxy_url(proxy_url)}") from None
-    if parts.scheme not in DEFAULT_PORTS:
-        raise ValueError(f"proxy scheme {parts.scheme!r} is not supported (use http://host:port)")
     if not parts.hostname:
         raise ValueError(f"proxy URL has no host: {redact_proxy_url(proxy_url)}")
+    username, colon, password = userinfo.partition(":")
     return ProxyAddress(
         host=parts.hostname,
-        port=port or DEFAULT_PORTS[parts.scheme],
-        username=unquote(parts.username) if parts.username is not None else None,
-        password=unquote(parts.password) if parts.password is not None else None,
+        port=port or DEFAULT_PORTS[scheme],
+        username=unquote(username) if at else None,
+        password=unquote(password) if colon else None,
     )
 
 
+def split_scheme(proxy_url: str) -> tuple[str | None, str]:
+    """('http', 'user:pass@proxy:8080') from 'http://user:pass@proxy:8080'; (None, text) when
+    what precedes the first '://' is no scheme (it may be a password)."""
+    text = proxy_url.strip()
+    scheme, sep, rest = text.partition("://")
+    if sep and SCHEME.fullmatch(scheme):
+        return scheme, rest
+    return None, text
+
+
 def redact_proxy_url(proxy_url: str) -> str:
-    """The proxy URL without user:password, for reports and evidence."""
-    scheme, sep, rest = proxy_url.strip().rpartition("://")
-    authority, slash, path = rest.partition("/")
-    authority = authority.rpartition("@")[2]
-    return f"{scheme}{sep}{authority}{slash}{path}"
+    """The proxy URL without user:password, for reports and evidence: everything between the
+    scheme and the last '@' is dropped, whatever characters the password holds."""
+    scheme, rest = split_scheme(proxy_url)
+    return f"{scheme}://{rest.rpartition('@')[2]}" if scheme else rest.rpartition("@")[2]
 
 
 def authority(host: str, port: int) -> str:
@@ -111,7 +129,7 @@ async def connect_tunnel(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """An open tunnel to host:port through the proxy (HTTP CONNECT); the caller closes the writer."""
     proxy = proxy_address(proxy_url)
-    reader, writer, status, reason = await ask_proxy(
+    reader, writer, status, reason, _ = await ask_proxy(
         proxy, connect_request(host, port, proxy.authorization()), f"CONNECT {authority(host, port)}", timeout
     )
     if 200 <= status < 300:
@@ -123,15 +141,30 @@ async def connect_tunnel(
 async def request_via_proxy(proxy_url: str, host: str, port: int, timeout: float) -> tuple[int, str]:
     """(status, reason) of `HEAD http://host:port/` sent through the proxy, as a browser would for
     plain HTTP; raises ProxyError when the proxy refuses or fails. Proxies commonly allow CONNECT
-    only to 443, so port 80 is asked this way. An answer from the service itself (any status but
-    401/403/407 or a gateway failure) means the path works."""
+    only to 443, so port 80 is asked this way. Any answer from the service itself, 403 and 5xx
+    included, means the path works: see `refused_by_proxy`."""
     proxy = proxy_address(proxy_url)
     what = f"HEAD http://{authority(host, port)}/"
-    _, writer, status, reason = await ask_proxy(proxy, plain_http_request(host, port, proxy.authorization()), what, timeout)
+    request = plain_http_request(host, port, proxy.authorization())
+    _, writer, status, reason, headers = await ask_proxy(proxy, request, what, timeout)
     close_quietly(writer)
-    if status in AUTH_STATUSES or status == 403 or status in UPSTREAM_FAILURE_STATUSES:
+    if refused_by_proxy(status, headers):
         raise refusal(status, reason, proxy, what)
     return status, reason
+
+
+def refused_by_proxy(status: int, headers: dict[str, str]) -> bool:
+    """Whether the proxy, not the service behind it, gave this answer to a plain-HTTP request:
+    407 always; 401, 403 and 5xx only with a mark of the proxy — Proxy-Authenticate, Squid's
+    X-Squid-Error, or tinyproxy's own error page (`Server: tinyproxy/…`). Via is no such mark:
+    proxies add it to the answers they relay (tinyproxy 1.11.1 relays a service's 403 with
+    `Via: 1.1 <host> (tinyproxy/1.11.1)`)."""
+    if status == 407:
+        return True
+    if status not in (401, 403) and status < 500:
+        return False
+    server = headers.get("server", "").lower()
+    return "proxy-authenticate" in headers or "x-squid-error" in headers or server.startswith(TINYPROXY_SERVER)
 
 
 def proxy_address(proxy_url: str) -> ProxyAddress:
@@ -143,20 +176,20 @@ def proxy_address(proxy_url: str) -> ProxyAddress:
 
 async def ask_proxy(
     proxy: ProxyAddress, request: bytes, what: str, timeout: float
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, str]:
-    """Send one request to the proxy and read its status line, all within `timeout`."""
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, int, str, dict[str, str]]:
+    """Send one request to the proxy and read the head of its answer, all within `timeout`."""
     deadline = asyncio.get_running_loop().time() + timeout
     reader, writer = await open_proxy_connection(proxy, timeout)
     remaining = max(deadline - asyncio.get_running_loop().time(), 0.001)
     try:
-        status, reason = await asyncio.wait_for(exchange(reader, writer, request, proxy), remaining)
+        status, reason, headers = await asyncio.wait_for(exchange(reader, writer, request, proxy), remaining)
     except TimeoutError:
         close_quietly(writer)
         raise ProxyError("timeout", None, f"the proxy {proxy.display} did not answer {what} within {timeout:g} s") from None
     except BaseException:
         close_quietly(writer)
         raise
-    return reader, writer, status, reason
+    return reader, writer, status, reason, headers
 
 
 async def open_proxy_connection(proxy: ProxyAddress, timeout: float) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -173,7 +206,7 @@ async def open_proxy_connection(proxy: ProxyAddress, timeout: float) -> tuple[as
 
 async def exchange(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes, proxy: ProxyAddress
-) -> tuple[int, str]:
+) -> tuple[int, str, dict[str, str]]:
     writer.write(request)
     await writer.drain()
     try:
@@ -184,16 +217,22 @@ async def exchange(
         raise ProxyError("bad-response", None, f"the proxy {proxy.display} sent an over-long response head") from None
     except OSError as exc:
         raise ProxyError("bad-response", None, f"the connection to the proxy {proxy.display} failed: {exc.strerror or exc}") from None
-    return parse_status_line(head, proxy)
+    return parse_response_head(head, proxy)
 
 
-def parse_status_line(head: bytes, proxy: ProxyAddress) -> tuple[int, str]:
-    line = head.split(b"\r\n", 1)[0].decode("latin-1")
+def parse_response_head(head: bytes, proxy: ProxyAddress) -> tuple[int, str, dict[str, str]]:
+    """Status code, reason and headers (lower-case names) of an HTTP response head."""
+    line, *fields = head.decode("latin-1").split("\r\n")
     version, _, rest = line.partition(" ")
     code, _, reason = rest.partition(" ")
     if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
         raise ProxyError("bad-response", None, f"the proxy {proxy.display} answered something that is not HTTP: {line[:80]!r}")
-    return int(code), reason.strip()[:200]
+    headers: dict[str, str] = {}
+    for field in fields:
+        name, colon, value = field.partition(":")
+        if colon:
+            headers[name.strip().lower()] = value.strip()
+    return int(code), reason.strip()[:200], headers
 
 
 def refusal(status: int, reason: str, proxy: ProxyAddress, what: str) -> ProxyError:

@@ -10,7 +10,8 @@ Direct connects tell apart what the network did with the SYN:
 Through an explicit proxy (HTTP CONNECT; plain `HEAD http://host/` for port 80, as clients send
 plain HTTP): open, proxy-auth-required (407/401), proxy-denied (403), proxy-error (any other
 answer, including 5xx when the proxy cannot reach the target), proxy-unreachable (no connection
-to the proxy), proxy-timeout (no answer in time).
+to the proxy), proxy-timeout (no answer in time). To `HEAD`, a 401, 403 or 5xx that the service
+itself sent through the proxy is open (`proxy.refused_by_proxy` tells whose answer it is).
 
 Each (host, port, mode) is probed once per scan; a semaphore bounds concurrent connects, so a
 scan of many filtered ports costs about one timeout rather than the sum.

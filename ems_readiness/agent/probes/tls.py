@@ -97,6 +97,12 @@ class _Unreached(Exception):
         self.dns_evidence: Evidence | None = None
 
 
+@dataclass(frozen=True)
+class _Resolved:
+    addresses: list[str]
+    evidence: Evidence | None
+
+
 @dataclass
 class _Session:
     """What one connection attempt found: a TLS session, or the reason there was none."""
@@ -148,69 +154,84 @@ class TlsProbe:
     async def _observe(self, host: str, port: int, via_proxy: bool) -> TlsObservation:
         watch = Stopwatch()
         try:
+            resolved = None if via_proxy else await self._resolve(host)
             async with self._semaphore:
-                session = await self._session(host, port, capture_context(), via_proxy)
+                session = await self._session(host, port, capture_context(), resolved)
         except _Unreached as failure:
             session = _Session.failed(failure)
         return self._record(host, port, via_proxy, session, watch)
 
-    async def _session(self, host: str, port: int, context: ssl.SSLContext, via_proxy: bool) -> _Session:
-        # the reader stays referenced for the session: the stream protocol holds it only weakly
-        if via_proxy:
-            (reader, writer), address, dns_evidence = await self._tunnel(host, port), None, None
-        else:
-            reader, writer, address, dns_evidence = await self._connect(host, port)
-        try:
-            await self._start_tls(writer, context, host, address, port)
-        except _Unreached as failure:
-            writer.transport.abort()
-            failure.dns_evidence = dns_evidence
-            raise
-        try:
-            return read_session(writer.get_extra_info("ssl_object"), address, dns_evidence)
-        except _Unreached as failure:
-            failure.dns_evidence = dns_evidence
-            raise
-        finally:
-            await close(writer)
-
-    async def _connect(
-        self, host: str, port: int
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str, Evidence | None]:
-        """A TCP connection to the first address that accepts; the resolver's evidence comes along."""
+    async def _resolve(self, host: str) -> _Resolved:
+        """The scan resolver's addresses for `host`, asked before a connection slot is taken."""
         answer = await self.dns.addresses(host)
         status = getattr(answer.status, "value", answer.status)
         if status != "ok" or not answer.addresses:
             failure = _Unreached("dns-failure", f"{host} did not resolve ({status})")
             failure.dns_evidence = answer.evidence
             raise failure
-        last: _Unreached | None = None
-        for address in answer.addresses[:MAX_ADDRESSES_TRIED]:
+        return _Resolved(list(answer.addresses), answer.evidence)
+
+    async def _session(
+        self, host: str, port: int, context: ssl.SSLContext, resolved: _Resolved | None
+    ) -> _Session:
+        """A TCP connection (to the resolved addresses, or None: through the proxy's tunnel) and
+        the TLS handshake, all within one timeout."""
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        dns_evidence = resolved.evidence if resolved else None
+        try:
+            # the reader stays referenced for the session: the stream protocol holds it only weakly
+            if resolved is None:
+                (reader, writer), address = await self._tunnel(host, port, deadline), None
+            else:
+                reader, writer, address = await self._connect(resolved.addresses, port, deadline)
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), self.timeout)
-                return reader, writer, address, answer.evidence
+                await self._start_tls(writer, context, host, address, port, deadline)
+            except _Unreached:
+                writer.transport.abort()
+                raise
+            try:
+                return read_session(writer.get_extra_info("ssl_object"), address, dns_evidence)
+            finally:
+                await close(writer)
+        except _Unreached as failure:
+            failure.dns_evidence = dns_evidence
+            raise
+
+    async def _connect(
+        self, addresses: list[str], port: int, deadline: float
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
+        """A TCP connection to the first address that accepts, every address within the one
+        deadline (as `TcpProbe._attempt_addresses`)."""
+        loop = asyncio.get_running_loop()
+        last: _Unreached | None = None
+        for address in addresses[:MAX_ADDRESSES_TRIED]:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            where = endpoint(address, port)
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), remaining)
+                return reader, writer, address
             except (asyncio.TimeoutError, TimeoutError):
-                last = _Unreached(
-                    "timeout", f"no TCP connection to {endpoint(address, port)} within {self.timeout:g} s", address
-                )
+                last = _Unreached("timeout", f"no TCP connection to {where} within {self.timeout:g} s", address)
             except ConnectionRefusedError:
-                last = _Unreached("refused", f"{endpoint(address, port)} refused the connection", address)
+                last = _Unreached("refused", f"{where} refused the connection", address)
             except OSError as exc:
-                last = _Unreached("unreachable", f"{endpoint(address, port)}: {exc.strerror or exc}", address)
+                last = _Unreached("unreachable", f"{where}: {exc.strerror or exc}", address)
         assert last is not None
-        last.dns_evidence = answer.evidence
         raise last
 
-    async def _tunnel(self, host: str, port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _tunnel(
+        self, host: str, port: int, deadline: float
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A CONNECT tunnel through the proxy; the proxy resolves the name."""
         from .proxy import ProxyError, connect_tunnel, redact_proxy_url
 
         if not self.proxy:
             raise _Unreached("proxy-unreachable", "no proxy is configured (network.proxy or HTTPS_PROXY)")
+        remaining = deadline - asyncio.get_running_loop().time()
         try:
-            reader, writer = await asyncio.wait_for(
-                connect_tunnel(self.proxy, host, port, self.timeout), self.timeout * 2
-            )
+            reader, writer = await asyncio.wait_for(connect_tunnel(self.proxy, host, port, self.timeout), remaining)
         except ProxyError as exc:
             raise _Unreached(f"proxy-{exc.kind}", str(exc)) from None
         except (asyncio.TimeoutError, TimeoutError):
@@ -220,24 +241,30 @@ class TlsProbe:
         return reader, writer
 
     async def _start_tls(
-        self, writer: asyncio.StreamWriter, context: ssl.SSLContext, host: str, address: str | None, port: int
+        self,
+        writer: asyncio.StreamWriter,
+        context: ssl.SSLContext,
+        host: str,
+        address: str | None,
+        port: int,
+        deadline: float,
     ) -> None:
         where = endpoint(address or host, port)
+        timed_out = _Unreached(
+            "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
+        )
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise timed_out
         try:
             await asyncio.wait_for(
-                writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=self.timeout), self.timeout + 1
+                writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=remaining), remaining
             )
-        except (asyncio.TimeoutError, TimeoutError):
-            raise _Unreached(
-                "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
-            ) from None
+        except (asyncio.TimeoutError, TimeoutError, ConnectionAbortedError):  # the last: asyncio's own timeout
+            raise timed_out from None
         except ssl.SSLError as exc:
             raise _Unreached(
                 "handshake-failed", f"TLS handshake with {where} failed: {ssl_reason(exc)}", address
-            ) from None
-        except ConnectionAbortedError:  # asyncio's own handshake timeout
-            raise _Unreached(
-                "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
             ) from None
         except (ConnectionError, EOFError, OSError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
@@ -281,7 +308,12 @@ class TlsProbe:
     async def _probe_versions(self, host: str, port: int) -> VersionSupport:
         watch = Stopwatch()
         names = list(PROTOCOLS)
-        outcomes = await asyncio.gather(*(self._accepts(host, port, name) for name in names))
+        try:
+            resolved = await self._resolve(host)
+        except _Unreached as failure:
+            outcomes = [(None, failure.detail)] * len(names)
+        else:
+            outcomes = await asyncio.gather(*(self._accepts(host, port, name, resolved) for name in names))
         accepted = {name: value for name, (value, _) in zip(names, outcomes, strict=True)}
         reasons = {name: reason for name, (_, reason) in zip(names, outcomes, strict=True) if reason}
         told = any(value is not None for value in accepted.values())
@@ -296,14 +328,16 @@ class TlsProbe:
         )
         return VersionSupport(accepted, evidence)
 
-    async def _accepts(self, host: str, port: int, version: str) -> tuple[bool | None, str | None]:
+    async def _accepts(
+        self, host: str, port: int, version: str, resolved: _Resolved
+    ) -> tuple[bool | None, str | None]:
         try:
             context = version_context(PROTOCOLS[version])
         except (ValueError, ssl.SSLError) as exc:
             return None, f"this machine's OpenSSL cannot offer {version}: {exc}"
         try:
             async with self._semaphore:
-                session = await self._session(host, port, context, via_proxy=False)
+                session = await self._session(host, port, context, resolved)
         except _Unreached as failure:
             return version_verdict(failure, version)
         return session.protocol == version, None
