@@ -287,3 +287,12 @@ def test_a_gateway_error_page_is_retried_like_graph_throttling():
     assert checks["LIC-001"].status is Status.ERROR
     assert "503" in checks["LIC-001"].reason or "throttled" in checks["LIC-001"].reason
     assert len(hits) > 2  # retried, not given up at the first answer
+
+
+def test_conflict_remediation_names_the_property_and_quotes_tenant_text():
+    from ems_readiness.checks.directory_sync import conflict_remediation
+
+    upn = conflict_remediation("UserPrincipalName", "o'brien@contoso.test")
+    assert "userPrincipalName eq 'o''brien@contoso.test'" in upn
+    hostile = conflict_remediation("ProxyAddress", "smtp:x@y.test'\"; Remove-Item $env:TEMP -Recurse `")
+    assert '";' not in hostile and "$env" not in hostile and "`" not in hostile

@@ -137,6 +137,23 @@ PROVISIONED_KINDS = (
 )
 
 
+def conflict_remediation(prop: str, value: Any) -> str:
+    """Where to look for the other holder of the value, for the property that conflicts."""
+    # tenant text inside a command a person may paste: quoted the PowerShell way, no double quotes
+    value = str(value or "")[:256].replace('"', "").replace("`", "").replace("$", "").replace("'", "''")
+    if prop.lower() == "userprincipalname":
+        find = f"Get-MgUser -Filter \"userPrincipalName eq '{value}'\" (cloud) and Get-ADUser -Filter \"UserPrincipalName -eq '{value}'\" (on premises)"
+    elif prop.lower() == "proxyaddress":
+        address = value if ":" in value else f"smtp:{value}"
+        find = (f"Get-MgUser -Filter \"proxyAddresses/any(p:p eq '{address}')\" (and Get-MgGroup / Get-MgContact),"
+                f" and Get-ADObject -Filter \"proxyAddresses -eq '{address}'\" on premises")
+    else:
+        find = f"the other object whose {prop} is {value!r}"
+    return (f"Find the object that already holds the value: {find}. Remove or change the duplicate in on-premises"
+            " Active Directory (IdFix lists such duplicates for the whole directory); the next sync cycle then"
+            " clears the error.")
+
+
 def object_key(kind: str, obj: dict[str, Any], label: str) -> str:
     """Users and contacts by their unique UPN or mail; groups by name and id (names repeat)."""
     if kind == "group" or not obj.get(label):
@@ -181,6 +198,7 @@ async def provisioning_errors(ctx) -> None:
                     expected=f"{prop} unique in the directory",
                     observed=f"{error.get('category', '?')} on {prop} = {error.get('value', '?')}"
                              f" since {error.get('occurredDateTime', '?')}",
+                    remediation=conflict_remediation(prop, error.get("value")),
                     evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
                 )
     if total > MAX_OBJECT_FINDINGS:
