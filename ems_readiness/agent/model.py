@@ -159,6 +159,9 @@ class Results(_Model):
     history: list[RunSummary] = Field(default_factory=list, description="earlier runs, oldest first (trend)")
     suppressed_count: int = 0
     stats: dict[str, Any] = Field(default_factory=dict, description="what the scan cost: requests, retries, observations")
+    observations: list[Evidence] = Field(
+        default_factory=list,
+        description="every observation the probes made, in order (findings carry copies of theirs)")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 

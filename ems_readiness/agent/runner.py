@@ -213,6 +213,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         responsibilities=responsibility_results(check_results, None),
         totals=totals(check_results),
         stats=stats,
+        observations=list(evidence.items),
     )
 
 
