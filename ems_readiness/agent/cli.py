@@ -308,12 +308,13 @@ def simulate(scenario, faults, write_profile) -> None:
         click.echo(f"# export EMS_READINESS_TOKEN='{env.token}'   (a simulated token, not a secret)")
         click.echo("# then: ems-readiness scan --profile <this profile> --out DIR   (Ctrl-C stops the simulation)")
         sys.stdout.flush()
-        try:
-            while True:
-                import time
+        import signal
+        import threading
 
-                time.sleep(3600)
-        except KeyboardInterrupt:
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a background job ignores SIGINT; TERM stops it too
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(0.5):
             pass
 
 
