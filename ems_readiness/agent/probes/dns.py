@@ -317,6 +317,11 @@ def normalize_name(name: str) -> str:
     return text
 
 
+def normalize_host(host: str) -> str:
+    """A host as the probes key it: no brackets, no trailing dot, lower case."""
+    return host.strip().strip("[]").rstrip(".").lower()
+
+
 def is_ip_literal(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

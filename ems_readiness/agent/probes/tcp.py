@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from ..model import Evidence
 from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
-from .dns import is_ip_literal
+from .dns import is_ip_literal, normalize_host
 from .proxy import ProxyError, authority, connect_tunnel, parse_proxy_url, redact_proxy_url, request_via_proxy
 
 DIRECT = "direct"
@@ -306,8 +306,4 @@ async def close_writer(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
     except OSError:  # the far end may already have reset the tunnel
         pass
-
-
-def normalize_host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
 

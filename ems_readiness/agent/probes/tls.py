@@ -19,6 +19,8 @@ from cryptography import x509
 from ..model import Evidence
 from ..tls_judge import describe
 from .base import EvidenceLog, SingleFlightCache, Stopwatch
+from .dns import normalize_host
+from .proxy import ProxyError, authority, connect_tunnel, redact_proxy_url
 
 if TYPE_CHECKING:
     from .dns import DnsProbe
@@ -208,7 +210,7 @@ class TlsProbe:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            where = endpoint(address, port)
+            where = authority(address, port)
             try:
                 reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), remaining)
                 return reader, writer, address
@@ -225,8 +227,6 @@ class TlsProbe:
         self, host: str, port: int, deadline: float
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         """A CONNECT tunnel through the proxy; the proxy resolves the name."""
-        from .proxy import ProxyError, connect_tunnel, redact_proxy_url
-
         if not self.proxy:
             raise _Unreached("proxy-unreachable", "no proxy is configured (network.proxy or HTTPS_PROXY)")
         remaining = deadline - asyncio.get_running_loop().time()
@@ -249,7 +249,7 @@ class TlsProbe:
         port: int,
         deadline: float,
     ) -> None:
-        where = endpoint(address or host, port)
+        where = authority(address or host, port)
         timed_out = _Unreached(
             "timeout", f"TLS handshake with {where} did not complete within {self.timeout:g} s", address
         )
@@ -282,12 +282,10 @@ class TlsProbe:
             "chain": [describe(c) for c in session.chain],
         }
         if via_proxy and self.proxy:
-            from .proxy import redact_proxy_url
-
             data["proxy"] = redact_proxy_url(self.proxy)
         if session.detail:
             data["detail"] = session.detail
-        evidence = self._evidence.record("tls", endpoint(host, port), session.status, watch.ms, **data)
+        evidence = self._evidence.record("tls", authority(host, port), session.status, watch.ms, **data)
         return TlsObservation(
             host=host,
             port=port,
@@ -319,7 +317,7 @@ class TlsProbe:
         told = any(value is not None for value in accepted.values())
         evidence = self._evidence.record(
             "tls",
-            f"{endpoint(host, port)} versions",
+            f"{authority(host, port)} versions",
             "ok" if told else "unknown",
             watch.ms,
             sni=host,
@@ -345,14 +343,6 @@ class TlsProbe:
 
 # ---------------------------------------------------------------------------------------------
 # helpers
-
-
-def normalize_host(host: str) -> str:
-    return host.strip().strip("[]").rstrip(".").lower()
-
-
-def endpoint(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def capture_context() -> ssl.SSLContext:
