@@ -14,7 +14,9 @@ from ..agent.catalogues import data_toml
 from ..agent.check import check
 from ..agent.context import CheckContext
 from ..agent.model import Evidence
-from ..agent.probes.dns import CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal
+from ..agent.probes.dns import (
+    CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
+)
 from ..agent.spf import SpfRecord, is_spf, parse_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
@@ -25,8 +27,7 @@ MICROSOFT_MANAGED_SUFFIX = ".onmicrosoft.com"
 # --- shared -----------------------------------------------------------------------------------
 
 
-def host(name: str) -> str:
-    return name.strip().rstrip(".").lower()
+host = normalize_host  # names as the probe keys them
 
 
 async def scan_domains(ctx: CheckContext) -> list[str]:
