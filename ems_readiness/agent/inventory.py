@@ -56,10 +56,6 @@ class Inventory:
         self._cache = SingleFlightCache()
         self._endpoints: list[Any] | None = None
 
-    @property
-    def tenant_side(self) -> bool:
-        return self.graph is not None
-
     async def tenant_domains(self) -> list[dict[str, Any]] | None:
         """The tenant's domain objects, or None when the tenant side is off."""
         if self.graph is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -36,7 +36,6 @@ class ScanOptions:
     on_check_done: Callable[[CheckResult, int, int], None] | None = None
     on_start: Callable[[int], None] | None = None
     credential: Any = None  # a ready credential (tests, demo); else built from the profile
-    extra_settings: dict[str, Any] = field(default_factory=dict)
 
 
 def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list[Check]:
@@ -107,7 +106,7 @@ def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | No
     if check.delegated_only and claims.kind == "application":
         return Status.SKIP, ("Microsoft Graph offers this read to delegated sign-in only "
                              f"({', '.join(check.permissions.delegated)}); app-only sign-in cannot assess it")
-    missing = graph.missing_permissions(check.permissions.application, check.permissions.delegated, check.delegated_only)
+    missing = graph.missing_permissions(check.permissions.application, check.permissions.delegated)
     if missing:
         kind = "delegated" if claims.kind == "delegated" else "application"
         return Status.ERROR, f"missing Graph {kind} permission {', '.join(missing)} (not granted to the token; not called)"
@@ -229,5 +228,4 @@ def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:
         "timeout_seconds": profile.network.timeout_seconds,
         "tenant_side": options.tenant_side,
         "network_side": options.network_side,
-        **options.extra_settings,
     }

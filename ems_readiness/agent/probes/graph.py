@@ -165,7 +165,7 @@ class GraphProbe:
 
     # ---- preflight -------------------------------------------------------------------------
 
-    def missing_permissions(self, application: list[str], delegated: list[str], delegated_only: bool) -> list[str]:
+    def missing_permissions(self, application: list[str], delegated: list[str]) -> list[str]:
         """Permissions the token lacks for a check; empty when unknown (opaque token) or all granted."""
         if not self.claims.known:
             return []
