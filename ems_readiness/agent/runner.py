@@ -47,7 +47,7 @@ def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list
 
 
 async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: Any):
-    from .probes.graph import GraphAuthError, GraphError, GraphProbe, build_client
+    from .probes.graph import ORGANIZATION_FIELDS, GraphAuthError, GraphError, GraphProbe, build_client
 
     scope = graph_scope(profile.tenant.graph_url)
     try:
@@ -64,8 +64,7 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
                        max_retry_wait=profile.tenant.max_retry_wait_seconds)
     tenant_id, tenant_name = claims.tenant_id or profile.tenant.id, None
     try:
-        orgs, _ = await graph.get("organization", select=["id", "displayName", "verifiedDomains",
-                                                          "onPremisesSyncEnabled", "onPremisesLastSyncDateTime"])
+        orgs, _ = await graph.get("organization", select=ORGANIZATION_FIELDS)
         if orgs:
             tenant_id, tenant_name = orgs[0].get("id", tenant_id), orgs[0].get("displayName")
     except GraphAuthError as exc:

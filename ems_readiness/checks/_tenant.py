@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-ORG_FIELDS = ["id", "displayName", "verifiedDomains", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime"]
+from ems_readiness.agent.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
 
 
 async def organization(ctx: Any) -> tuple[dict[str, Any], Any]:

@@ -25,6 +25,9 @@ from ..catalogues import data_toml
 from ..model import Evidence
 from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 
+# the organization fields the scan reads; one list so the runner's first read and the checks'
+# reads are the same cached request
+ORGANIZATION_FIELDS = ["id", "displayName", "verifiedDomains", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime"]
 RETRY_STATUSES = {429, 503, 504}
 MAX_ATTEMPTS = 6
 TRANSPORT_RETRIES = 2
