@@ -26,8 +26,8 @@ import dns.asyncresolver
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ems_readiness.agent.probes.base import EvidenceLog  # noqa: E402
-from ems_readiness.agent.probes.dns import DnsProbe, DnsStatus  # noqa: E402
+from ems_readiness.probes.base import EvidenceLog  # noqa: E402
+from ems_readiness.probes.dns import DnsProbe, DnsStatus  # noqa: E402
 from tests.support.knot import KnotServer  # noqa: E402
 
 ZONE = "bench.test"

@@ -25,8 +25,8 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ems_readiness.agent.probes.base import EvidenceLog  # noqa: E402
-from ems_readiness.agent.probes.tcp import TcpProbe  # noqa: E402
+from ems_readiness.probes.base import EvidenceLog  # noqa: E402
+from ems_readiness.probes.tcp import TcpProbe  # noqa: E402
 from ems_readiness.simulate.tcp_listeners import TcpSimulator  # noqa: E402
 
 ENDPOINTS = 300

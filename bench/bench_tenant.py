@@ -19,10 +19,10 @@ import subprocess
 import sys
 import time
 
-from ems_readiness.agent.auth import StaticTokenCredential
-from ems_readiness.agent.profile import profile_from_dict
-from ems_readiness.agent.registry import load_checks
-from ems_readiness.agent.runner import ScanOptions, scan, select_checks
+from ems_readiness.engine.auth import StaticTokenCredential
+from ems_readiness.engine.profile import profile_from_dict
+from ems_readiness.engine.registry import load_checks
+from ems_readiness.engine.runner import ScanOptions, scan, select_checks
 from ems_readiness.simulate.environment import simulated_token
 from ems_readiness.simulate.tenant_data import generate_large_tenant
 

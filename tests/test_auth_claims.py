@@ -1,7 +1,7 @@
 import base64
 import json
 
-from ems_readiness.agent.auth import StaticTokenCredential, graph_scope, read_claims
+from ems_readiness.engine.auth import StaticTokenCredential, graph_scope, read_claims
 
 
 def jwt(payload):
@@ -40,8 +40,8 @@ def test_static_credential_never_shows_its_token():
 
 import pytest
 
-from ems_readiness.agent.auth import SignInError, build_credential
-from ems_readiness.agent.profile import profile_from_dict
+from ems_readiness.engine.auth import SignInError, build_credential
+from ems_readiness.engine.profile import profile_from_dict
 
 
 @pytest.mark.parametrize("mode", ["default", "env", "cli", "device-code", "managed-identity", "workload-identity"])

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from ems_readiness.agent.catalogues import data_toml
-from ems_readiness.agent.registry import load_checks
+from ems_readiness.engine.catalogues import data_toml
+from ems_readiness.engine.registry import load_checks
 from ems_readiness.reports import html, markdown, sarif
 from ems_readiness.reports.check_texts import FIELDS, check_text
 

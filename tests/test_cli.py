@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-CLI = [sys.executable, "-m", "ems_readiness.agent.cli"]
+CLI = [sys.executable, "-m", "ems_readiness.cli"]
 
 
 def run(*args, env=None, timeout=120):

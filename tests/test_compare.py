@@ -1,9 +1,9 @@
 from datetime import datetime, timezone
 
-from ems_readiness.agent.model import (
+from ems_readiness.engine.model import (
     Change, CheckResult, Finding, Results, Severity, Status, ToolInfo, Vantage,
 )
-from ems_readiness.agent.rollup import responsibility_results, totals
+from ems_readiness.engine.rollup import responsibility_results, totals
 from ems_readiness.reports.compare import annotate, classify, compare
 
 
@@ -72,11 +72,11 @@ def test_a_check_that_saw_only_part_cannot_vouch_for_missing_findings():
 def test_a_check_that_stops_part_way_keeps_what_it_saw_and_says_what_it_did_not():
     import asyncio
 
-    from ems_readiness.agent.check import check
-    from ems_readiness.agent.context import CheckContext, Probes
-    from ems_readiness.agent.profile import Profile
-    from ems_readiness.agent.probes.base import ProbeError
-    from ems_readiness.agent.runner import run_check
+    from ems_readiness.engine.check import check
+    from ems_readiness.engine.context import CheckContext, Probes
+    from ems_readiness.engine.profile import Profile
+    from ems_readiness.probes.base import ProbeError
+    from ems_readiness.engine.runner import run_check
 
     @check(id="TST-001", title="t", area="testing", severity="low", responsibilities=["enable.services"],
            why="w", fix="f")

@@ -10,15 +10,15 @@ import pytest
 
 from .support.findings import by_resource
 
-from ems_readiness.agent.check import Check
-from ems_readiness.agent.context import CheckContext, Probes
-from ems_readiness.agent.model import Finding, Status
-from ems_readiness.agent.probes.base import EvidenceLog
-from ems_readiness.agent.probes.dns import DnsProbe
-from ems_readiness.agent.profile import Profile
-from ems_readiness.agent.registry import checks_in, validate
+from ems_readiness.engine.check import Check
+from ems_readiness.engine.context import CheckContext, Probes
+from ems_readiness.engine.model import Finding, Status
+from ems_readiness.probes.base import EvidenceLog
+from ems_readiness.probes.dns import DnsProbe
+from ems_readiness.engine.profile import Profile
+from ems_readiness.engine.registry import checks_in, validate
 from ems_readiness.checks import dns_records
-from ems_readiness.agent.spf import parse_spf
+from ems_readiness.judges.spf import parse_spf
 from ems_readiness.checks.dns_records import (
     enrollment_cname,
     registration_cname,
@@ -38,7 +38,7 @@ class TlsTarget:
 
 @dataclass
 class StandInInventory:
-    """What the checks ask of the scan inventory (agent/inventory.py), with fixed answers."""
+    """What the checks ask of the scan inventory (engine/inventory.py), with fixed answers."""
 
     domain_names: list[str]
     records: dict[str, list[dict[str, Any]]] | None = None

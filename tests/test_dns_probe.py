@@ -12,8 +12,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from ems_readiness.agent.probes.base import EvidenceLog, ProbeError
-from ems_readiness.agent.probes.dns import DnsProbe, DnsStatus, MxValue, SrvValue
+from ems_readiness.probes.base import EvidenceLog, ProbeError
+from ems_readiness.probes.dns import DnsProbe, DnsStatus, MxValue, SrvValue
 from ems_readiness.simulate.dns_server import DnsSimulator
 from tests.support.knot import KnotServer
 from tests.support.require import require_tool

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ems_readiness.agent.endpoints import (
+from ems_readiness.engine.endpoints import (
     CatalogError,
     dump_catalog,
     host_matches,

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ems_readiness.agent.exit_policy import EXIT_FINDINGS, EXIT_OK, exit_code
-from ems_readiness.agent.model import (
+from ems_readiness.engine.exit_policy import EXIT_FINDINGS, EXIT_OK, exit_code
+from ems_readiness.engine.model import (
     CheckResult, Finding, Results, Severity, Status, Suppression, ToolInfo, Totals, Vantage,
 )
 

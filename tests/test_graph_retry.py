@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import httpx
 
-from ems_readiness.agent.probes.graph import backoff_seconds, is_granted, retry_after_seconds
+from ems_readiness.probes.graph import backoff_seconds, is_granted, retry_after_seconds
 
 
 def test_retry_after_accepts_fractional_integer_and_http_date():

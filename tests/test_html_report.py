@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from ems_readiness.agent.catalogues import REMEDIATION_CHECKLIST, RUN_ASSESSMENT_TOOLS, responsibilities
-from ems_readiness.agent.model import (
+from ems_readiness.engine.catalogues import REMEDIATION_CHECKLIST, RUN_ASSESSMENT_TOOLS, responsibilities
+from ems_readiness.engine.model import (
     ChangeSummary,
     CheckResult,
     Evidence,

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
-from ems_readiness.agent.model import (
+from ems_readiness.engine.model import (
     Change,
     ChangeSummary,
     CheckResult,
@@ -26,7 +26,7 @@ from ems_readiness.agent.model import (
     ToolInfo,
     Vantage,
 )
-from ems_readiness.agent.rollup import responsibility_results, totals
+from ems_readiness.engine.rollup import responsibility_results, totals
 from ems_readiness.reports import csv_findings, github, junit, markdown, sarif
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"

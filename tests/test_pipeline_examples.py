@@ -2,7 +2,7 @@
 
 No YAML parser is a dependency, so the templates are read as text: every shell line that starts
 with `ems-readiness` (backslash continuations joined) is a command, checked against the click
-definition of `ems_readiness.agent.cli:main`.
+definition of `ems_readiness.cli:main`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 import pytest
 
-from ems_readiness.agent.cli import main
+from ems_readiness.cli import main
 from ems_readiness.reports.outputs import FORMATS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

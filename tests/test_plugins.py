@@ -22,7 +22,7 @@ def install_plugin(root: Path, module_source: Path, module: str = "acme_checks")
 
 
 def cli(*args, env):
-    return subprocess.run([sys.executable, "-m", "ems_readiness.agent.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ems_readiness.cli", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
 

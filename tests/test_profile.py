@@ -1,6 +1,6 @@
 import pytest
 
-from ems_readiness.agent.profile import (
+from ems_readiness.engine.profile import (
     ProfileError, apply_overrides, environment_defaults, load_profile, parse_resolver_address, profile_from_dict,
 )
 

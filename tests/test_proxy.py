@@ -10,10 +10,10 @@ from typing import Iterator
 
 import pytest
 
-from ems_readiness.agent.probes.base import EvidenceLog
-from ems_readiness.agent.probes.tcp import TcpProbe
-from ems_readiness.agent.profile import Profile, ProfileError, environment_defaults
-from ems_readiness.agent.probes.proxy import (
+from ems_readiness.probes.base import EvidenceLog
+from ems_readiness.probes.tcp import TcpProbe
+from ems_readiness.engine.profile import Profile, ProfileError, environment_defaults
+from ems_readiness.probes.proxy import (
     ProxyError,
     connect_tunnel,
     parse_proxy_url,

@@ -15,14 +15,14 @@ import pytest
 
 from .support.findings import by_resource
 
-from ems_readiness.agent.check import Check
-from ems_readiness.agent.context import CheckContext, Probes
-from ems_readiness.agent.endpoints import Endpoint, load_catalog, parse_catalog
-from ems_readiness.agent.model import Finding, Status
-from ems_readiness.agent.probes.base import EvidenceLog
-from ems_readiness.agent.probes.tcp import TcpProbe
-from ems_readiness.agent.probes.tls import TlsProbe
-from ems_readiness.agent.profile import Profile, Target
+from ems_readiness.engine.check import Check
+from ems_readiness.engine.context import CheckContext, Probes
+from ems_readiness.engine.endpoints import Endpoint, load_catalog, parse_catalog
+from ems_readiness.engine.model import Finding, Status
+from ems_readiness.probes.base import EvidenceLog
+from ems_readiness.probes.tcp import TcpProbe
+from ems_readiness.probes.tls import TlsProbe
+from ems_readiness.engine.profile import Profile, Target
 from ems_readiness.checks.reachability import (
     auth_advice,
     microsoft_endpoints_reachable as NET_001,
@@ -37,7 +37,7 @@ SCENARIOS = Path(__file__).resolve().parent.parent / "ems_readiness" / "fixtures
 
 
 class StandInInventory:
-    """What the checks ask of agent/inventory.py: the selected endpoints and the profile's targets."""
+    """What the checks ask of engine/inventory.py: the selected endpoints and the profile's targets."""
 
     def __init__(self, endpoints: list[Endpoint] = (), targets: list[Target] = ()) -> None:
         self._endpoints = list(endpoints)

@@ -2,8 +2,8 @@ import types
 
 import pytest
 
-from ems_readiness.agent.check import check
-from ems_readiness.agent.registry import CheckLoadError, checks_in, validate
+from ems_readiness.engine.check import check
+from ems_readiness.engine.registry import CheckLoadError, checks_in, validate
 
 
 def make(**overrides):
@@ -56,7 +56,7 @@ def test_module_scan_ignores_imported_checks():
 
 
 def test_builtin_catalogue_is_valid_and_covers_spec_ids():
-    from ems_readiness.agent.registry import load_checks
+    from ems_readiness.engine.registry import load_checks
 
     ids = {c.id for c in load_checks()}
     spec = {"LIC-001", "DSY-001", "DSY-002", "DSY-003", "DSY-004", "DSY-005", "DOM-001", "DOM-002",

@@ -16,7 +16,7 @@ TENANT = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
 
 
 def run_cli(args, env, cwd):
-    return subprocess.run([sys.executable, "-m", "ems_readiness.agent.cli", *args], env=env, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "ems_readiness.cli", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=120)
 
 

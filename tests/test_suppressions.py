@@ -6,8 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from ems_readiness.agent.model import CheckResult, Finding, Results, Severity, Status, ToolInfo, Totals, Vantage
-from ems_readiness.agent.suppressions import (
+from ems_readiness.engine.model import CheckResult, Finding, Results, Severity, Status, ToolInfo, Totals, Vantage
+from ems_readiness.engine.suppressions import (
     SuppressionError,
     SuppressionRule,
     apply_suppressions,

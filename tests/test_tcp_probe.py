@@ -14,9 +14,9 @@ from typing import Iterator
 
 import pytest
 
-from ems_readiness.agent.probes.base import EvidenceLog, ProbeError
-from ems_readiness.agent.probes.dns import DnsProbe
-from ems_readiness.agent.probes.tcp import TcpProbe
+from ems_readiness.probes.base import EvidenceLog, ProbeError
+from ems_readiness.probes.dns import DnsProbe
+from ems_readiness.probes.tcp import TcpProbe
 from ems_readiness.simulate.tcp_listeners import TcpSimulator
 
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from ems_readiness.agent.model import Status
-from ems_readiness.agent.runner import ScanAbort
+from ems_readiness.engine.model import Status
+from ems_readiness.engine.runner import ScanAbort
 from ems_readiness.simulate.graph_server import FaultPlan
 
 from .support.tenant import ALL_APPLICATION, app_token, by_id, delegated_token, simulated_tenant, tenant_scan
@@ -98,11 +98,11 @@ def test_missing_permission_is_an_error_naming_it_without_calling_graph():
 
 def test_graph_403_is_an_error_naming_the_permission():
     """An opaque token skips the preflight; Graph's own 403 still names the permission."""
-    from ems_readiness.agent.auth import TokenClaims
+    from ems_readiness.engine.auth import TokenClaims
 
     token = app_token([r for r in ALL_APPLICATION if r != "DeviceManagementServiceConfig.Read.All"])
     with simulated_tenant("ready", token=token) as sim:
-        import ems_readiness.agent.runner as runner
+        import ems_readiness.engine.runner as runner
 
         original = runner.read_claims
         runner.read_claims = lambda _token: TokenClaims(kind=None)

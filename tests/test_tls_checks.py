@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from ems_readiness.agent.context import CheckContext, Probes
-from ems_readiness.agent.inventory import TlsTarget
-from ems_readiness.agent.model import Finding, Status
-from ems_readiness.agent.probes.base import EvidenceLog
-from ems_readiness.agent.probes.dns import DnsProbe
-from ems_readiness.agent.probes.tls import TlsProbe, VersionSupport
-from ems_readiness.agent.profile import profile_from_dict
-from ems_readiness.agent.registry import checks_in, validate
-from ems_readiness.agent.tls_judge import system_bundle_path
+from ems_readiness.engine.context import CheckContext, Probes
+from ems_readiness.engine.inventory import TlsTarget
+from ems_readiness.engine.model import Finding, Status
+from ems_readiness.probes.base import EvidenceLog
+from ems_readiness.probes.dns import DnsProbe
+from ems_readiness.probes.tls import TlsProbe, VersionSupport
+from ems_readiness.engine.profile import profile_from_dict
+from ems_readiness.engine.registry import checks_in, validate
+from ems_readiness.judges.tls import system_bundle_path
 from ems_readiness.checks import tls_certificates as tls
 from ems_readiness.simulate.certs import EXPIRED_DAYS_AGO, EXPIRING_IN_DAYS
 from tests.support.tls_servers import tls_host

@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ems_readiness.agent import tls_judge as judge
-from ems_readiness.agent.catalogues import data_toml
+from ems_readiness.judges import tls as judge
+from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.simulate.certs import (
     STALE_CROSS_EXPIRED_DAYS_AGO,
     CertificateAuthority,

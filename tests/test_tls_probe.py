@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 from cryptography import x509
 
-from ems_readiness.agent.probes.base import EvidenceLog
-from ems_readiness.agent.probes.dns import DnsProbe
-from ems_readiness.agent.probes.tls import TlsProbe, presented_chain
-from ems_readiness.agent.tls_judge import san_names
+from ems_readiness.probes.base import EvidenceLog
+from ems_readiness.probes.dns import DnsProbe
+from ems_readiness.probes.tls import TlsProbe, presented_chain
+from ems_readiness.judges.tls import san_names
 from ems_readiness.simulate.certs import WRONG_HOST
 from tests.support.tls_servers import BLACKHOLE_ADDRESSES, ConnectProxy, tls_host
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from ems_readiness.agent.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
+from ems_readiness.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
 
 
 async def organization(ctx: Any) -> tuple[dict[str, Any], Any]:

@@ -6,11 +6,11 @@ from collections import defaultdict
 from functools import lru_cache
 from typing import Any
 
-from ems_readiness.agent.catalogues import data_text
-from ems_readiness.agent.check import check
-from ems_readiness.agent.probes.graph import GraphError
+from ems_readiness.engine.catalogues import data_text
+from ems_readiness.engine.check import check
+from ems_readiness.probes.graph import GraphError
 
-from ._tenant import age_text, minutes_since, organization, parse_time
+from ems_readiness.checks._tenant import age_text, minutes_since, organization, parse_time
 
 SYNC_RESPONSIBILITIES = ["enable.directory-sync", "assess.remediation-checklist"]
 PROVISIONING_ERROR_FILTER = "onPremisesProvisioningErrors/any(e:e/category eq 'PropertyConflict')"

@@ -10,14 +10,14 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..agent.catalogues import data_toml
-from ..agent.check import check
-from ..agent.context import CheckContext
-from ..agent.model import Evidence
-from ..agent.probes.dns import (
+from ems_readiness.engine.catalogues import data_toml
+from ems_readiness.engine.check import check
+from ems_readiness.engine.context import CheckContext
+from ems_readiness.engine.model import Evidence
+from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
-from ..agent.spf import SpfRecord, is_spf, parse_spf, spf_covers
+from ems_readiness.judges.spf import SpfRecord, is_spf, parse_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
 SPF = EXPECTED["spf"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ems_readiness.agent.check import check
-from ems_readiness.agent.inventory import is_initial_domain
-from ems_readiness.agent.probes.graph import GraphError
+from ems_readiness.engine.check import check
+from ems_readiness.engine.inventory import is_initial_domain
+from ems_readiness.probes.graph import GraphError
 
 KNOWN_AUTH_TYPES = {"managed", "federated"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ems_readiness.agent.check import check
-from ems_readiness.agent.probes.graph import GraphError, GraphNotSupported, GraphPermissionError
+from ems_readiness.engine.check import check
+from ems_readiness.probes.graph import GraphError, GraphNotSupported, GraphPermissionError
 
-from ._tenant import organization, text
+from ems_readiness.checks._tenant import organization, text
 
 TERMS_FIELDS = ["id", "displayName", "title", "bodyText", "acceptanceStatement", "version", "lastModifiedDateTime"]
 REQUIRED_TERMS_TEXT = (("title", "title"), ("bodyText", "body text"), ("acceptanceStatement", "acceptance statement"))

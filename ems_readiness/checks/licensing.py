@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from ems_readiness.agent.catalogues import data_toml
-from ems_readiness.agent.check import check
+from ems_readiness.engine.catalogues import data_toml
+from ems_readiness.engine.check import check
 
 CAPACITY_STATUSES = {"Enabled"}
 

@@ -12,9 +12,9 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..agent.check import check
-from ..agent.context import CheckContext
-from ..agent.probes.tcp import TcpObservation
+from ems_readiness.engine.check import check
+from ems_readiness.engine.context import CheckContext
+from ems_readiness.probes.tcp import TcpObservation
 
 RESPONSIBILITIES = [
     "enable.security-infrastructure",

@@ -12,8 +12,8 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from ems_readiness.agent.check import check
-from ems_readiness.agent.tls_judge import (
+from ems_readiness.engine.check import check
+from ems_readiness.judges.tls import (
     KnownRoots,
     TrustStore,
     builtin_known_roots,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from ems_readiness.agent.catalogues import data_toml
-from ems_readiness.agent.model import CheckResult
+from ems_readiness.engine.catalogues import data_toml
+from ems_readiness.engine.model import CheckResult
 
 FIELDS = ("title", "why", "fix")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..agent.model import Change, ChangeSummary, Results, RunSummary, Status
+from ems_readiness.engine.model import Change, ChangeSummary, Results, RunSummary, Status
 
 BAD = {Status.FAIL, Status.WARN}
 ASSESSED = {Status.PASS, Status.FAIL, Status.WARN}
@@ -111,7 +111,7 @@ def render_text(comparison: Comparison) -> str:
 
 
 def render_markdown(comparison: Comparison) -> str:
-    from .markdown import md_text as cell
+    from ems_readiness.reports.markdown import md_text as cell
 
     lines = ["| change | check | resource | before | now |", "| --- | --- | --- | --- | --- |"]
     for change in (Change.FIXED, Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.GONE):

@@ -17,11 +17,11 @@ import csv
 import io
 import re
 
-from ems_readiness.agent.model import CheckResult, Finding, Results, Status
-from ems_readiness.agent.suppressions import is_suppressed
+from ems_readiness.engine.model import CheckResult, Finding, Results, Status
+from ems_readiness.engine.suppressions import is_suppressed
 
-from .i18n import check_lang
-from .sarif import check_level_finding
+from ems_readiness.reports.i18n import check_lang
+from ems_readiness.reports.sarif import check_level_finding
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")

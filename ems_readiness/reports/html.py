@@ -19,12 +19,12 @@ from importlib import resources
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 
-from ems_readiness.agent.catalogues import LANGS, responsibilities
-from ems_readiness.agent.model import CheckResult, Finding, Results, ResponsibilityResult, Severity
-from ems_readiness.agent.suppressions import is_suppressed
+from ems_readiness.engine.catalogues import LANGS, responsibilities
+from ems_readiness.engine.model import CheckResult, Finding, Results, ResponsibilityResult, Severity
+from ems_readiness.engine.suppressions import is_suppressed
 
-from . import i18n
-from .check_texts import localized
+from ems_readiness.reports import i18n
+from ems_readiness.reports.check_texts import localized
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first

@@ -7,7 +7,7 @@ language so a missing translation fails the tests instead of leaking English int
 
 from __future__ import annotations
 
-from ems_readiness.agent.catalogues import LANGS, responsibilities
+from ems_readiness.engine.catalogues import LANGS, responsibilities
 
 STRINGS: dict[str, dict[str, str]] = {
     # Page

@@ -23,10 +23,10 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import timezone
 
-from ems_readiness.agent.model import CheckResult, Finding, Results, Status
-from ems_readiness.agent.suppressions import effective_status, is_suppressed
+from ems_readiness.engine.model import CheckResult, Finding, Results, Status
+from ems_readiness.engine.suppressions import effective_status, is_suppressed
 
-from .i18n import check_lang
+from ems_readiness.reports.i18n import check_lang
 
 CLASSNAME_PREFIX = "ems-readiness"
 MESSAGE_CHARS = 300

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from datetime import timezone
 
-from ems_readiness.agent.model import Change, CheckResult, Finding, Results, Status
-from ems_readiness.agent.suppressions import effective_status, is_suppressed
+from ems_readiness.engine.model import Change, CheckResult, Finding, Results, Status
+from ems_readiness.engine.suppressions import effective_status, is_suppressed
 
-from .check_texts import check_text
-from .i18n import change_label, check_lang, severity_label, status_label
+from ems_readiness.reports.check_texts import check_text
+from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
 
 ROW_LIMIT = 15
 COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from ..agent.model import Results
+from ems_readiness.engine.model import Results
 
 # format -> (file name, module with `render(results, lang) -> str`)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -44,7 +44,7 @@ def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str
         path.write_text(text, encoding="utf-8", newline="" if fmt == "csv" else None)
         written.append(path)
     if "md" in formats:
-        from .github import append_step_summary
+        from ems_readiness.reports.github import append_step_summary
 
         append_step_summary((out_dir / FORMATS["md"][0]).read_text(encoding="utf-8"))
     return written

@@ -30,12 +30,12 @@ from functools import lru_cache
 from importlib import metadata
 from typing import Any
 
-from ems_readiness.agent.catalogues import responsibilities
-from ems_readiness.agent.model import CheckResult, Finding, Results, Severity, Status
-from ems_readiness.agent.suppressions import is_suppressed
+from ems_readiness.engine.catalogues import responsibilities
+from ems_readiness.engine.model import CheckResult, Finding, Results, Severity, Status
+from ems_readiness.engine.suppressions import is_suppressed
 
-from .check_texts import localized
-from .i18n import check_lang
+from ems_readiness.reports.check_texts import localized
+from ems_readiness.reports.i18n import check_lang
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

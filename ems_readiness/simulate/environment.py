@@ -24,13 +24,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..agent.auth import StaticTokenCredential
-from ..agent.profile import Profile, profile_from_dict
-from .dns_server import DnsSimulator
-from .graph_server import FaultPlan, GraphSimulator
-from .tcp_listeners import ListenerSpec, TcpSimulator, load_network_fixture
-from .tenant_data import load_scenario_tenant
-from .tls_servers import TlsSimulator, scenario_specs
+from ems_readiness.engine.auth import StaticTokenCredential
+from ems_readiness.engine.profile import Profile, profile_from_dict
+from ems_readiness.simulate.dns_server import DnsSimulator
+from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
+from ems_readiness.simulate.tcp_listeners import ListenerSpec, TcpSimulator, load_network_fixture
+from ems_readiness.simulate.tenant_data import load_scenario_tenant
+from ems_readiness.simulate.tls_servers import TlsSimulator, scenario_specs
 
 TENANT_ID = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
 SCENARIOS = ("unready", "ready", "large")

@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from .tenant_data import (
+from ems_readiness.simulate.tenant_data import (
     FIXTURE_SCENARIOS,
     GENERATED_SCENARIOS,
     GraphObject,

@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .certs import CASES, WEAK_CASES, CertificateFactory, write_bundle
+from ems_readiness.simulate.certs import CASES, WEAK_CASES, CertificateFactory, write_bundle
 
 STALL = "stall"
 TLS_VERSIONS = {

@@ -6,7 +6,7 @@ In your package's pyproject.toml:
     acme = "acme_checks"
 """
 
-from ems_readiness.agent.check import check
+from ems_readiness.engine.check import check
 
 
 @check(

@@ -1,4 +1,4 @@
-from ems_readiness.agent.model import Finding
+from ems_readiness.engine.model import Finding
 
 
 def by_resource(findings: list[Finding]) -> dict[str, Finding]:

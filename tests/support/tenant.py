@@ -7,12 +7,12 @@ import base64
 import json
 from contextlib import contextmanager
 
-from ems_readiness.agent.auth import StaticTokenCredential
-from ems_readiness.agent.profile import profile_from_dict
+from ems_readiness.engine.auth import StaticTokenCredential
+from ems_readiness.engine.profile import profile_from_dict
 import importlib
 
-from ems_readiness.agent.registry import checks_in, validate
-from ems_readiness.agent.runner import ScanOptions, scan, select_checks
+from ems_readiness.engine.registry import checks_in, validate
+from ems_readiness.engine.runner import ScanOptions, scan, select_checks
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.tenant_data import load_scenario_tenant
 

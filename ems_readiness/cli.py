@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from .. import __version__
+from ems_readiness import __version__
 
 EXIT_USAGE = 2
 EXIT_TENANT = 3
@@ -31,7 +31,7 @@ def fail_usage(message: str) -> None:
 
 
 def load_checks_or_exit():
-    from .registry import CheckLoadError, load_checks
+    from ems_readiness.engine.registry import CheckLoadError, load_checks
 
     try:
         return load_checks()
@@ -42,7 +42,7 @@ def load_checks_or_exit():
 def load_results_file(path: str):
     from pydantic import ValidationError
 
-    from .model import SCHEMA_ID, Results
+    from ems_readiness.engine.model import SCHEMA_ID, Results
 
     p = Path(path)
     try:
@@ -80,14 +80,14 @@ def output_options(fn):
 
 def finish(results, *, out_dir: str, formats: list[str], fail_on: str, fail_on_error: bool, lang: str,
            baseline: str | None, suppress_file: str | None) -> int:
-    from ..reports.compare import annotate
-    from ..reports.outputs import write_outputs
-    from .rollup import responsibility_results, totals
+    from ems_readiness.reports.compare import annotate
+    from ems_readiness.reports.outputs import write_outputs
+    from ems_readiness.engine.rollup import responsibility_results, totals
 
     if suppress_file:
         from datetime import date
 
-        from .suppressions import SuppressionError, apply_suppressions, load_suppressions
+        from ems_readiness.engine.suppressions import SuppressionError, apply_suppressions, load_suppressions
 
         try:
             rules = load_suppressions(suppress_file)
@@ -106,7 +106,7 @@ def finish(results, *, out_dir: str, formats: list[str], fail_on: str, fail_on_e
     summary_line(results)
     for path in written:
         click.echo(f"wrote {path}", err=True)
-    from .exit_policy import exit_code
+    from ems_readiness.engine.exit_policy import exit_code
 
     return exit_code(results, fail_on, fail_on_error)
 
@@ -128,7 +128,7 @@ def summary_line(results) -> None:
 
 
 def resolve_output_settings(profile, out_dir, formats, fail_on, lang) -> tuple[str, list[str], str, str]:
-    from ..reports.outputs import parse_formats
+    from ems_readiness.reports.outputs import parse_formats
 
     try:
         fmt_list = parse_formats(formats) if formats else parse_formats(profile.output.format)
@@ -174,7 +174,7 @@ class Progress:
 
 
 def run_scan(profile, checks, **option_kw):
-    from .runner import ScanAbort, ScanOptions, scan
+    from ems_readiness.engine.runner import ScanAbort, ScanOptions, scan
 
     progress = Progress(enabled=not option_kw.pop("quiet", False))
     options = ScanOptions(on_start=progress.start, on_check_done=progress.done, **option_kw)
@@ -216,8 +216,8 @@ def main() -> None:
 def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_network, no_tenant, quiet,
          out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """The live assessment."""
-    from .profile import ProfileError, apply_overrides, environment_defaults, load_profile
-    from .runner import select_checks
+    from ems_readiness.engine.profile import ProfileError, apply_overrides, environment_defaults, load_profile
+    from ems_readiness.engine.runner import select_checks
 
     try:
         profile = load_profile(profile_path)
@@ -230,8 +230,8 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
     if no_network and no_tenant:
         fail_usage("--no-network and --no-tenant together leave nothing to scan")
     if not no_network:
-        from .endpoints import CatalogError
-        from .inventory import selected_endpoints
+        from ems_readiness.engine.endpoints import CatalogError
+        from ems_readiness.engine.inventory import selected_endpoints
 
         try:
             selected_endpoints(profile)  # a bad catalogue is exit 2 before any probing
@@ -267,9 +267,9 @@ def parse_resolver_flags(values) -> dict[str, str]:
 @output_options
 def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """Scan the built-in simulated customer environment on loopback (no account, no internet)."""
-    from ..simulate.environment import SimulatedEnvironment
-    from .profile import Profile
-    from .runner import select_checks
+    from ems_readiness.simulate.environment import SimulatedEnvironment
+    from ems_readiness.engine.profile import Profile
+    from ems_readiness.engine.runner import select_checks
 
     out_dir, fmt_list, fail_on, lang = resolve_output_settings(Profile(), out_dir or "ems-readiness-demo",
                                                                formats, fail_on, lang)
@@ -291,7 +291,7 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
 @click.option("--write-profile", type=click.Path(dir_okay=False), help="Also write the profile to this file.")
 def simulate(scenario, faults, write_profile) -> None:
     """Run the simulated environment alone and print the profile that points a scan at it."""
-    from ..simulate.environment import SimulatedEnvironment
+    from ems_readiness.simulate.environment import SimulatedEnvironment
 
     try:
         env = SimulatedEnvironment(scenario, faults=faults)
@@ -347,7 +347,7 @@ def check_metadata(c) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def permissions(only, skip, fmt) -> None:
     """The least-privilege Graph permissions for the selected checks, app-only and delegated."""
-    from .runner import select_checks
+    from ems_readiness.engine.runner import select_checks
 
     checks = select_checks(load_checks_or_exit(), list(only), list(skip))
     application = sorted({p for c in checks for p in c.permissions.application})
@@ -374,7 +374,7 @@ def permissions(only, skip, fmt) -> None:
 @output_options
 def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """Re-render saved results (optionally against a baseline)."""
-    from .profile import Profile
+    from ems_readiness.engine.profile import Profile
 
     results = load_results_file(results_file)
     results.mode = "replay" if results.mode == "live" else results.mode
@@ -392,7 +392,7 @@ def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baselin
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
 def diff(old_file, new_file, fmt) -> None:
     """Fixed / regressed / new / still failing / unchanged between two runs."""
-    from ..reports.compare import compare, render_markdown, render_text
+    from ems_readiness.reports.compare import compare, render_markdown, render_text
 
     comparison = compare(load_results_file(old_file), load_results_file(new_file))
     if fmt == "json":
@@ -406,7 +406,7 @@ def diff(old_file, new_file, fmt) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of results.json."""
-    from .model import results_schema
+    from ems_readiness.engine.model import results_schema
 
     click.echo(json.dumps(results_schema(), indent=2))
 
@@ -421,7 +421,7 @@ def catalog() -> None:
 @click.option("--out", "out_file", type=click.Path(dir_okay=False), help="Write the TOML here (default: stdout).")
 def catalog_import(json_file, out_file) -> None:
     """Turn a saved JSON of Microsoft's endpoints web service into the catalogue TOML format."""
-    from .endpoints import CatalogError, import_m365_json
+    from ems_readiness.engine.endpoints import CatalogError, import_m365_json
 
     try:
         text = import_m365_json(Path(json_file))
@@ -437,7 +437,7 @@ def catalog_import(json_file, out_file) -> None:
 @click.option("--catalog", "catalog_file", type=click.Path(dir_okay=False), help="A catalogue file instead of the built-in.")
 def catalog_show(catalog_file) -> None:
     """Print the endpoint catalogue in use."""
-    from .endpoints import CatalogError, dump_catalog, load_catalog
+    from ems_readiness.engine.endpoints import CatalogError, dump_catalog, load_catalog
 
     try:
         click.echo(dump_catalog(load_catalog(Path(catalog_file) if catalog_file else None)))

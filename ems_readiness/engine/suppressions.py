@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterable
 
-from .model import CheckResult, Finding, Results, Status, Suppression
+from ems_readiness.engine.model import CheckResult, Finding, Results, Status, Suppression
 
 ALLOWED_KEYS = {"check", "resource", "reason", "owner", "expires"}
 

@@ -20,9 +20,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from ..model import Evidence
-from ..profile import parse_resolver_address
-from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.profile import parse_resolver_address
+from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 
 SYSTEM_RESOLVER = "system"
 

@@ -1,7 +1,7 @@
 """TLS handshakes that capture the certificate chain exactly as the server presents it.
 
 The capture handshake verifies nothing (CERT_NONE, security level 0) so that every chain —
-expired, self-signed, RSA-1024, SHA-1 — reaches `agent/tls_judge.py` to be judged. SNI is the
+expired, self-signed, RSA-1024, SHA-1 — reaches `judges/tls.py` to be judged. SNI is the
 host name; the TCP connection goes to the address the scan's resolver gave (`DnsProbe.addresses`),
 or through the proxy's CONNECT tunnel, where the proxy resolves the name.
 """
@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
-from ..model import Evidence
-from ..tls_judge import describe
-from .base import EvidenceLog, SingleFlightCache, Stopwatch
-from .dns import normalize_host
-from .proxy import ProxyError, authority, connect_tunnel, redact_proxy_url
+from ems_readiness.engine.model import Evidence
+from ems_readiness.judges.tls import describe
+from ems_readiness.probes.base import EvidenceLog, SingleFlightCache, Stopwatch
+from ems_readiness.probes.dns import normalize_host
+from ems_readiness.probes.proxy import ProxyError, authority, connect_tunnel, redact_proxy_url
 
 if TYPE_CHECKING:
-    from .dns import DnsProbe
+    from ems_readiness.probes.dns import DnsProbe
 
 try:  # DER encoding constant of the private _ssl certificate objects (Python 3.11/3.12)
     from _ssl import ENCODING_DER

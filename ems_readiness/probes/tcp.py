@@ -25,10 +25,10 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..model import Evidence
-from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
-from .dns import is_ip_literal, normalize_host
-from .proxy import ProxyError, authority, connect_tunnel, parse_proxy_url, redact_proxy_url, request_via_proxy
+from ems_readiness.engine.model import Evidence
+from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from ems_readiness.probes.dns import is_ip_literal, normalize_host
+from ems_readiness.probes.proxy import ProxyError, authority, connect_tunnel, parse_proxy_url, redact_proxy_url, request_via_proxy
 
 DIRECT = "direct"
 PROXY = "proxy"

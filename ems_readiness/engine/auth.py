@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from azure.core.credentials import AccessToken
 
-from .profile import Profile
+from ems_readiness.engine.profile import Profile
 
 TOKEN_ENV = "EMS_READINESS_TOKEN"
 PUBLIC_GRAPH_SCOPE = "https://graph.microsoft.com/.default"

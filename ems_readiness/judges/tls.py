@@ -802,6 +802,6 @@ def _hex(value: str | None) -> str | None:
 
 @lru_cache(maxsize=1)
 def builtin_known_roots() -> KnownRoots:
-    from .catalogues import data_toml
+    from ems_readiness.engine.catalogues import data_toml
 
     return load_known_roots(data_toml("microsoft_roots.toml"))

@@ -5,17 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .check import Check, FindingSink
-from .model import Evidence, Finding
-from .probes.base import bounded
+from ems_readiness.engine.check import Check, FindingSink
+from ems_readiness.engine.model import Evidence, Finding
+from ems_readiness.probes.base import bounded
 
 if TYPE_CHECKING:
-    from .inventory import Inventory
-    from .probes.dns import DnsProbe
-    from .probes.graph import GraphProbe
-    from .probes.tcp import TcpProbe
-    from .probes.tls import TlsProbe
-    from .profile import Profile
+    from ems_readiness.engine.inventory import Inventory
+    from ems_readiness.probes.dns import DnsProbe
+    from ems_readiness.probes.graph import GraphProbe
+    from ems_readiness.probes.tcp import TcpProbe
+    from ems_readiness.probes.tls import TlsProbe
+    from ems_readiness.engine.profile import Profile
 
 
 @dataclass
@@ -56,7 +56,7 @@ class CheckContext:
 
     def evidence_for(self, read: str, **data: Any) -> Evidence:
         """Evidence for one object of a streamed Graph read (the stream itself is logged once)."""
-        from .probes.graph import graph_reads
+        from ems_readiness.probes.graph import graph_reads
 
         return Evidence(probe="graph", target=graph_reads()[read].path, outcome="ok",
                         data={k: bounded(v) for k, v in data.items()})

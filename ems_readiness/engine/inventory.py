@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .probes.base import SingleFlightCache
-from .profile import Profile
+from ems_readiness.probes.base import SingleFlightCache
+from ems_readiness.engine.profile import Profile
 
 
 @dataclass(frozen=True)
@@ -148,7 +148,7 @@ class Inventory:
 
 def selected_endpoints(profile: Profile) -> list[Any]:
     """Raises CatalogError (one line naming file and entry) for a bad catalogue."""
-    from .endpoints import load_catalog
+    from ems_readiness.engine.endpoints import load_catalog
 
     path = profile.path(profile.network.catalog) if profile.network.catalog else None
     services = set(profile.network.services)

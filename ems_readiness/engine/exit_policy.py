@@ -13,8 +13,8 @@ before there are results.
 
 from __future__ import annotations
 
-from .model import CheckResult, Results, Severity, Status
-from .suppressions import is_suppressed
+from ems_readiness.engine.model import CheckResult, Results, Severity, Status
+from ems_readiness.engine.suppressions import is_suppressed
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1

@@ -20,10 +20,10 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from ..auth import SignInError, TokenClaims
-from ..catalogues import data_toml
-from ..model import Evidence
-from .base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from ems_readiness.engine.auth import SignInError, TokenClaims
+from ems_readiness.engine.catalogues import data_toml
+from ems_readiness.engine.model import Evidence
+from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 
 # the organization fields the scan reads; one list so the runner's first read and the checks'
 # reads are the same cached request

@@ -6,8 +6,8 @@ import asyncio
 import time
 from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
-from ..check import bound_text
-from ..model import Evidence
+from ems_readiness.engine.check import bound_text
+from ems_readiness.engine.model import Evidence
 
 T = TypeVar("T")
 

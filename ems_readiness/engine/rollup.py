@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .catalogues import PERFORM_REMEDIATION, REMEDIATION_CHECKLIST, RUN_ASSESSMENT_TOOLS, responsibilities
-from .check import rollup
-from .model import Change, CheckResult, ChangeSummary, ResponsibilityResult, Status, Totals
+from ems_readiness.engine.catalogues import PERFORM_REMEDIATION, REMEDIATION_CHECKLIST, RUN_ASSESSMENT_TOOLS, responsibilities
+from ems_readiness.engine.check import rollup
+from ems_readiness.engine.model import Change, CheckResult, ChangeSummary, ResponsibilityResult, Status, Totals
 
 
 def responsibility_results(checks: list[CheckResult], baseline: ChangeSummary | None) -> list[ResponsibilityResult]:

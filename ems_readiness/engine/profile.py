@@ -68,7 +68,7 @@ class TlsSection(_Section):
     @field_validator("hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        from .inventory import split_host_port
+        from ems_readiness.engine.inventory import split_host_port
 
         for text in value:
             try:
@@ -111,7 +111,7 @@ class NetworkSection(_Section):
     @classmethod
     def _proxy(cls, value: str | None) -> str | None:
         if value:
-            from .probes.proxy import parse_proxy_url
+            from ems_readiness.probes.proxy import parse_proxy_url
 
             parse_proxy_url(value)  # raises ValueError with the credentials redacted
         return value or None
@@ -234,7 +234,7 @@ def environment_defaults(profile: Profile) -> Profile:
     if not profile.network.proxy:
         proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
         if proxy:
-            from .probes.proxy import parse_proxy_url, redact_proxy_url
+            from ems_readiness.probes.proxy import parse_proxy_url, redact_proxy_url
 
             try:
                 parse_proxy_url(proxy)

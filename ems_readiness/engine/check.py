@@ -20,10 +20,10 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
-from .model import Evidence, Finding, GraphPermissions, Severity, Status
+from ems_readiness.engine.model import Evidence, Finding, GraphPermissions, Severity, Status
 
 if TYPE_CHECKING:
-    from .context import CheckContext
+    from ems_readiness.engine.context import CheckContext
 
 NETWORK_AREAS = {"dns", "tls", "network"}
 

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from .. import __version__
-from .auth import SignInError, TokenClaims, acquire_token, build_credential, graph_scope, read_claims
-from .check import Check, bound_text, rollup
-from .context import CheckContext, Probes
-from .inventory import Inventory
-from .model import CheckResult, Results, Status, ToolInfo, Vantage
-from .probes.base import EvidenceLog, ProbeError, Stopwatch
-from .probes.proxy import redact_proxy_url
-from .profile import Profile
-from .rollup import responsibility_results, totals
+from ems_readiness import __version__
+from ems_readiness.engine.auth import SignInError, TokenClaims, acquire_token, build_credential, graph_scope, read_claims
+from ems_readiness.engine.check import Check, bound_text, rollup
+from ems_readiness.engine.context import CheckContext, Probes
+from ems_readiness.engine.inventory import Inventory
+from ems_readiness.engine.model import CheckResult, Results, Status, ToolInfo, Vantage
+from ems_readiness.probes.base import EvidenceLog, ProbeError, Stopwatch
+from ems_readiness.probes.proxy import redact_proxy_url
+from ems_readiness.engine.profile import Profile
+from ems_readiness.engine.rollup import responsibility_results, totals
 
 CHECK_TIME_LIMIT = 900.0
 
@@ -47,7 +47,7 @@ def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list
 
 
 async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: Any):
-    from .probes.graph import ORGANIZATION_FIELDS, GraphAuthError, GraphError, GraphProbe, build_client
+    from ems_readiness.probes.graph import ORGANIZATION_FIELDS, GraphAuthError, GraphError, GraphProbe, build_client
 
     scope = graph_scope(profile.tenant.graph_url)
     try:
@@ -81,9 +81,9 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
 
 
 def build_network_probes(profile: Profile, evidence: EvidenceLog):
-    from .probes.dns import DnsProbe
-    from .probes.tcp import TcpProbe
-    from .probes.tls import TlsProbe
+    from ems_readiness.probes.dns import DnsProbe
+    from ems_readiness.probes.tcp import TcpProbe
+    from ems_readiness.probes.tls import TlsProbe
 
     dns = DnsProbe(profile.dns.resolvers, evidence, timeout=profile.dns.timeout_seconds,
                    concurrency=profile.network.concurrency)
@@ -113,7 +113,7 @@ def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | No
 
 
 async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
-    from .probes.graph import GraphAuthError, GraphNotSupported
+    from ems_readiness.probes.graph import GraphAuthError, GraphNotSupported
 
     watch = Stopwatch()
     reason = None
@@ -151,7 +151,7 @@ def result_of(check: Check, status: Status, reason: str | None, ms: float, findi
 
 
 async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:
-    from .probes.graph import GraphAuthError
+    from ems_readiness.probes.graph import GraphAuthError
 
     started = datetime.now(timezone.utc)
     evidence = EvidenceLog()

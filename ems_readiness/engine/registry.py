@@ -12,9 +12,9 @@ import re
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from .catalogues import REMEDIATION_CHECKLIST, responsibilities
-from .check import Check
-from .model import Severity
+from ems_readiness.engine.catalogues import REMEDIATION_CHECKLIST, responsibilities
+from ems_readiness.engine.check import Check
+from ems_readiness.engine.model import Severity
 
 ENTRY_POINT_GROUP = "ems_readiness.checks"
 BUILTIN_MODULES = (
