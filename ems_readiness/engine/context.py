@@ -11,6 +11,7 @@ from ems_readiness.probes.base import bounded
 
 if TYPE_CHECKING:
     from ems_readiness.engine.inventory import Inventory
+    from ems_readiness.probes.directory import DirectorySource
     from ems_readiness.probes.dns import DnsProbe
     from ems_readiness.probes.graph import GraphProbe
     from ems_readiness.probes.tcp import TcpProbe
@@ -26,6 +27,8 @@ class Probes:
     dns: "DnsProbe"
     tls: "TlsProbe"
     tcp: "TcpProbe"
+    # the on-premises directory (LDAP probe or an export file); None when not part of the scan
+    directory: "DirectorySource | None" = None
 
 
 class CheckContext:
@@ -53,6 +56,12 @@ class CheckContext:
     @property
     def tcp(self) -> "TcpProbe":
         return self.probes.tcp
+
+    @property
+    def directory(self) -> "DirectorySource":
+        if self.probes.directory is None:
+            raise RuntimeError("the on-premises directory is not part of this scan")
+        return self.probes.directory
 
     def evidence_for(self, read: str, **data: Any) -> Evidence:
         """Evidence for one object of a streamed Graph read (the stream itself is logged once)."""

@@ -117,6 +117,28 @@ class NetworkSection(_Section):
         return value or None
 
 
+class DirectorySection(_Section):
+    """On-premises Active Directory, read over LDAPS/StartTLS or from a customer's export file."""
+
+    # host[:port], tried in order; 636 (LDAPS), 3269 (GC over TLS) or 389/3268 with StartTLS
+    servers: list[str] = Field(default_factory=list)
+    # default: every domain naming context of the forest
+    base_dns: list[str] = Field(default_factory=list)
+    bind_dn: str | None = None  # the password comes from EMS_READINESS_LDAP_PASSWORD, never from here
+    use_gc: bool = False
+    ca_bundle: str | None = None
+    insecure_skip_verify: bool = False  # shown in the report header when set
+    timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    # what Entra Connect will sync: OUs (DNs) and/or an LDAP filter; findings outside are not reported
+    scope_ous: list[str] = Field(default_factory=list)
+    scope_filter: str | None = None
+    # routable: UPN suffixes must be publicly routable; verified: also verified in the tenant
+    upn_suffix_policy: Literal["routable", "verified"] = "verified"
+    # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
+    export: str | None = None
+
+
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
     fail_on: Literal["none", "low", "medium", "high", "critical"] = "high"
@@ -129,6 +151,7 @@ class Profile(_Section):
     dns: DnsSection = Field(default_factory=DnsSection)
     tls: TlsSection = Field(default_factory=TlsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
+    directory: DirectorySection = Field(default_factory=DirectorySection)
     output: OutputSection = Field(default_factory=OutputSection)
 
     # where relative paths in the profile are resolved from
