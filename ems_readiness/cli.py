@@ -177,15 +177,27 @@ def run_scan(profile, checks, **option_kw):
     from ems_readiness.engine.runner import ScanAbort, ScanOptions, scan
 
     progress = Progress(enabled=not option_kw.pop("quiet", False))
-    options = ScanOptions(on_start=progress.start, on_check_done=progress.done, **option_kw)
+    status = (lambda line: click.echo(line, err=True)) if progress.enabled else None
+    options = ScanOptions(on_start=progress.start, on_check_done=progress.done, on_status=status, **option_kw)
     try:
-        return asyncio.run(scan(profile, checks, options))
+        results = asyncio.run(scan(profile, checks, options))
     except ScanAbort as exc:
         progress.stop()
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_TENANT)
     finally:
         progress.stop()
+    if results.tenant_unread:  # first, before the summary: the network side ran, the tenant was not read
+        from ems_readiness.engine.auth import SIGN_IN_HINT
+
+        hint = f" (hint: {SIGN_IN_HINT})" if results.tenant_unread.startswith("sign-in") else ""
+        click.echo(f"error: {results.tenant_unread}{hint}", err=True)
+    return results
+
+
+def scan_exit(results, code: int) -> int:
+    """Exit 3 when the tenant was not read at all, after the report for what was assessed is written."""
+    return EXIT_TENANT if results.tenant_unread else code
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -244,9 +256,16 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
     checks = select_checks(load_checks_or_exit(), list(only), list(skip))
     if not checks:
         fail_usage("--only/--skip selected no check")
+    if profile.tenant.auth == "token" and not no_tenant:
+        from ems_readiness.engine.auth import static_token_problem
+
+        problem = static_token_problem()
+        if problem:
+            fail_usage(problem)
     results = run_scan(profile, checks, tenant_side=not no_tenant, network_side=not no_network, quiet=quiet)
-    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
-                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+    sys.exit(scan_exit(results, finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on,
+                                       fail_on_error=fail_on_error, lang=lang, baseline=baseline,
+                                       suppress_file=suppress_file)))
 
 
 def parse_resolver_flags(values) -> dict[str, str]:
@@ -281,8 +300,9 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
             click.echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
         results = run_scan(env.profile(), checks, mode="demo", scenario=scenario, credential=env.credential(),
                            quiet=quiet)
-    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
-                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+    sys.exit(scan_exit(results, finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on,
+                                       fail_on_error=fail_on_error, lang=lang, baseline=baseline,
+                                       suppress_file=suppress_file)))
 
 
 @main.command()

@@ -80,6 +80,6 @@ def test_wrong_secret_is_exit_3_with_one_clean_line(tmp_path):
         proc = run_cli(["scan", "--profile", str(write_profile(tmp_path, sim, sts)), "--no-network",
                         "--out", str(tmp_path / "out")], env, tmp_path)
     assert proc.returncode == 3
-    assert "sign-in failed" in proc.stderr
+    assert "sign-in to 127.0.0.1" in proc.stderr and "failed" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert SECRET not in proc.stderr + proc.stdout

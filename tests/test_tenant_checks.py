@@ -3,7 +3,6 @@
 import pytest
 
 from ems_readiness.engine.model import Status
-from ems_readiness.engine.runner import ScanAbort
 from ems_readiness.simulate.graph_server import FaultPlan
 
 from .support.tenant import ALL_APPLICATION, app_token, by_id, delegated_token, simulated_tenant, tenant_scan
@@ -115,10 +114,11 @@ def test_graph_403_is_an_error_naming_the_permission():
         assert any(r.status == 403 for r in sim.requests)
 
 
-def test_wrong_bearer_ends_the_scan():
+def test_wrong_bearer_leaves_the_tenant_unread():
     with simulated_tenant("ready", token=delegated_token()) as sim:
-        with pytest.raises(ScanAbort, match="401"):
-            tenant_scan(sim, delegated_token() + "x")
+        results = tenant_scan(sim, delegated_token() + "x")
+    assert "401" in results.tenant_unread
+    assert all(c.status is Status.ERROR and "401" in c.reason for c in results.checks)
 
 
 def test_unreachable_graph_ends_the_scan():
@@ -128,8 +128,9 @@ def test_unreachable_graph_ends_the_scan():
         pass
     gone = Gone()
     gone.url = url
-    with pytest.raises(ScanAbort, match="could not be reached"):
-        tenant_scan(gone, delegated_token())
+    results = tenant_scan(gone, delegated_token())
+    assert "could not be reached" in results.tenant_unread
+    assert all(c.status is Status.ERROR for c in results.checks)
 
 
 def test_throttled_run_gives_the_same_results_as_a_clean_run():
@@ -156,11 +157,13 @@ def test_persistent_throttling_is_an_error_not_a_verdict():
     token = delegated_token()
     always = FaultPlan(rate=1.0, kinds=("429",), retry_after="0.2", seed=1, max_consecutive=1000)
     with simulated_tenant("ready", token=token, faults=always) as sim:
-        checks = by_id(tenant_scan(sim, token, only=("licensing", "domains"), max_retry_wait=0.5))
+        results = tenant_scan(sim, token, only=("licensing", "domains"), max_retry_wait=0.5)
+    checks = by_id(results)
+    assert "throttled" in results.tenant_unread  # no read succeeded: the tenant was not read (exit 3)
     for check_id in ("LIC-001", "DOM-001", "DOM-002"):
         assert checks[check_id].status is Status.ERROR
         assert "throttled" in checks[check_id].reason
-        assert not checks[check_id].findings
+        assert all(f.status is Status.ERROR for f in checks[check_id].findings)
 
 
 @pytest.mark.parametrize("check_id", TENANT_CHECKS)

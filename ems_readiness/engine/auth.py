@@ -8,7 +8,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +20,19 @@ from urllib.parse import urlsplit
 from azure.core.credentials import AccessToken
 
 from ems_readiness.engine.profile import Profile
+from ems_readiness.engine.secrets import SECRETS
 
 TOKEN_ENV = "EMS_READINESS_TOKEN"
 PUBLIC_GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+PUBLIC_AUTHORITY_HOST = "login.microsoftonline.com"
+SECRET_ENVIRONMENT = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD", TOKEN_ENV)
+# the user types a code in a browser: that wait is the device code's own lifetime, not a network timeout
+DEVICE_CODE_SECONDS = 900.0
+SIGN_IN_HINT = ("set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, sign in with --auth cli,"
+                " or scan without the tenant (--no-tenant)")
+# RFC 6750 b64token: what an Authorization header can carry
+BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+LIBRARY_LOGGERS = ("azure", "msal", "msal_extensions", "urllib3", "httpx", "httpcore")
 
 
 class SignInError(Exception):
@@ -68,10 +81,54 @@ def graph_scope(graph_url: str) -> str:
     return PUBLIC_GRAPH_SCOPE  # loopback emulators stand in for the public cloud
 
 
+def quiet_library_logs() -> None:
+    """azure-identity and MSAL log every failed attempt (and MSAL a traceback) at WARNING, which
+    Python's last-resort handler prints to stderr: the scan says what failed itself, in one line."""
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.CRITICAL + 1)
+        logger.propagate = False
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+
+
+def register_environment_secrets() -> None:
+    for name in SECRET_ENVIRONMENT:
+        SECRETS.add(os.environ.get(name, "").strip())
+
+
+def static_token_problem() -> str | None:
+    """Why EMS_READINESS_TOKEN cannot be sent as a bearer token (bad input, exit 2); None when it can
+    or is not set (a missing token is a sign-in failure, found when the tenant side starts)."""
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    SECRETS.add(token)
+    if token and not BEARER_TOKEN.fullmatch(token):
+        kind = "non-ASCII characters" if not token.isascii() else "characters a bearer token cannot hold"
+        return (f"{TOKEN_ENV} holds {kind} (a bearer token is letters, digits and -._~+/=);"
+                " set it to the access token alone")
+    return None
+
+
+def sign_in_target(profile: Profile) -> str | None:
+    """What the terminal names while signing in: the authority's host, or the local source."""
+    mode = profile.tenant.auth
+    if mode == "token":
+        return None
+    if mode == "cli":
+        return "the Azure CLI"
+    if mode == "managed-identity":
+        return "the managed identity endpoint"
+    authority = profile.tenant.authority or os.environ.get("AZURE_AUTHORITY_HOST") or PUBLIC_AUTHORITY_HOST
+    if "://" not in authority:
+        authority = "https://" + authority
+    return urlsplit(authority).netloc or PUBLIC_AUTHORITY_HOST
+
+
 class StaticTokenCredential:
     """`--auth token`: a pre-acquired bearer token (emulators, tokens minted elsewhere)."""
 
     def __init__(self, token: str) -> None:
+        SECRETS.add(token)
         self._token = token
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
@@ -85,10 +142,14 @@ class AsyncCachingCredential:
     """Runs a synchronous azure-identity credential off the event loop and caches its token.
 
     Kiota awaits `get_token` when it returns an awaitable, so sign-in never blocks the probes.
+    Each sign-in ends within `timeout` seconds: a sign-in host that drops packets would otherwise
+    hold the scan for azure-identity's own connect timeout, retried (minutes of silence).
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, timeout: float = 30.0, target: str | None = None) -> None:
         self._inner = inner
+        self._timeout = timeout
+        self._target = target or "the sign-in endpoint"
         self._token: AccessToken | None = None
         self._lock = asyncio.Lock()
 
@@ -96,38 +157,85 @@ class AsyncCachingCredential:
         async with self._lock:
             if self._token is None or self._token.expires_on - 300 < time.time():
                 try:
-                    self._token = await asyncio.to_thread(self._inner.get_token, *scopes)
+                    token = await in_daemon_thread(lambda: self._inner.get_token(*scopes), self._timeout)
+                except TimeoutError:
+                    raise SignInError(f"no answer from {self._target} within {self._timeout:g} s") from None
                 except Exception as exc:  # azure-identity raises many types; none carries the secret
                     raise SignInError(safe_reason(exc)) from None
+                SECRETS.add(token.token)
+                self._token = token
             return self._token
 
     def __repr__(self) -> str:
         return f"AsyncCachingCredential({type(self._inner).__name__})"
 
 
+async def in_daemon_thread(fn: Any, timeout: float) -> Any:
+    """fn() in a daemon thread, awaited for at most `timeout` seconds. A thread cannot be stopped;
+    a daemon one left blocked in a socket call does not keep the process from exiting (asyncio's
+    own executor would: asyncio.run waits for its threads)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if not future.done():
+            (future.set_result if ok else future.set_exception)(value)
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:  # handed to the awaiting task, never raised in the thread
+            loop.call_soon_threadsafe(settle, False, exc)
+        else:
+            loop.call_soon_threadsafe(settle, True, result)
+
+    threading.Thread(target=run, name="sign-in", daemon=True).start()
+    return await asyncio.wait_for(future, timeout)
+
+
 def safe_reason(exc: BaseException) -> str:
+    from ems_readiness.engine.secrets import scrub
+
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = text[:300]
+    text = scrub(" ".join(text.split()))[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def build_credential(profile: Profile) -> Any:
+def sign_in_seconds(profile: Profile) -> float:
+    if profile.tenant.auth == "device-code":
+        return max(profile.tenant.timeout_seconds, DEVICE_CODE_SECONDS)
+    return profile.tenant.timeout_seconds
+
+
+def build_credential(profile: Profile, proxy: Any = None) -> Any:
+    """The credential for --auth; `proxy` is the one parsed ProxyAddress every client uses."""
+    register_environment_secrets()
+    quiet_library_logs()
     mode = profile.tenant.auth
     if mode == "token":
         token = os.environ.get(TOKEN_ENV, "").strip()
         if not token:
             raise SignInError(f"--auth token needs the bearer token in the {TOKEN_ENV} environment variable")
+        problem = static_token_problem()
+        if problem:
+            raise SignInError(problem)
         return StaticTokenCredential(token)
     import azure.identity as identity  # imported only when needed: it is slow
 
-    kwargs: dict[str, Any] = {}
+    timeout = sign_in_seconds(profile)
+    # one try, each request bounded, well inside the overall sign-in bound
+    kwargs: dict[str, Any] = {"connection_timeout": min(timeout, 10.0), "read_timeout": timeout,
+                              "retry_total": 1, "timeout": timeout}
     if profile.tenant.authority:
         kwargs["authority"] = profile.tenant.authority
         kwargs["disable_instance_discovery"] = True
     if profile.tenant.ca_bundle:
         kwargs["connection_verify"] = str(profile.path(profile.tenant.ca_bundle))
-    if profile.network.proxy:  # sign-in goes the way Graph goes
-        kwargs["proxies"] = {"http": profile.network.proxy, "https": profile.network.proxy}
+    if proxy is not None:  # sign-in goes the way Graph goes, through the same parsed proxy
+        from ems_readiness.probes.graph_transport import proxy_url
+
+        url = proxy_url(proxy, with_credentials=True)
+        kwargs["proxies"] = {"http": url, "https": url}
     tenant = profile.tenant.id
     try:
         if mode == "env":
@@ -147,7 +255,7 @@ def build_credential(profile: Profile) -> Any:
             inner = identity.DefaultAzureCredential(**({"authority": kwargs["authority"]} if "authority" in kwargs else {}))
     except Exception as exc:
         raise SignInError(f"cannot set up --auth {mode}: {safe_reason(exc)}") from None
-    return AsyncCachingCredential(inner)
+    return AsyncCachingCredential(inner, timeout=timeout, target=sign_in_target(profile))
 
 
 async def acquire_token(credential: Any, scope: str) -> str:
@@ -159,4 +267,5 @@ async def acquire_token(credential: Any, scope: str) -> str:
         raise
     except Exception as exc:
         raise SignInError(safe_reason(exc)) from None
+    SECRETS.add(result.token)
     return result.token

@@ -150,6 +150,7 @@ class Results(_Model):
     scenario: str | None = None
     tenant_id: str | None = None
     tenant_name: str | None = None
+    tenant_unread: str | None = Field(default=None, description="why the tenant side read nothing at all (exit 3)")
     vantage: Vantage
     settings: dict[str, Any] = Field(default_factory=dict, description="profile values that shaped the scan (no secrets)")
     checks: list[CheckResult]

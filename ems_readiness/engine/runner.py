@@ -10,17 +10,23 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from ems_readiness import __version__
-from ems_readiness.engine.auth import SignInError, TokenClaims, acquire_token, build_credential, graph_scope, read_claims
+from ems_readiness.engine.auth import (
+    SignInError, TokenClaims, acquire_token, build_credential, graph_scope, read_claims, sign_in_target,
+)
 from ems_readiness.engine.check import Check, bound_text, rollup
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import Inventory
-from ems_readiness.engine.model import CheckResult, Results, Status, ToolInfo, Vantage
+from ems_readiness.engine.model import CheckResult, Finding, Results, Status, ToolInfo, Vantage
+from ems_readiness.engine.secrets import SECRETS
 from ems_readiness.probes.base import EvidenceLog, ProbeError, Stopwatch
-from ems_readiness.probes.proxy import redact_proxy_url
+from ems_readiness.probes.proxy import ProxyAddress, parse_proxy_url, redact_proxy_url
 from ems_readiness.engine.profile import Profile
 from ems_readiness.engine.rollup import responsibility_results, totals
 
 CHECK_TIME_LIMIT = 900.0
+# the whole tenant side (every Graph read of every check) ends within
+# max(CHECK_TIME_LIMIT, TENANT_DEADLINE_FACTOR x [tenant] timeout_seconds) + max_retry_wait_seconds
+TENANT_DEADLINE_FACTOR = 40
 
 
 class ScanAbort(Exception):
@@ -35,7 +41,32 @@ class ScanOptions:
     scenario: str | None = None
     on_check_done: Callable[[CheckResult, int, int], None] | None = None
     on_start: Callable[[int], None] | None = None
+    on_status: Callable[[str], None] | None = None  # one line for the terminal, e.g. "signing in to …"
     credential: Any = None  # a ready credential (tests, demo); else built from the profile
+
+
+@dataclass
+class TenantConnection:
+    graph: Any = None  # GraphProbe
+    claims: TokenClaims | None = None
+    tenant_id: str | None = None
+    tenant_name: str | None = None
+    unread: str | None = None  # why the tenant could not be read at all (exit 3)
+    resource: str = "tenant"  # what the unread finding is about: the sign-in host or the Graph root
+
+
+def tenant_deadline_seconds(profile: Profile) -> float:
+    return max(CHECK_TIME_LIMIT, TENANT_DEADLINE_FACTOR * profile.tenant.timeout_seconds) \
+        + profile.tenant.max_retry_wait_seconds
+
+
+def profile_proxy(profile: Profile) -> ProxyAddress | None:
+    """The one parsed proxy every client uses (Graph, sign-in); its password is a secret."""
+    if not profile.network.proxy:
+        return None
+    proxy = parse_proxy_url(profile.network.proxy)
+    SECRETS.add(proxy.password)
+    return proxy
 
 
 def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list[Check]:
@@ -46,38 +77,72 @@ def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list
     return [c for c in chosen if not any(matches(c, t) for t in skip)]
 
 
-async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: Any):
-    from ems_readiness.probes.graph import ORGANIZATION_FIELDS, GraphAuthError, GraphError, GraphProbe, build_client
+async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: Any,
+                         on_status: Callable[[str], None] | None = None) -> TenantConnection:
+    """Sign in and make the first read (/organization). Failing either, the tenant is not read:
+    the connection says why, and the rest of the scan goes on without it."""
+    from urllib.parse import urlsplit
+
+    from ems_readiness.probes.graph import (
+        ORGANIZATION_FIELDS, GraphAuthError, GraphError, GraphNotSupported, GraphPermissionError, GraphProbe,
+        build_client,
+    )
 
     scope = graph_scope(profile.tenant.graph_url)
+    proxy = profile_proxy(profile)
+    target = sign_in_target(profile) if credential is None else None
+    graph_host = urlsplit(profile.tenant.graph_url).netloc
     try:
-        credential = credential or build_credential(profile)
+        if target and on_status:
+            on_status(f"signing in to {target} …")
+        credential = credential or build_credential(profile, proxy)
         token = await acquire_token(credential, scope)
     except SignInError as exc:
-        raise ScanAbort(f"sign-in failed: {exc}") from None
+        where = f"sign-in to {target} failed" if target else "sign-in failed"
+        return TenantConnection(tenant_id=profile.tenant.id, unread=f"{where}: {exc}", resource=target or "sign-in")
     claims = read_claims(token)
     del token
     client = build_client(profile.tenant.graph_url, credential, scope, profile.tenant.timeout_seconds,
-                          proxy=profile.network.proxy)
+                          proxy=proxy,
+                          ca_bundle=str(profile.path(profile.tenant.ca_bundle)) if profile.tenant.ca_bundle else None)
     graph = GraphProbe(profile.tenant.graph_url, client, evidence, claims,
                        concurrency=profile.tenant.concurrency, timeout=profile.tenant.timeout_seconds,
-                       max_retry_wait=profile.tenant.max_retry_wait_seconds)
-    tenant_id, tenant_name = claims.tenant_id or profile.tenant.id, None
+                       max_retry_wait=profile.tenant.max_retry_wait_seconds,
+                       deadline=tenant_deadline_seconds(profile))
+    connection = TenantConnection(graph, claims, claims.tenant_id or profile.tenant.id, resource=graph_host)
     try:
         orgs, _ = await graph.get("organization", select=ORGANIZATION_FIELDS)
         if orgs:
-            tenant_id, tenant_name = orgs[0].get("id", tenant_id), orgs[0].get("displayName")
+            connection.tenant_id, connection.tenant_name = organization_identity(orgs[0], connection.tenant_id)
+    except (GraphPermissionError, GraphNotSupported):
+        pass  # the checks that need it say so; the others can still read the tenant
     except GraphAuthError as exc:
-        await graph.aclose()
-        raise ScanAbort(str(exc)) from None
+        connection.unread = str(exc)
     except GraphError as exc:
-        if exc.unreachable:  # nothing answered at all: no tenant to assess
-            await graph.aclose()
-            raise ScanAbort(f"the tenant could not be reached at {profile.tenant.graph_url}: {exc}") from None
-        if exc.status in (400, 404, 405):  # something answered, but not Microsoft Graph
-            await graph.aclose()
-            raise ScanAbort(f"{profile.tenant.graph_url} did not answer like Microsoft Graph: {exc}") from None
-    return graph, claims, tenant_id, tenant_name
+        if exc.unreachable:  # nothing answered at all, or a proxy stood in the way
+            connection.unread = f"the tenant could not be reached at {profile.tenant.graph_url}: {exc}"
+        elif exc.status in (400, 404, 405):  # something answered, but not Microsoft Graph
+            connection.unread = f"{profile.tenant.graph_url} did not answer like Microsoft Graph: {exc}"
+        else:
+            connection.unread = f"the tenant's first read failed: {exc}"
+    if connection.unread:
+        await graph.aclose()
+        connection.graph = None
+    return connection
+
+
+def organization_identity(org: Any, tenant_id: str | None) -> tuple[str | None, str | None]:
+    """The tenant's id and name from /organization, when they are the strings Graph sends."""
+    from ems_readiness.probes.graph import GraphError
+
+    if not isinstance(org, dict):
+        raise GraphError(f"Graph read /organization returned a {type(org).__name__} where an object belongs")
+    org_id, name = org.get("id", tenant_id), org.get("displayName")
+    if org_id is not None and not isinstance(org_id, str):
+        raise GraphError(f"Graph read /organization returned an id of type {type(org_id).__name__}, not a string")
+    if name is not None and not isinstance(name, str):
+        raise GraphError(f"Graph read /organization returned a displayName of type {type(name).__name__}")
+    return org_id, name
 
 
 def build_network_probes(profile: Profile, evidence: EvidenceLog):
@@ -120,8 +185,8 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     status: Status | None = None
     try:
         await asyncio.wait_for(check.fn(ctx), timeout=CHECK_TIME_LIMIT)
-    except GraphAuthError:
-        raise
+    except GraphAuthError as exc:  # the token stopped working part-way: this check could not assess
+        status, reason = Status.ERROR, str(exc)
     except GraphNotSupported as exc:
         status, reason = Status.SKIP, str(exc)
     except ProbeError as exc:
@@ -150,17 +215,24 @@ def result_of(check: Check, status: Status, reason: str | None, ms: float, findi
     )
 
 
-async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:
-    from ems_readiness.probes.graph import GraphAuthError
+def not_read_result(check: Check, connection: TenantConnection) -> CheckResult:
+    """A tenant check when the tenant was not read: an error finding that says why (the sign-in
+    host that did not answer, the proxy that refused), which is what the customer must fix first."""
+    reason = bound_text(connection.unread, 1000)
+    finding = Finding(check_id=check.id, resource=connection.resource, status=Status.ERROR,
+                      message=f"The tenant was not read: {reason}")
+    return result_of(check, Status.ERROR, f"the tenant was not read: {reason}", 0.0, [finding])
 
+
+async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:
     started = datetime.now(timezone.utc)
     evidence = EvidenceLog()
-    graph = claims = None
-    tenant_id = profile.tenant.id
-    tenant_name = None
+    connection = TenantConnection(tenant_id=profile.tenant.id)
     # network checks take the tenant's domains and federation hosts from the inventory too
     if options.tenant_side:
-        graph, claims, tenant_id, tenant_name = await connect_tenant(profile, evidence, options.credential)
+        connection = await connect_tenant(profile, evidence, options.credential, options.on_status)
+    graph, claims = connection.graph, connection.claims
+    tenant_id, tenant_name = connection.tenant_id, connection.tenant_name
     dns = tcp = tls = None
     if options.network_side:
         dns, tcp, tls = build_network_probes(profile, evidence)
@@ -176,6 +248,8 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         early = precheck(check, options, graph, claims)
         if early:
             result = result_of(check, early[0], early[1], 0.0)
+        elif check.side == "tenant" and connection.unread:
+            result = not_read_result(check, connection)
         else:
             result = await run_check(check, CheckContext(check, profile, probes, inventory))
         done += 1
@@ -185,16 +259,18 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
 
     try:
         results = await asyncio.gather(*(one(c) for c in checks))
-    except GraphAuthError as exc:
-        raise ScanAbort(str(exc)) from None
     finally:
         if graph is not None:
             await graph.aclose()
     check_results = sorted(results, key=lambda r: r.id)
     stats: dict[str, Any] = {"observations": len(evidence.items)}
+    unread = connection.unread
     if graph is not None:
         stats["graph_requests"] = graph.requests
         stats["graph_retries"] = graph.retries
+        if graph.requests and not graph.reads_ok:
+            unread = (f"none of the {graph.requests} Graph requests to {profile.tenant.graph_url} gave an answer"
+                      " that could be read")
     return Results(
         tool=ToolInfo(version=__version__),
         scan_id=str(uuid.uuid4()),
@@ -204,6 +280,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         scenario=options.scenario,
         tenant_id=tenant_id,
         tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
+        tenant_unread=unread,
         vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
                         proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None),
         settings=scan_settings(profile, options),

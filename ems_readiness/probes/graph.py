@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
@@ -23,7 +24,10 @@ import httpx
 from ems_readiness.engine.auth import SignInError, TokenClaims
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.secrets import scrub
 from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from ems_readiness.probes.graph_transport import Redirected, ResponseRejected, http_client
+from ems_readiness.probes.proxy import ProxyAddress
 
 # the organization fields the scan reads; one list so the runner's first read and the checks'
 # reads are the same cached request
@@ -32,6 +36,9 @@ RETRY_STATUSES = {429, 503, 504}
 MAX_ATTEMPTS = 6
 TRANSPORT_RETRIES = 2
 PAGE_SIZE = 999
+MAX_PAGES = 5000  # 5 million objects at 999 a page: more is a server that does not stop
+MAX_REDIRECTS = 5
+SERVER_TEXT_LIMIT = 300  # characters of a server's own error message that reach a reason
 
 
 class GraphError(ProbeError):
@@ -122,7 +129,24 @@ def backoff_seconds(attempt: int, rng: random.Random) -> float:
     return rng.uniform(0, min(30.0, 0.5 * 2**attempt))
 
 
-def build_client(root: str, credential: Any, scope: str, timeout: float, proxy: str | None = None) -> Any:
+def server_text(text: Any) -> str:
+    """A server's own words, for a reason: bounded, one line, with no secret of ours in them."""
+    if not isinstance(text, str):
+        return ""
+    flat = " ".join(scrub(text).split())
+    return flat if len(flat) <= SERVER_TEXT_LIMIT else flat[:SERVER_TEXT_LIMIT] + "…"
+
+
+def same_origin(url: str, root: str) -> bool:
+    a, b = urlsplit(url), urlsplit(root)
+    try:
+        return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    except ValueError:
+        return False
+
+
+def build_client(root: str, credential: Any, scope: str, timeout: float, proxy: ProxyAddress | None = None,
+                 ca_bundle: str | None = None) -> Any:
     from kiota_authentication_azure.azure_identity_authentication_provider import (
         AzureIdentityAuthenticationProvider,
     )
@@ -131,7 +155,7 @@ def build_client(root: str, credential: Any, scope: str, timeout: float, proxy: 
     from msgraph_core import GraphClientFactory
 
     http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)), proxy=proxy or None),
+        client=http_client(timeout=timeout, proxy=proxy, ca_bundle=ca_bundle),
         options=dict(graph_options),
     )
     # the token goes to the Graph root's host only, never to a host a response names
@@ -139,6 +163,24 @@ def build_client(root: str, credential: Any, scope: str, timeout: float, proxy: 
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = f"{root}/v1.0"
     return GraphServiceClient(request_adapter=adapter)
+
+
+class PageGuard:
+    """The pages of one collection read: a nextLink back to a page already read, or more pages
+    than any tenant has, is a server that would never stop, and the read ends as an error."""
+
+    def __init__(self, read: GraphRead, first: str) -> None:
+        self.read = read
+        self.seen = {first}
+
+    def next(self, link: str) -> str:
+        if link in self.seen:
+            raise GraphError(f"Graph read {self.read.path}: @odata.nextLink points back at a page already read"
+                             f" (page {len(self.seen) + 1}); paging stopped")
+        if len(self.seen) >= MAX_PAGES:
+            raise GraphError(f"Graph read {self.read.path}: more than {MAX_PAGES} pages; paging stopped")
+        self.seen.add(link)
+        return link
 
 
 class GraphProbe:
@@ -152,6 +194,7 @@ class GraphProbe:
         concurrency: int = 8,
         timeout: float = 30.0,
         max_retry_wait: float = 120.0,
+        deadline: float | None = None,
         seed: int | None = None,
     ) -> None:
         self.root = root.rstrip("/")
@@ -165,6 +208,19 @@ class GraphProbe:
         self._rng = random.Random(seed)
         self.requests = 0
         self.retries = 0
+        self.reads_ok = 0  # reads that gave an answer the probe could use
+        # the whole tenant side ends by then (time.monotonic()), whatever each read still wants
+        self.deadline_seconds = deadline
+        self._ends_at = time.monotonic() + deadline if deadline else None
+
+    def remaining(self, read: GraphRead) -> float:
+        if self._ends_at is None:
+            return float("inf")
+        left = self._ends_at - time.monotonic()
+        if left <= 0:
+            raise GraphError(f"Graph read {read.path} not made: the tenant side's deadline of"
+                             f" {self.deadline_seconds:g} s has passed")
+        return left
 
     # ---- preflight -------------------------------------------------------------------------
 
@@ -203,12 +259,13 @@ class GraphProbe:
         from kiota_abstractions.api_error import APIError
         from kiota_abstractions.method import Method
         from kiota_abstractions.request_information import RequestInformation
-        from kiota_http.middleware.options import RetryHandlerOption
+        from kiota_http.middleware.options import RedirectHandlerOption, RetryHandlerOption
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
         waited = 0.0
         transport_failures = 0
         attempt = 0
+        redirects: list[str] = []
         watch = Stopwatch()
         while True:
             info = RequestInformation(Method.GET)
@@ -216,17 +273,27 @@ class GraphProbe:
             info.headers.try_add("Accept", "application/json")
             for name, value in headers.items():
                 info.headers.try_add(name, value)
-            info.add_request_options([RetryHandlerOption(max_retries=0, should_retry=False)])
+            info.add_request_options([RetryHandlerOption(max_retries=0, should_retry=False),
+                                      RedirectHandlerOption(should_redirect=False)])
             delay: float | None = None
+            limit = min(self.timeout, self.remaining(read))
             try:
                 async with self._sem:
                     self.requests += 1
-                    body = await self.client.request_adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
+                    async with asyncio.timeout(limit):  # the whole exchange, body included
+                        body = await self.client.request_adapter.send_primitive_async(
+                            info, "bytes", {"XXX": ODataError})
+            except Redirected as exc:
+                url = self._follow(read, url, exc, redirects)
+                delay = 0.0
+            except ResponseRejected as exc:
+                raise GraphError(f"Graph read {read.path}: {exc}") from None
             except APIError as exc:  # ODataError, or a gateway's non-JSON error page
                 status = exc.response_status_code or 0
                 error = getattr(exc, "error", None) if isinstance(exc, ODataError) else None
-                code = error.code if error else None
-                message = error.message if error and error.message else ("" if error else "(not a Graph error body)")
+                code = server_text(error.code)[:80] if error and error.code else None
+                message = server_text(error.message) if error and error.message else (
+                    "" if error else "(not a Graph error body)")
                 if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
                     delay = retry_after_seconds(exc.response_headers)
                     if delay is None:
@@ -237,24 +304,32 @@ class GraphProbe:
                     needed = read.delegated if self.claims.kind == "delegated" else read.application
                     permission = needed[0] if needed else "(delegated sign-in)"
                     raise GraphPermissionError(read.path, permission, self.claims.kind, f"Graph answered 403 {code}") from None
+                elif status == 407:
+                    raise GraphError(f"the proxy answered 407 (proxy authentication required) for {read.path}",
+                                     status, code, unreachable=True) from None
                 else:
                     raise GraphError(f"Graph answered {status} {code or ''} for {read.path}: {message}".strip(), status, code) from None
             except SignInError as exc:
                 raise GraphAuthError(f"sign-in failed: {exc}") from None
-            except (httpx.TimeoutException, asyncio.TimeoutError):
+            except (httpx.TimeoutException, TimeoutError):
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
-                    raise GraphError(f"Graph read {read.path} timed out after {self.timeout:g} s ({transport_failures} attempts)",
-                                     unreachable=True) from None
+                    raise GraphError(f"Graph read {read.path} did not complete within {limit:g} s"
+                                     f" ({transport_failures} attempts)", unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             except httpx.TransportError as exc:
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
                     raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}", unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
+            except (httpx.HTTPError, RecursionError, ValueError, UnicodeError) as exc:
+                # an answer no parser can read (a decoding error, an error body nested past any depth)
+                raise GraphError(f"Graph read {read.path}: unreadable answer ({type(exc).__name__})") from None
             else:
                 try:
                     return json.loads(body or b"{}"), watch
+                except RecursionError:
+                    raise GraphError(f"Graph read {read.path} returned JSON nested too deeply to read") from None
                 except ValueError:
                     transport_failures += 1
                     if transport_failures > TRANSPORT_RETRIES:
@@ -267,9 +342,25 @@ class GraphProbe:
                     status=429,
                 )
             attempt += 1
-            self.retries += 1
-            waited += delay
-            await asyncio.sleep(delay)
+            if delay:
+                self.retries += 1
+                waited += delay
+                await asyncio.sleep(min(delay, self.remaining(read)))
+
+    def _follow(self, read: GraphRead, url: str, redirect: Redirected, seen: list[str]) -> str:
+        """A redirect is followed on the Graph root's own origin only, a few hops, never in a loop:
+        the bearer token never goes to another host, and no other host's answer is tenant data."""
+        target = redirect.location
+        if not target:
+            raise GraphError(f"Graph read {read.path}: answered {redirect.status} without a Location")
+        if not same_origin(target, self.root):
+            host = urlsplit(target).netloc[:100] or target[:100]
+            raise GraphError(f"Graph read {read.path} was redirected ({redirect.status}) to another host,"
+                             f" {server_text(host)}; not followed (the token is never sent there)")
+        seen.append(url)
+        if target in seen or len(seen) > MAX_REDIRECTS:
+            raise GraphError(f"Graph read {read.path}: redirect loop ({len(seen)} redirects); not followed further")
+        return target
 
     def _record(self, read: GraphRead, target: str, outcome: str, watch: Stopwatch | None, **data: Any) -> Evidence:
         return self.evidence.record("graph", target, outcome, watch.ms if watch else None, **data)
@@ -289,11 +380,12 @@ class GraphProbe:
         watch = None
         try:
             self._preflight(read)
-            body, watch = await self._send(read, self.url(path, params), {})
+            url = self.url(path, params)
+            body, watch = await self._send(read, url, {})
             if read.collection:
                 result = page_items(read, body)
                 if "@odata.nextLink" in body:
-                    result = await self._rest_of(read, body, result)
+                    result = await self._rest_of(read, url, body, result)
             elif isinstance(body, dict) and not isinstance(body.get("value"), (list, dict)):
                 result = body
             else:
@@ -301,14 +393,16 @@ class GraphProbe:
         except GraphError as exc:
             self._record(read, path, "error", watch, reason=str(exc))
             raise
+        self.reads_ok += 1
         evidence = self._record(read, path, "ok", watch, select=(params or {}).get("$select"),
                                 items=len(result) if read.collection else None)
         return result, evidence
 
-    async def _rest_of(self, read: GraphRead, body: dict[str, Any], items: list[Any]) -> list[Any]:
+    async def _rest_of(self, read: GraphRead, first: str, body: dict[str, Any], items: list[Any]) -> list[Any]:
         items = list(items)
+        pages = PageGuard(read, first)
         while isinstance(body, dict) and body.get("@odata.nextLink"):
-            body, _ = await self._send(read, self.next_link(read, body["@odata.nextLink"]), {})
+            body, _ = await self._send(read, pages.next(self.next_link(read, body["@odata.nextLink"])), {})
             items.extend(page_items(read, body))
         return items
 
@@ -328,7 +422,8 @@ class GraphProbe:
         if advanced:  # endsWith / ne / not / $search need both (reference/graph.md §2)
             params["$count"] = "true"
             headers["ConsistencyLevel"] = "eventual"
-        url = self.url(read.path, params)
+        url: str | None = self.url(read.path, params)
+        guard = PageGuard(read, url)
         pages = 0
         total = 0
         watch = Stopwatch()
@@ -340,10 +435,11 @@ class GraphProbe:
                     total += 1
                     yield item
                 link = body.get("@odata.nextLink")
-                url = self.next_link(read, link) if link else None
+                url = guard.next(self.next_link(read, link)) if link else None
         except GraphError as exc:
             self._record(read, read.path, "error", watch, reason=str(exc), filter=filter, pages=pages)
             raise
+        self.reads_ok += 1
         self._record(read, read.path, "ok", watch, filter=filter, select=",".join(select), pages=pages, items=total)
 
     def stream_evidence(self, name: str) -> Evidence | None:
