@@ -307,7 +307,9 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
 
 @main.command()
 @click.option("--scenario", type=click.Choice(["unready", "ready", "large"]), default="unready", show_default=True)
-@click.option("--faults", metavar="SPEC", help="Graph fault injection, e.g. rate=0.3,kinds=429+503,retry_after=0.2")
+@click.option("--faults", metavar="SPEC", help="Graph fault injection, e.g. rate=0.3,kinds=429+503,retry_after=0.2,"
+              " or a hostile mode: page-loop, slow-drip, huge-body, bad-gzip, deep-nesting, redirect-offhost,"
+              " redirect-loop, echo-secrets, odd-shapes, odd-types, status-500-all, status-429-all, proxy-407")
 @click.option("--write-profile", type=click.Path(dir_okay=False), help="Also write the profile to this file.")
 def simulate(scenario, faults, write_profile) -> None:
     """Run the simulated environment alone and print the profile that points a scan at it."""

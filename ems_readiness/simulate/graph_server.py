@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ems_readiness.simulate import hostile_graph
 from ems_readiness.simulate.tenant_data import (
     FIXTURE_SCENARIOS,
     GENERATED_SCENARIOS,
@@ -66,7 +67,8 @@ class FaultPlan:
     one of `kinds` (429 and 503 carry `Retry-After: retry_after`, 504 carries none) or, when
     `malformed`, with a 200 whose JSON is cut short. The same URL is never faulted more than
     `max_consecutive` times in a row, so a client that retries gets through. `slow_seconds` delays
-    every response."""
+    every response. `hostile` names modes of `hostile_graph` (page-loop, slow-drip, …) that answer
+    every request the way a broken or malicious server would."""
 
     rate: float = 0.0
     kinds: tuple[str, ...] = ("429",)
@@ -75,9 +77,12 @@ class FaultPlan:
     max_consecutive: int = 2
     slow_seconds: float = 0.0
     malformed: bool = False
+    hostile: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(str(kind) for kind in self.kinds))
+        object.__setattr__(self, "hostile", tuple(self.hostile))
+        hostile_graph.check_modes(self.hostile)
         object.__setattr__(self, "retry_after", str(self.retry_after))
         if not 0.0 <= self.rate <= 1.0:
             raise ValueError(f"fault rate must be between 0 and 1, got {self.rate}")
@@ -100,16 +105,21 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, spec: str) -> FaultPlan:
-        """Parse a CLI spec such as `rate=0.3,kinds=429+503,retry_after=0.2,seed=1`.
+        """Parse a CLI spec such as `rate=0.3,kinds=429+503,retry_after=0.2,seed=1` or `page-loop`.
         Keys: rate, kinds (joined by `+`), retry_after, seed, max_consecutive, slow_seconds (or slow),
-        malformed (true/false). An empty spec or `none` means no faults."""
+        malformed (true/false), hostile (modes joined by `+`); a bare hostile mode name is one
+        too. An empty spec or `none` means no faults."""
         options: dict[str, Any] = {}
         if spec.strip().lower() in ("", "none", "off"):
             return cls()
         for item in spec.split(","):
             key, sep, value = (part.strip() for part in item.partition("="))
+            if not sep and key in hostile_graph.HOSTILE_MODES:
+                options["hostile"] = (*options.get("hostile", ()), key)
+                continue
             if not sep or not key:
-                raise ValueError(f"fault option {item.strip()!r} is not KEY=VALUE (in {spec!r})")
+                raise ValueError(f"fault option {item.strip()!r} is neither KEY=VALUE nor a hostile mode"
+                                 f" ({', '.join(hostile_graph.HOSTILE_MODES)})")
             key = _FAULT_OPTION_ALIASES.get(key, key)
             if key not in _FAULT_OPTION_PARSERS:
                 raise ValueError(f"unknown fault option {key!r}; known options are {sorted(_FAULT_OPTION_PARSERS)}")
@@ -142,9 +152,9 @@ def _parse_kinds(text: str) -> tuple[str, ...]:
 
 _FAULT_OPTION_PARSERS: dict[str, Callable[[str], Any]] = {
     "rate": float, "kinds": _parse_kinds, "retry_after": str, "seed": int,
-    "max_consecutive": int, "slow_seconds": float, "malformed": _parse_bool,
+    "max_consecutive": int, "slow_seconds": float, "malformed": _parse_bool, "hostile": _parse_kinds,
 }
-_FAULT_OPTION_ALIASES = {"slow": "slow_seconds", "kind": "kinds"}
+_FAULT_OPTION_ALIASES = {"slow": "slow_seconds", "kind": "kinds", "mode": "hostile", "modes": "hostile"}
 
 
 class _FaultInjector:
@@ -177,7 +187,8 @@ class RequestLogEntry:
     query: str           # percent-decoded
     status: int
     elapsed_ms: float
-    fault: str | None    # "429", "503", "504", "malformed", or None
+    fault: str | None    # "429", "503", "504", "malformed", a hostile mode, or None
+    host: str = ""       # the Host header: a client that followed an off-host redirect shows here
 
 
 @dataclass
@@ -705,8 +716,10 @@ class GraphSimulator:
 
     def __init__(
         self, tenant: Tenant, token: str | None = None, faults: FaultPlan | None = None, port: int = 0,
+        certificate: tuple[str, str] | None = None,
     ) -> None:
         self.tenant = tenant
+        self.certificate = certificate  # (cert PEM, key PEM): serve HTTPS, e.g. behind TLS inspection
         self.token = token
         self.faults = faults or FaultPlan()
         self._port = port
@@ -715,6 +728,7 @@ class GraphSimulator:
         self._log_lock = threading.Lock()
         self._server: _GraphHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()  # ends hostile answers that would otherwise go on
 
     # -- lifecycle
 
@@ -723,6 +737,13 @@ class GraphSimulator:
             raise RuntimeError("the Graph simulator is already running")
         server = _GraphHTTPServer((LOOPBACK, self._port))
         server.simulator = self
+        if self.certificate:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.certificate)
+            server.socket = context.wrap_socket(server.socket, server_side=True)
+        self._stopping.clear()
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="graph-simulator", daemon=True)
@@ -731,6 +752,7 @@ class GraphSimulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
         self._server.close_connections()
@@ -749,7 +771,8 @@ class GraphSimulator:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the Graph simulator is not running; call start() first")
-        return f"http://{LOOPBACK}:{self._server.server_address[1]}"
+        scheme = "https" if self.certificate else "http"
+        return f"{scheme}://{LOOPBACK}:{self._server.server_address[1]}"
 
     @property
     def requests(self) -> list[RequestLogEntry]:
@@ -769,9 +792,19 @@ class GraphSimulator:
         path = "/" + "/".join(segment for segment in parts.path.split("/") if segment)
         request_id = str(uuid.uuid4())
         client_request_id = handler.headers.get("client-request-id") or request_id
+        host = handler.headers.get("Host", "")
+        own_url = f"{'https' if self.certificate else 'http'}://{host or LOOPBACK}{handler.path}"
+        for mode in self.faults.hostile:
+            self._record(RequestLogEntry(handler.command, path, unquote(parts.query), 0, 0.0, mode, host))
+            try:
+                if hostile_graph.answer(mode, handler, own_url, self._stopping):
+                    return
+            except OSError:  # the client went away mid-answer, as it should
+                handler.close_connection = True
+                return
         fault = None
         try:
-            body = self._respond(handler, path, parts.query)
+            body = hostile_graph.reshape(self.faults.hostile, path, own_url, self._respond(handler, path, parts.query))
             fault = self._injector.pick(f"{handler.command} {path}?{parts.query}")
             response = _success_or_fault(body, fault, self.faults.retry_after)
         except GraphError as error:
@@ -783,7 +816,7 @@ class GraphSimulator:
             time.sleep(self.faults.slow_seconds)
         # Logged before sending, so a client that has its answer always finds the request in the log.
         self._record(RequestLogEntry(handler.command, path, unquote(parts.query), response.status,
-                                     round((time.perf_counter() - started) * 1000, 3), fault))
+                                     round((time.perf_counter() - started) * 1000, 3), fault, host))
         _send(handler, response)
 
     def _respond(self, handler: _GraphRequestHandler, path: str, query: str) -> bytes:

@@ -40,9 +40,9 @@ def delegated_token(scopes=ALL_DELEGATED) -> str:
 
 @contextmanager
 def simulated_tenant(scenario: str = "unready", token: str | None = None, faults: FaultPlan | None = None,
-                     tenant=None, now=None):
+                     tenant=None, now=None, certificate=None):
     tenant = tenant or load_scenario_tenant(scenario, ports={"sts": 443}, now=now)
-    sim = GraphSimulator(tenant, token=token, faults=faults)
+    sim = GraphSimulator(tenant, token=token, faults=faults, certificate=certificate)
     sim.start()
     try:
         yield sim
