@@ -83,3 +83,66 @@ def test_wrong_secret_is_exit_3_with_one_clean_line(tmp_path):
     assert "sign-in to 127.0.0.1" in proc.stderr and "failed" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert SECRET not in proc.stderr + proc.stdout
+
+
+def test_sign_in_failure_is_one_line_with_a_hint_and_no_library_logs(tmp_path):
+    env = base_env()
+    env["AZURE_CLIENT_SECRET"] = "wrong-" + SECRET
+    with TokenService(tmp_path, client_id=CLIENT_ID, secret=SECRET, access_token=app_token()) as sts, \
+            simulated_tenant("ready") as sim:
+        proc = run_cli(["scan", "--profile", str(write_profile(tmp_path, sim, sts)), "--no-network", "--quiet",
+                        "--out", str(tmp_path / "out")], env, tmp_path)
+    assert proc.returncode == 3
+    lines = proc.stderr.splitlines()
+    assert sum("AADSTS7000215" in line for line in lines) == 1, proc.stderr  # no azure-identity/MSAL log lines
+    assert "hint: set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in proc.stderr
+    assert "--auth cli" in proc.stderr and "--no-tenant" in proc.stderr
+    assert not [line for line in lines if line.startswith(("WARNING", "ERROR", "Traceback", "  File"))]
+    assert (tmp_path / "out" / "results.json").exists()  # the report is written for what was assessed
+
+
+def test_non_ascii_token_is_one_line_exit_2(tmp_path):
+    env = {**os.environ, "EMS_READINESS_TOKEN": "eyJ0eXAi.tökén.sig", "CI": "true"}
+    proc = run_cli(["scan", "--graph-url", "http://127.0.0.1:9", "--auth", "token", "--no-network",
+                    "--out", str(tmp_path / "out")], env, tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "EMS_READINESS_TOKEN" in proc.stderr and "non-ASCII" in proc.stderr
+    assert "tökén" not in proc.stderr
+
+
+def test_silent_sign_in_host_is_bounded_and_the_network_side_still_runs(tmp_path):
+    """A sign-in host that accepts TCP and never answers (packets dropped past the handshake):
+    the terminal says where it signs in, sign-in ends within [tenant] timeout_seconds, the
+    network side is assessed, the report is written, the tenant checks say why, exit 3."""
+    import json
+    import socket
+    import time
+
+    from ems_readiness.simulate.environment import SimulatedEnvironment, to_toml
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # never accepted: connections complete, nothing is ever answered
+        port = silent.getsockname()[1]
+        with SimulatedEnvironment("ready") as env:
+            data = env.profile_dict()
+            data["tenant"].update(auth="env", authority=f"https://127.0.0.1:{port}", timeout_seconds=3)
+            profile = tmp_path / "profile.toml"
+            profile.write_text(to_toml(data), encoding="utf-8")
+            environment = base_env()
+            environment["AZURE_CLIENT_SECRET"] = SECRET
+            started = time.monotonic()
+            proc = run_cli(["scan", "--profile", str(profile), "--out", str(tmp_path / "out")], environment, tmp_path)
+            elapsed = time.monotonic() - started
+    print(f"silent sign-in host, timeout_seconds=3: the scan took {elapsed:.1f} s")
+    assert proc.returncode == 3, proc.stderr
+    assert f"signing in to 127.0.0.1:{port} …" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert f"sign-in to 127.0.0.1:{port} failed: no answer from 127.0.0.1:{port} within 3 s" in results["tenant_unread"]
+    statuses = {c["id"]: c for c in results["checks"]}
+    for check_id in ("NET-001", "NET-002", "TLS-001", "TLS-003"):
+        assert statuses[check_id]["status"] == "pass"
+    lic = statuses["LIC-001"]
+    assert lic["status"] == "error" and lic["findings"][0]["resource"] == f"127.0.0.1:{port}"
+    assert SECRET not in everything_written(tmp_path, proc)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from ems_readiness.probes.base import SingleFlightCache
+from ems_readiness.probes.base import ProbeError, SingleFlightCache
 from ems_readiness.engine.profile import Profile
 
 
@@ -50,15 +50,18 @@ def is_initial_domain(name: str) -> bool:
 
 
 class Inventory:
-    def __init__(self, profile: Profile, graph: Any | None) -> None:
+    def __init__(self, profile: Profile, graph: Any | None, tenant_unread: str | None = None) -> None:
         self.profile = profile
         self.graph = graph
+        self.tenant_unread = tenant_unread  # the tenant side ran but read nothing: its data is unknown
         self._cache = SingleFlightCache()
         self._endpoints: list[Any] | None = None
 
     async def tenant_domains(self) -> list[dict[str, Any]] | None:
         """The tenant's domain objects, or None when the tenant side is off."""
         if self.graph is None:
+            if self.tenant_unread:
+                raise ProbeError(f"the tenant's domains are unknown: the tenant was not read ({self.tenant_unread})")
             return None
         domains, _ = await self.graph.get(
             "domains", select=["id", "authenticationType", "isVerified", "isDefault", "isInitial", "isRoot", "supportedServices"]

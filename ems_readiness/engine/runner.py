@@ -237,7 +237,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     if options.network_side:
         dns, tcp, tls = build_network_probes(profile, evidence)
     probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp)
-    inventory = Inventory(profile, graph)
+    inventory = Inventory(profile, graph, connection.unread)
     total = len(checks)
     done = 0
     if options.on_start:
