@@ -252,7 +252,7 @@ def build_credential(profile: Profile, proxy: Any = None) -> Any:
         elif mode == "workload-identity":
             inner = identity.WorkloadIdentityCredential(tenant_id=tenant, client_id=profile.tenant.client_id, **kwargs)
         else:
-            inner = identity.DefaultAzureCredential(**({"authority": kwargs["authority"]} if "authority" in kwargs else {}))
+            inner = identity.DefaultAzureCredential(**kwargs)
     except Exception as exc:
         raise SignInError(f"cannot set up --auth {mode}: {safe_reason(exc)}") from None
     return AsyncCachingCredential(inner, timeout=timeout, target=sign_in_target(profile))

@@ -29,10 +29,6 @@ CHECK_TIME_LIMIT = 900.0
 TENANT_DEADLINE_FACTOR = 40
 
 
-class ScanAbort(Exception):
-    """The tenant could not be reached or sign-in failed (exit 3); the message is safe to print."""
-
-
 @dataclass
 class ScanOptions:
     tenant_side: bool = True
@@ -227,6 +223,7 @@ def not_read_result(check: Check, connection: TenantConnection) -> CheckResult:
 async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:
     started = datetime.now(timezone.utc)
     evidence = EvidenceLog()
+    profile_proxy(profile)  # registers the proxy password, whichever side uses the proxy
     connection = TenantConnection(tenant_id=profile.tenant.id)
     # network checks take the tenant's domains and federation hosts from the inventory too
     if options.tenant_side:
