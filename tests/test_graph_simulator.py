@@ -353,8 +353,12 @@ def test_fault_plan_parse() -> None:
     assert FaultPlan.parse("rate=1,kinds=504,slow=0.5,malformed=true,max_consecutive=3") == FaultPlan(
         rate=1.0, kinds=("504",), slow_seconds=0.5, malformed=True, max_consecutive=3)
     assert FaultPlan.parse("") == FaultPlan()
+    assert FaultPlan.parse("page-loop,mode=slow-drip+bad-gzip") == FaultPlan(
+        hostile=("page-loop", "slow-drip", "bad-gzip"))
     for bad, message in [("rate=2", "between 0 and 1"), ("kinds=418", "unknown fault kinds"),
-                         ("speed=3", "unknown fault option 'speed'"), ("rate", "not KEY=VALUE"),
+                         ("speed=3", "unknown fault option 'speed'"), ("rate", "neither KEY=VALUE nor a hostile mode"),
+                         ("page-lop", "neither KEY=VALUE nor a hostile mode .page-loop"),
+                         ("mode=page-lop", "unknown hostile mode 'page-lop'"),
                          ("rate=abc", "rate='abc'"), ("retry_after=soon", "retry_after"),
                          ("malformed=maybe", "true or false")]:
         with pytest.raises(ValueError, match=message):

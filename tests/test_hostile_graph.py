@@ -199,7 +199,8 @@ def test_graph_behind_tls_inspection_uses_the_ca_bundle(tmp_path):
                          token, "--no-network")
         assert sim.requests
     assert trusted.returncode in (0, 1), trusted.stderr
-    assert untrusted.returncode == 3 and "could not be reached" in untrusted.stderr
+    assert untrusted.returncode == 3, untrusted.stderr
+    assert "could not be reached" in untrusted.stderr, [line for line in untrusted.stderr.splitlines() if "error:" in line]
 
 
 def _dir(path: Path) -> Path:

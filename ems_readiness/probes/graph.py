@@ -276,6 +276,7 @@ class GraphProbe:
             info.add_request_options([RetryHandlerOption(max_retries=0, should_retry=False),
                                       RedirectHandlerOption(should_redirect=False)])
             delay: float | None = None
+            throttled = False  # only waits Graph asked for count against max_retry_wait
             limit = min(self.timeout, self.remaining(read))
             try:
                 async with self._sem:
@@ -285,7 +286,7 @@ class GraphProbe:
                             info, "bytes", {"XXX": ODataError})
             except Redirected as exc:
                 url = self._follow(read, url, exc, redirects)
-                delay = 0.0
+                continue
             except ResponseRejected as exc:
                 raise GraphError(f"Graph read {read.path}: {exc}") from None
             except APIError as exc:  # ODataError, or a gateway's non-JSON error page
@@ -295,6 +296,7 @@ class GraphProbe:
                 message = server_text(error.message) if error and error.message else (
                     "" if error else "(not a Graph error body)")
                 if status in RETRY_STATUSES and attempt < MAX_ATTEMPTS:
+                    throttled = True
                     delay = retry_after_seconds(exc.response_headers)
                     if delay is None:
                         delay = backoff_seconds(attempt, self._rng)
@@ -320,7 +322,9 @@ class GraphProbe:
             except httpx.TransportError as exc:
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
-                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}", unreachable=True) from None
+                    detail = server_text(str(exc))
+                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}"
+                                     + (f" ({detail})" if detail else ""), unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             except (httpx.HTTPError, RecursionError, ValueError, UnicodeError) as exc:
                 # an answer no parser can read (a decoding error, an error body nested past any depth)
@@ -335,17 +339,16 @@ class GraphProbe:
                     if transport_failures > TRANSPORT_RETRIES:
                         raise GraphError(f"Graph read {read.path} returned malformed JSON") from None
                     delay = 0.0
-            if waited + delay > self.max_retry_wait:
+            if throttled and waited + delay > self.max_retry_wait:
                 raise GraphError(
                     f"Graph read {read.path} still throttled/unavailable after {attempt + 1} attempts"
                     f" and {waited:.1f} s of waiting (limit {self.max_retry_wait:g} s)",
                     status=429,
                 )
             attempt += 1
-            if delay:
-                self.retries += 1
-                waited += delay
-                await asyncio.sleep(min(delay, self.remaining(read)))
+            self.retries += 1
+            waited += delay if throttled else 0.0
+            await asyncio.sleep(min(delay, self.remaining(read)))
 
     def _follow(self, read: GraphRead, url: str, redirect: Redirected, seen: list[str]) -> str:
         """A redirect is followed on the Graph root's own origin only, a few hops, never in a loop:

@@ -124,7 +124,8 @@ class FaultPlan:
             if key not in _FAULT_OPTION_PARSERS:
                 raise ValueError(f"unknown fault option {key!r}; known options are {sorted(_FAULT_OPTION_PARSERS)}")
             try:
-                options[key] = _FAULT_OPTION_PARSERS[key](value)
+                parsed = _FAULT_OPTION_PARSERS[key](value)
+                options[key] = (*options.get("hostile", ()), *parsed) if key == "hostile" else parsed
             except ValueError as error:
                 raise ValueError(f"fault option {key}={value!r}: {error}") from None
         return cls(**options)
