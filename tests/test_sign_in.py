@@ -146,3 +146,30 @@ def test_silent_sign_in_host_is_bounded_and_the_network_side_still_runs(tmp_path
     lic = statuses["LIC-001"]
     assert lic["status"] == "error" and lic["findings"][0]["resource"] == f"127.0.0.1:{port}"
     assert SECRET not in everything_written(tmp_path, proc)
+
+
+def test_sign_in_and_graph_share_the_parsed_proxy_with_a_slash_in_its_password(tmp_path):
+    """Sign-in (a CONNECT tunnel to the token service) and Graph (plain HTTP) both reach the proxy
+    `parse_proxy_url` read, with its credentials, though the password holds an unencoded '/'."""
+    from .support.forward_proxy import ForwardProxy
+
+    password = "pr0xy/Secret-value"
+    access_token = app_token()
+    env = base_env()
+    env["AZURE_CLIENT_SECRET"] = SECRET
+    with ForwardProxy("tester", password) as proxy, \
+            TokenService(tmp_path, client_id=CLIENT_ID, secret=SECRET, access_token=access_token) as sts, \
+            simulated_tenant("ready", token=access_token) as sim:
+        profile = write_profile(tmp_path, sim, sts)
+        with profile.open("a", encoding="utf-8") as f:
+            f.write(f'[network]\nproxy = "http://tester:{password}@127.0.0.1:{proxy.port}"\n')
+        proc = run_cli(["scan", "--profile", str(profile), "--no-network", "--out", str(tmp_path / "out")],
+                       env, tmp_path)
+        assert sts.requests and sim.requests
+        graph_root = sim.url
+    assert proc.returncode == 0, proc.stderr
+    assert any(target == f"CONNECT 127.0.0.1:{sts.port}" for target, _ in proxy.requests), proxy.requests
+    assert any(target.startswith(graph_root) for target, _ in proxy.requests)
+    assert all(ok for _, ok in proxy.requests), "the proxy was sent other credentials"
+    written = everything_written(tmp_path, proc)
+    assert password not in written and SECRET not in written and access_token not in written

@@ -5,9 +5,29 @@ from __future__ import annotations
 
 import base64
 import http.client
+import select
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+
+def pipe(a: socket.socket, b: socket.socket, idle: float = 30.0) -> None:
+    """Copy bytes both ways until either side closes or nothing moves for `idle` seconds."""
+    try:
+        while True:
+            ready, _, _ = select.select([a, b], [], [], idle)
+            if not ready:
+                return
+            for source in ready:
+                data = source.recv(65536)
+                if not data:
+                    return
+                (b if source is a else a).sendall(data)
+    except OSError:
+        return
+    finally:
+        b.close()
 
 
 class ForwardProxy:
@@ -19,6 +39,22 @@ class ForwardProxy:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
+
+            def do_CONNECT(self):
+                ok = self.headers.get("Proxy-Authorization") == proxy.expected
+                proxy.requests.append((f"CONNECT {self.path}", ok))
+                host, _, port = self.path.rpartition(":")
+                if not ok or host != "127.0.0.1":
+                    self.send_response(407 if not ok else 403)
+                    self.send_header("Proxy-Authenticate", 'Basic realm="test"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                upstream = socket.create_connection((host, int(port)), timeout=30)
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                pipe(self.connection, upstream)
+                self.close_connection = True
 
             def do_GET(self):
                 ok = self.headers.get("Proxy-Authorization") == proxy.expected
