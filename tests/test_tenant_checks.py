@@ -101,14 +101,14 @@ def test_graph_403_is_an_error_naming_the_permission():
 
     token = app_token([r for r in ALL_APPLICATION if r != "DeviceManagementServiceConfig.Read.All"])
     with simulated_tenant("ready", token=token) as sim:
-        import ems_readiness.engine.runner as runner
+        import ems_readiness.engine.tenant_connection as tenant_connection
 
-        original = runner.read_claims
-        runner.read_claims = lambda _token: TokenClaims(kind=None)
+        original = tenant_connection.read_claims
+        tenant_connection.read_claims = lambda _token: TokenClaims(kind=None)
         try:
             checks = by_id(tenant_scan(sim, token, only=("intune",)))
         finally:
-            runner.read_claims = original
+            tenant_connection.read_claims = original
         assert checks["INT-001"].status is Status.ERROR
         assert "DeviceManagementServiceConfig.Read.All" in checks["INT-001"].reason
         assert any(r.status == 403 for r in sim.requests)
