@@ -137,6 +137,8 @@ class DirectorySection(_Section):
     upn_suffix_policy: Literal["routable", "verified"] = "verified"
     # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
     export: str | None = None
+    # the forest description (JSON, the README's PowerShell) that an export cannot carry (also --directory-forest)
+    forest_file: str | None = None
 
 
 class OutputSection(_Section):
