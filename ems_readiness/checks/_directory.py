@@ -96,24 +96,25 @@ def finished_assessment(source: Any) -> DirectoryAssessment | None:
 
 
 async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
-    from ems_readiness.judges.idfix import DirectoryJudge, skip_reason
+    from ems_readiness.judges.idfix import DirectoryJudge, default_tlds, skip_reason
 
     result = DirectoryAssessment(description=str(getattr(source, "description", "directory")),
                                  insecure=bool(getattr(source, "insecure", False)))
     settings = profile.directory
     scopes = [normalize_dn(ou) for ou in settings.scope_ous]
     result.forest, result.forest_error = await _forest(source, profile)
-    judge = DirectoryJudge()
+    lab = lab_tlds(profile)
+    judge = DirectoryJudge(tlds=default_tlds() | {f".{tld}" for tld in lab})
     try:
         async for obj in source.objects():
             if scopes and not in_scope(obj.dn, scopes):
                 result.out_of_scope += 1
                 continue
-            result.issues.extend(judge.add(obj))
+            result.issues.extend(_lab_filtered(judge.add(obj), lab))
             _collect(result, obj, skip_reason)
     except ProbeError as exc:
         result.objects_error = str(exc)
-    result.issues.extend(judge.finish())
+    result.issues.extend(_lab_filtered(judge.finish(), lab))
     result.seen = judge.seen
     result.skipped = dict(judge.skipped)
     result.by_kind = dict(judge.by_kind)
@@ -121,6 +122,26 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
     await _count_computers(result, source, scopes)
     result.evidence = list(getattr(source, "evidence", []) or [])
     return result
+
+
+def lab_tlds(profile: Any) -> frozenset[str]:
+    return frozenset(t.strip(".").lower() for t in profile.directory.routable_tlds if t.strip("."))
+
+
+def suffix_problem(suffix: str, lab: frozenset[str]) -> str | None:
+    """Why a UPN suffix is not routable; a lab's own top-level domains ([directory] routable_tlds) are."""
+    from ems_readiness.judges.idfix import upn_suffix_problem
+
+    if suffix.rstrip(".").rsplit(".", 1)[-1].lower() in lab:
+        return None
+    return upn_suffix_problem(suffix)
+
+
+def _lab_filtered(issues: list[Any], lab: frozenset[str]) -> list[Any]:
+    if not lab:
+        return issues
+    return [i for i in issues if not (i.rule == "ER-UPN-SUFFIX" and suffix_problem(i.value.rpartition("@")[2], lab)
+                                      is None)]
 
 
 def _collect(result: DirectoryAssessment, obj: AdObject, skip_reason: Any) -> None:

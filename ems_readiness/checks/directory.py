@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 
-from ems_readiness.checks._directory import DirectoryAssessment, assessment, directory_source
+from ems_readiness.checks._directory import DirectoryAssessment, assessment, directory_source, lab_tlds, suffix_problem
 from ems_readiness.checks._tenant import organization
 
 DIRECTORY_SYNC = ["enable.directory-sync", "assess.remediation-checklist"]
@@ -61,7 +61,7 @@ def first_objects(issues: Iterable[Any], limit: int = FIRST_OBJECTS) -> str:
     lines = []
     for issue in list(issues)[:limit]:
         line = f"{issue.dn}: {issue.attribute} = {short(issue.value)!r}"
-        if issue.update is not None:
+        if issue.update is not None and issue.update != issue.value:
             line += f" → {short(issue.update)!r} ({issue.action})"
         elif issue.action:
             line += f" ({issue.action})"
@@ -238,8 +238,6 @@ async def verified_domains(ctx) -> tuple[set[str] | None, Any]:
     """,
 )
 async def upn_suffixes(ctx) -> None:
-    from ems_readiness.judges.idfix import upn_suffix_problem
-
     a = await directory_or_skip(ctx)
     if a is None:
         return
@@ -251,7 +249,7 @@ async def upn_suffixes(ctx) -> None:
         ctx.skipped("tenant verification", "UPN suffixes not compared with the tenant's verified domains: the tenant"
                     " side is not part of this scan")
     for suffix, users in sorted(a.upn_suffixes.items()):
-        problem = upn_suffix_problem(suffix)
+        problem = suffix_problem(suffix, lab_tlds(ctx.profile))
         where = f"{users} user(s) have a UPN on {suffix}"
         if problem:
             ctx.failed(f"suffix:{suffix}", f"{where}, which is not routable ({problem})",
@@ -269,13 +267,11 @@ async def upn_suffixes(ctx) -> None:
 
 def forest_suffixes(ctx, a: DirectoryAssessment, policy: str, verified: set[str] | None, evidence: list) -> None:
     """Suffixes the forest offers (uPNSuffixes) that no user carries yet: a trap for the next admin."""
-    from ems_readiness.judges.idfix import upn_suffix_problem
-
     if a.forest is None:
         ctx.errored("forest uPNSuffixes", f"The forest's UPN suffixes could not be read: {a.forest_error}")
         return
     for suffix in sorted({s.lower() for s in a.forest.upn_suffixes} - set(a.upn_suffixes)):
-        problem = upn_suffix_problem(suffix)
+        problem = suffix_problem(suffix, lab_tlds(ctx.profile))
         if problem:
             ctx.warned(f"forest-suffix:{suffix}", f"The forest offers the UPN suffix {suffix}, which is not routable"
                        f" ({problem})", observed="in uPNSuffixes, no user on it yet", evidence=evidence)
@@ -462,15 +458,19 @@ def object_counts(ctx, a: DirectoryAssessment) -> None:
     observed = f"{total} objects in scope ({', '.join(f'{n} {k}s' for k, n in counts.items())})"
     if a.computers is None:
         observed += f"; computers not counted: {a.computers_error}"
+    if a.out_of_scope:
+        observed += f"; {a.out_of_scope} outside [directory] scope_ous not counted"
     band = next(h for h in limits["hardware"] if "up_to" not in h or total < h["up_to"])
-    server = f"Entra Connect server: {band['memory']} memory, {band['disk']} disk ({limits['source']})"
+    server = f"Entra Connect server: {band['memory']} memory, {band['disk']} disk"
     if total > limits["localdb_max_objects"]:
         ctx.warned("object count", f"{total} objects exceed what SQL Server Express LocalDB holds"
                    f" (about {limits['localdb_max_objects']}): Entra Connect needs a full SQL Server",
-                   expected=f"up to {limits['localdb_max_objects']} objects for LocalDB", observed=observed,
+                   expected=f"up to {limits['localdb_max_objects']} objects for LocalDB ({limits['source']})",
+                   observed=observed,
                    remediation=f"Install Entra Connect with an existing full SQL Server (custom installation). {server}.")
     else:
-        ctx.passed("object count", f"{total} objects: the default LocalDB suffices. {server}", observed=observed)
+        ctx.passed("object count", f"{total} objects: the default LocalDB suffices. {server}", observed=observed,
+                   expected=f"sized per {limits['source']}")
     if total > limits["tenant_support_case_above"]:
         ctx.warned("tenant quota", f"{total} objects exceed the tenant's {limits['tenant_support_case_above']}-object"
                    " quota: open a support case to raise it before syncing", observed=observed)

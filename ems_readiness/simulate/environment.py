@@ -153,7 +153,8 @@ class SimulatedEnvironment:
                         "concurrency": 64, "catalog": str(self.catalog_path), "targets": self.targets},
             # the customer's directory as an ldifde export plus its forest description (no LDAP server needed)
             "directory": {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
-                          "scope_ous": DIRECTORY_SCOPES[self.network_scenario]},
+                          "scope_ous": DIRECTORY_SCOPES[self.network_scenario],
+                          "routable_tlds": ["test"]},  # the simulated forest's public domains are .test
         }
 
     def profile(self) -> Profile:
