@@ -186,6 +186,10 @@ async def _count_computers(result: DirectoryAssessment, source: Any, scopes: lis
     except ProbeError as exc:
         result.computers_error = str(exc)
         return
+    if count == 0 and result.description.startswith("export"):
+        # IdFix's ldifde filter selects people and groups: no computer in the file is not no computer
+        result.computers_error = "the export holds no computer objects"
+        return
     result.computers = count
 
 
