@@ -15,6 +15,7 @@ outside a global catalog's partial attribute set (the rules needing them are `er
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,7 +97,7 @@ def finished_assessment(source: Any) -> DirectoryAssessment | None:
 
 
 async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
-    from ems_readiness.judges.idfix import DirectoryJudge, default_tlds, skip_reason
+    from ems_readiness.judges.idfix import DirectoryJudge, default_tlds
 
     result = DirectoryAssessment(description=str(getattr(source, "description", "directory")),
                                  insecure=bool(getattr(source, "insecure", False)))
@@ -110,8 +111,10 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
             if scopes and not in_scope(obj.dn, scopes):
                 result.out_of_scope += 1
                 continue
+            skipped_before = sum(judge.skipped.values())
             result.issues.extend(_lab_filtered(judge.add(obj), lab))
-            _collect(result, obj, skip_reason)
+            if sum(judge.skipped.values()) == skipped_before:  # IdFix's skip rules leave system objects out
+                _collect(result, obj)
     except ProbeError as exc:
         result.objects_error = str(exc)
     result.issues.extend(_lab_filtered(judge.finish(), lab))
@@ -144,9 +147,9 @@ def _lab_filtered(issues: list[Any], lab: frozenset[str]) -> list[Any]:
                                       is None)]
 
 
-def _collect(result: DirectoryAssessment, obj: AdObject, skip_reason: Any) -> None:
+def _collect(result: DirectoryAssessment, obj: AdObject) -> None:
     kind = obj.kind
-    if kind == "user" and skip_reason(obj) is None:
+    if kind == "user":
         result.users.append(on_prem_user(obj))
     elif kind == "group" and obj.has("member"):
         result.member_counts_read = True
@@ -178,6 +181,11 @@ async def _count_computers(result: DirectoryAssessment, source: Any, scopes: lis
     if computers is None:
         result.computers_error = "the directory source does not list computers"
         return
+    if result.description.startswith("export"):
+        # IdFix's ldifde filter selects people and groups, and a second parse of a large file for
+        # the few a csvde export might hold would double the scan: not counted, and said so
+        result.computers_error = "not counted from an export (read a domain controller to count them)"
+        return
     count = 0
     try:
         async for obj in computers():
@@ -186,15 +194,16 @@ async def _count_computers(result: DirectoryAssessment, source: Any, scopes: lis
     except ProbeError as exc:
         result.computers_error = str(exc)
         return
-    if count == 0 and result.description.startswith("export"):
-        # IdFix's ldifde filter selects people and groups: no computer in the file is not no computer
-        result.computers_error = "the export holds no computer objects"
-        return
     result.computers = count
+
+
+_SEPARATOR_SPACES = re.compile(r"\s*([,=])\s*")
 
 
 def normalize_dn(dn: str) -> str:
     """Case and the spaces around separators do not distinguish DNs (OU=Sales, DC=corp = ou=sales,dc=corp)."""
+    if "\\" not in dn:  # the common case, once per object: no escaped separator to honour
+        return _SEPARATOR_SPACES.sub(r"\1", dn.strip().lower())
     parts = []
     for rdn in split_dn(dn):
         name, _, value = rdn.partition("=")

@@ -76,20 +76,23 @@ def primary_smtp_of(proxy_addresses: Iterable[str], mail: str | None) -> str | N
 
 
 def on_prem_user(obj: AdObject) -> OnPremUser:
+    attributes = obj.attributes  # read directly: this runs once per user of the directory
     anchor, source = None, None
-    for attribute in ("mS-DS-ConsistencyGuid", "objectGUID"):
-        value = obj.first(attribute)
-        if value:
-            anchor, source = immutable_id_of(value), attribute
+    for attribute, key in (("mS-DS-ConsistencyGuid", "ms-ds-consistencyguid"), ("objectGUID", "objectguid")):
+        values = attributes.get(key)
+        if values and values[0]:
+            anchor, source = immutable_id_of(values[0]), attribute
             break
-    upn = obj.first("userPrincipalName")
+    upn = (attributes.get("userprincipalname") or ("",))[0].strip()
+    mail = attributes.get("mail")
+    display = attributes.get("displayname")
     return OnPremUser(
         dn=obj.dn,
-        upn=upn.strip().lower() if upn and upn.strip() else None,
-        primary_smtp=primary_smtp_of(obj.values("proxyAddresses"), obj.first("mail")),
+        upn=upn.lower() or None,
+        primary_smtp=primary_smtp_of(attributes.get("proxyaddresses", ()), mail[0] if mail else None),
         anchor=anchor,
         anchor_source=source if anchor else None,
-        display_name=obj.first("displayName"),
+        display_name=display[0] if display else None,
     )
 
 
