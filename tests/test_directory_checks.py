@@ -333,3 +333,28 @@ def test_the_demo_shows_the_directory_findings_and_writes_the_fixes(tmp_path):
     assert len(rows) - 1 == results["directory_fixes_total"] > 5
     assert any(r[1] == "mailNickname" and r[3] == ".lynner" and r[4] == "lynner" for r in rows)
     assert "ADP-004" in proc.stderr  # listed among the failing checks
+
+
+class CountingExport(ExportDirectorySource):
+    """Counts how often the checks ask for the objects; `__eq__` without `__hash__` makes it unhashable."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.reads = 0
+
+    def objects(self):
+        self.reads += 1
+        return super().objects()
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def test_the_directory_is_read_once_per_scan_whatever_the_source(tmp_path):
+    export = ldif_users(tmp_path / "once.ldf", 20, "user {i}@corp.local")
+    source = CountingExport(str(export))
+    results = run_directory_checks({"directory": {"export": str(export)}}, source=source)
+    assert source.reads == 1
+    assert results["ADP-001"].status is Status.FAIL and results["ADP-003"].status is Status.FAIL

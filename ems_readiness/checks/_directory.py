@@ -71,6 +71,7 @@ class DirectoryAssessment:
 
 
 _TASKS: "weakref.WeakKeyDictionary[Any, asyncio.Task[DirectoryAssessment]]" = weakref.WeakKeyDictionary()
+_HELD: "dict[int, tuple[Any, asyncio.Task[DirectoryAssessment]]]" = {}
 
 
 def directory_source(ctx: Any) -> Any | None:
@@ -80,17 +81,31 @@ def directory_source(ctx: Any) -> Any | None:
 async def assessment(ctx: Any) -> DirectoryAssessment:
     """The scan's directory assessment, computed on first ask; later askers await the same task."""
     source = ctx.directory
-    task = _TASKS.get(source)
+    task = _task_of(source)
     if task is None:
         task = asyncio.ensure_future(_assess(source, ctx.profile))
-        _TASKS[source] = task  # the source lives as long as its scan, and the entry with it
+        try:
+            _TASKS[source] = task  # the source lives as long as its scan, and the entry with it
+        except TypeError:  # a source that cannot be weakly referenced: held until the runner takes the result
+            _HELD[id(source)] = (source, task)
     # one check timing out must not cancel the pass the others wait for
     return await asyncio.shield(task)
 
 
+def _task_of(source: Any) -> "asyncio.Task[DirectoryAssessment] | None":
+    try:
+        task = _TASKS.get(source)
+    except TypeError:
+        task = None
+    if task is None and id(source) in _HELD:
+        task = _HELD[id(source)][1]
+    return task
+
+
 def finished_assessment(source: Any) -> DirectoryAssessment | None:
     """The assessment a scan made, once done (the runner takes the fixes list from it)."""
-    task = _TASKS.get(source)
+    task = _task_of(source)
+    _HELD.pop(id(source), None)
     if task is None or not task.done() or task.cancelled() or task.exception() is not None:
         return None
     return task.result()
