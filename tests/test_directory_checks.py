@@ -358,3 +358,10 @@ def test_the_directory_is_read_once_per_scan_whatever_the_source(tmp_path):
     results = run_directory_checks({"directory": {"export": str(export)}}, source=source)
     assert source.reads == 1
     assert results["ADP-001"].status is Status.FAIL and results["ADP-003"].status is Status.FAIL
+
+
+def test_an_export_cannot_apply_the_scope_filter_and_says_so(tmp_path):
+    export = ldif_users(tmp_path / "f.ldf", 2, "user{i}@contoso.com")
+    results = run_directory_checks({"directory": {"export": str(export), "scope_filter": "(department=Sales)"}})
+    finding = by_resource(results["ADP-001"].findings)["scope_filter"]
+    assert finding.status is Status.WARN and "(department=Sales)" in finding.observed
