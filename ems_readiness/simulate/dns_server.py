@@ -8,7 +8,8 @@ is followed through every zone it serves, as a resolver in front of those zones 
 
 `fault` makes it a hostile resolver instead (`DNS_FAULTS`): garbage (bytes that are not DNS),
 hang (never answers, over UDP or TCP), bad-id (answers with another message id), truncated
-(TC over UDP, a reply cut short over TCP), huge (every TXT answer ~60 KB, over TCP), and
+(TC over UDP, a reply cut short over TCP), huge (every TXT answer ~60 KB, over TCP; other
+types answered honestly), and
 control-chars (answers aliased to a name whose label holds control characters, TXT text with
 terminal escapes).
 """
@@ -206,7 +207,9 @@ def reply_wire(zones: Zones, wire: bytes, max_size: int | None, fault: str | Non
     if fault == "garbage":
         return wire[:2] + b"\xff" * 45  # the query's id, then nothing a DNS parser accepts
     over_udp = max_size is None
-    response = hostile_response(query, fault) if fault in ("huge", "control-chars") else zones.respond(query)
+    asks_txt = bool(query.question) and query.question[0].rdtype == dns.rdatatype.TXT
+    hostile = fault == "control-chars" or (fault == "huge" and asks_txt)
+    response = hostile_response(query, fault) if hostile else zones.respond(query)
     if max_size is None:
         max_size = max(UDP_MIN_PAYLOAD, query.payload) if query.edns >= 0 else UDP_MIN_PAYLOAD
     if fault == "bad-id":
@@ -221,7 +224,7 @@ def reply_wire(zones: Zones, wire: bytes, max_size: int | None, fault: str | Non
 
 
 def hostile_response(query: dns.message.Message, fault: str) -> dns.message.Message:
-    """`huge`: a ~60 KB TXT answer (NODATA for other types); `control-chars`: every name is an
+    """`huge`: a ~60 KB TXT answer (other types are answered from the zones); `control-chars`: every name is an
     alias of a name whose first label holds control characters, and TXT text carries terminal
     escapes."""
     response = dns.message.make_response(query)

@@ -16,7 +16,6 @@ with a valid chain that carries one more certificate whose key algorithm no libr
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import shutil
 import socket
 import ssl
@@ -30,9 +29,6 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
 
 from ems_readiness.simulate.certs import CASES, WEAK_CASES, CertificateFactory, pem, write_bundle
 
@@ -41,9 +37,23 @@ GARBAGE = "garbage"
 UNSUPPORTED_KEY = "unsupported-key"
 HOSTILE_CASES = (STALL, GARBAGE, UNSUPPORTED_KEY)
 GARBAGE_REPLY = b"HTTP/1.0 400 not TLS at all\r\n\r\n" + bytes(range(256))
-# Ed25519's OID 1.3.101.112 with its last arc changed to 119, which no algorithm has.
-ED25519_KEY_OID = b"\x06\x03\x2b\x65\x70"
-UNKNOWN_KEY_OID = b"\x06\x03\x2b\x65\x77"
+# Self-signed, SM2 key, valid 2026-12-02 to 2126 (made once with `openssl req -x509 -key <SM2 key>`;
+# `cryptography` can make no SM2 key, and a made-up key algorithm OpenSSL refuses to serve).
+UNSUPPORTED_KEY_CA_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIB+DCCAZ2gAwIBAgIUexKjI4A1ZIiHDZl+OhZyE/UI3RswCgYIKoEcz1UBg3Uw
+UDErMCkGA1UEAwwiVW5zdXBwb3J0ZWQgS2V5IEFsZ29yaXRobSBDQSAoU00yKTEh
+MB8GA1UECgwYZW1zLXJlYWRpbmVzcyBzaW11bGF0aW9uMCAXDTI2MTIwMjA0NTQ1
+NloYDzIxMjYxMTA4MDQ1NDU2WjBQMSswKQYDVQQDDCJVbnN1cHBvcnRlZCBLZXkg
+QWxnb3JpdGhtIENBIChTTTIpMSEwHwYDVQQKDBhlbXMtcmVhZGluZXNzIHNpbXVs
+YXRpb24wWTATBgcqhkjOPQIBBggqgRzPVQGCLQNCAARlXO1O9iKrtHhcU26vvWAe
+1VIRLI2cPkwOBG/t3+KzZXaZcjq60Vqz4mOfRC44KNvr1O2Yxj4dH/oNKWPo6iOY
+o1MwUTAdBgNVHQ4EFgQU8JsIjTCBSBQe1ErRFepmPNnZoj0wHwYDVR0jBBgwFoAU
+8JsIjTCBSBQe1ErRFepmPNnZoj0wDwYDVR0TAQH/BAUwAwEB/zAKBggqgRzPVQGD
+dQNJADBGAiEA1PbVwz0eaTgVZksd+vLWQeBV4W+YaFkP3yKEFDUjhVACIQD7YQgY
+gVhpkjFRBs5X7a4w+aftYGVSi3yH31+Nrhnbqw==
+-----END CERTIFICATE-----
+"""
 TLS_VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
     "TLSv1.1": ssl.TLSVersion.TLSv1_1,
@@ -311,21 +321,9 @@ async def _garbage_reply(reader: asyncio.StreamReader, writer: asyncio.StreamWri
 
 
 def unsupported_key_certificate() -> x509.Certificate:
-    """A certificate whose subject public key algorithm is an OID no library implements (as an
-    Ed448, GOST or future post-quantum key looks to one that lacks it). Its signature is not
-    valid: it is only ever served, never judged as an issuer of anything."""
-    now = dt.datetime.now(dt.timezone.utc)
-    signer = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Unsupported Key Algorithm CA")])
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(ed25519.Ed25519PrivateKey.generate().public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
-        .sign(signer, hashes.SHA256())
-    )
-    der = cert.public_bytes(serialization.Encoding.DER).replace(ED25519_KEY_OID, UNKNOWN_KEY_OID, 1)
-    return x509.load_der_x509_certificate(der)
+    """A CA certificate with an SM2 key: OpenSSL serves it, `cryptography` cannot load its key
+    (UnsupportedAlgorithm), as with any algorithm a library lacks (Ed448 builds, GOST, post-quantum)."""
+    return x509.load_pem_x509_certificate(UNSUPPORTED_KEY_CA_PEM.encode("ascii"))
 
 
 def _quiet_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
