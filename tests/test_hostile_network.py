@@ -201,6 +201,31 @@ def test_a_huge_warn_days_is_clamped_by_the_judge_not_an_overflow(tmp_path):
     assert judge_validity(valid, now, -5).state == "valid"
 
 
+def test_a_certificate_s_text_fields_are_escaped_and_bounded():
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from ems_readiness.judges.tls import describe, display_name, judge_name
+
+    now = dt.datetime.now(dt.timezone.utc)
+    key = ec.generate_private_key(ec.SECP256R1())
+    hostile = "evil\x1b]0;owned\x07\x9b31m" + "O" * 20_000
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, hostile, _validate=False)])
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(5).not_valid_before(now).not_valid_after(now + dt.timedelta(days=5))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("x.test\x1b[2J")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    shown = [*map(str, describe(cert).values()), display_name(cert.subject), judge_name(cert, "x.test").observed]
+    for text in shown:
+        assert not [c for c in text if ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F], text[:80]
+        assert len(text) <= 2000
+    assert "\\x1b]0" in display_name(cert.subject)
+
+
 # --- DNS ---------------------------------------------------------------------------------------
 
 
