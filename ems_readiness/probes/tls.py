@@ -47,7 +47,7 @@ class TlsObservation:
     host: str
     port: int
     address: str | None
-    status: str  # ok | dns-failure | refused | timeout | unreachable | handshake-failed | proxy-<kind>
+    status: str  # ok | dns-failure | refused | timeout | unreachable | handshake-failed | proxy-<kind> | error
     chain: list[x509.Certificate]
     protocol: str | None
     cipher: str | None
@@ -340,6 +340,8 @@ class TlsProbe:
                 session = await self._session(host, port, context, resolved)
         except _Unreached as failure:
             return version_verdict(failure, version)
+        except Exception as exc:  # as in _observe: this version is untold, the others keep their answers
+            return None, f"the probe failed: {type(exc).__name__}: {clean_text(exc, 300)}"
         return session.protocol == version, None
 
 
