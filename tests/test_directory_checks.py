@@ -321,20 +321,6 @@ def test_a_broken_export_is_exit_2_before_the_scan(tmp_path):
     assert missing.returncode == 2 and "forest description not found" in missing.stderr
 
 
-def test_the_demo_shows_the_directory_findings_and_writes_the_fixes(tmp_path):
-    proc = run_cli("demo", "--out", str(tmp_path), "--format", "json,csv", "--quiet")
-    assert proc.returncode == 1, proc.stderr
-    results = json.loads((tmp_path / "results.json").read_text())
-    checks = {c["id"]: c for c in results["checks"]}
-    assert checks["ADP-001"]["status"] == "fail" and checks["ADP-004"]["status"] == "fail"
-    assert any(f["resource"] == "admin-takeover:meganb@contoso.test" for f in checks["ADP-004"]["findings"])
-    rows = list(csv.reader(io.StringIO((tmp_path / "directory-fixes.csv").read_text(encoding="utf-8-sig"))))
-    assert rows[0][:6] == ["DISTINGUISHEDNAME", "ATTRIBUTE", "ERROR", "VALUE", "UPDATE", "ACTION"]
-    assert len(rows) - 1 == results["directory_fixes_total"] > 5
-    assert any(r[1] == "mailNickname" and r[3] == ".lynner" and r[4] == "lynner" for r in rows)
-    assert "ADP-004" in proc.stderr  # listed among the failing checks
-
-
 class CountingExport(ExportDirectorySource):
     """Counts how often the checks ask for the objects; `__eq__` without `__hash__` makes it unhashable."""
 
