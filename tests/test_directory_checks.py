@@ -24,7 +24,8 @@ from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.model import DirectoryFix, Status
 from ems_readiness.engine.profile import profile_from_dict
 from ems_readiness.engine.registry import checks_in
-from ems_readiness.engine.runner import connect_tenant, run_check
+from ems_readiness.engine.runner import run_check
+from ems_readiness.engine.tenant_connection import connect_tenant
 from ems_readiness.probes.base import EvidenceLog
 from ems_readiness.probes.directory_export import ExportDirectorySource
 from ems_readiness.probes.forest_file import ForestFileError, load_forest_file
@@ -53,7 +54,9 @@ def run_directory_checks(raw_profile: dict, source=None, graph_url: str | None =
         graph = None
         if graph_url:
             tenant_profile = profile_from_dict({**raw_profile, "tenant": {"graph_url": graph_url, "auth": "token"}})
-            graph, *_ = await connect_tenant(tenant_profile, EvidenceLog(), StaticTokenCredential(token))
+            connection = await connect_tenant(tenant_profile, EvidenceLog(), StaticTokenCredential(token))
+            assert connection.unread is None, connection.unread
+            graph = connection.graph
         directory = source or ExportDirectorySource(profile.path(profile.directory.export))
         probes = Probes(graph=graph, dns=None, tls=None, tcp=None, directory=directory)
         try:
