@@ -18,6 +18,7 @@ import codecs
 import csv
 import io
 import os
+import re
 import time
 import uuid
 from typing import AsyncIterator, Iterator
@@ -27,8 +28,10 @@ from ems_readiness.judges.ad_objects import AdObject, ForestInfo
 from ems_readiness.probes.base import ProbeError, bounded
 
 MAX_LINE = 1 << 20          # one physical line (ldifde folds at 76 columns; csvde rows are short)
-MAX_VALUE = 16 << 20        # one unfolded LDIF value or CSV field
+MAX_VALUE = 16 << 20        # one CSV field
+MAX_RECORD = 64 << 20       # one LDIF record (a group of 50,000 members is ~5 MB)
 MAX_ATTRIBUTES = 4096       # per record
+CHUNK = 1 << 18             # bytes (or UTF-16 characters) read at a time
 BATCH = 500                 # records parsed per worker-thread hop
 
 GUID_ATTRIBUTES = frozenset({"objectguid", "ms-ds-consistencyguid", "msexchmailboxguid"})
@@ -54,31 +57,31 @@ def validate_export(path: str) -> None:
 
 def iter_export(path: str) -> Iterator[AdObject]:
     """Every record of an ldifde LDIF or csvde CSV file, in file order."""
-    reader = _LineReader(path)
+    reader = _BlockReader(path)
     try:
-        first = reader.peek_content()
+        first = reader.first_content_line()
         if first is None:
             raise reader.error(max(reader.line_number, 1), "empty file: not an ldifde LDIF or csvde CSV export")
-        lowered = first.lower()
+        number, line = first
+        lowered = line.lower()
         if lowered.startswith(("dn:", "version:", "#", " ")):
             yield from _ldif_records(reader)
         elif lowered.split(",", 1)[0].strip().strip('"') == "dn":
             yield from _csv_records(reader)
         else:
-            raise reader.error(reader.line_number,
+            raise reader.error(number,
                                "not an ldifde LDIF (records start with 'dn:') or csvde CSV (header starts with DN)")
     finally:
         reader.close()
 
 
-class _LineReader:
-    """Physical lines with their numbers, bounded in length, decoded as UTF-8 or UTF-16 (ldifde -u)."""
+class _BlockReader:
+    """The file as blocks of whole lines ('\\n'-terminated, CRLF made LF), decoded as UTF-8 or UTF-16
+    (ldifde -u), a chunk at a time, every physical line bounded; each block with its first line number."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.name = path
-        self.line_number = 0
-        self._pending: str | None = None
+        self.line_number = 0  # lines handed out so far
         try:
             self._raw = open(path, "rb")
         except OSError as exc:
@@ -90,110 +93,214 @@ class _LineReader:
             self._text = io.TextIOWrapper(self._raw, encoding="utf-16", newline="", errors="strict")
         elif head.startswith(codecs.BOM_UTF8):
             self._raw.seek(3)
+        self._blocks = self._read_blocks()
+        self._pending: tuple[int, str] | None = None
 
     def error(self, line: int, reason: str) -> ExportError:
         return ExportError(f"{self.name}:{line}: {reason}")
 
     def close(self) -> None:
+        self._blocks.close()
         (self._text or self._raw).close()
 
-    def _read_physical(self) -> str | None:
-        number = self.line_number + 1
+    def _read_chunk(self) -> str | bytes:
         try:
-            if self._text is not None:
-                line = self._text.readline(MAX_LINE + 1)
-                if len(line) > MAX_LINE:
-                    raise self.error(number, f"line longer than {MAX_LINE} characters")
-            else:
-                data = self._raw.readline(MAX_LINE + 1)
-                if len(data) > MAX_LINE:
-                    raise self.error(number, f"line longer than {MAX_LINE} bytes")
-                line = data.decode("utf-8")
+            return self._text.read(CHUNK) if self._text is not None else self._raw.read(CHUNK)
         except UnicodeDecodeError as exc:
-            raise self.error(number, f"undecodable bytes ({exc.reason}); the export must be UTF-8 or UTF-16") from None
+            raise self.error(self.line_number + 1, f"undecodable bytes ({exc.reason}); "
+                                                   "the export must be UTF-8 or UTF-16") from None
         except OSError as exc:
-            raise self.error(number, f"read failed: {exc.strerror or exc}") from None
-        if line == "":
-            return None
-        self.line_number = number
-        if "\x00" in line:
-            raise self.error(number, "NUL byte in a text line")
-        return line.rstrip("\r\n") if line.endswith("\n") else line.rstrip("\r")
+            raise self.error(self.line_number + 1, f"read failed: {exc.strerror or exc}") from None
 
-    def next_line(self) -> str | None:
-        if self._pending is not None:
-            line, self._pending = self._pending, None
-            return line
-        return self._read_physical()
+    def _decode(self, block: str | bytes) -> str:
+        if isinstance(block, str):
+            return block
+        try:
+            return block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.line_number + block.count(b"\n", 0, exc.start) + 1
+            raise self.error(line, f"undecodable bytes ({exc.reason}); the export must be UTF-8 or UTF-16") from None
 
-    def peek_content(self) -> str | None:
-        """The first non-blank line, left to be read again."""
+    def _read_blocks(self) -> Iterator[tuple[int, str]]:
+        carry: str | bytes = ""
         while True:
-            line = self.next_line()
-            if line is None:
-                return None
-            if line.strip():
-                self._pending = line  # read again with the number it already has
-                return line
+            chunk = self._read_chunk()
+            if not chunk:
+                break
+            data = carry + chunk if carry else chunk
+            cut = data.rfind("\n" if isinstance(data, str) else b"\n")  # type: ignore[arg-type]
+            if cut == -1:
+                carry = data
+            else:
+                carry = data[cut + 1:]
+                yield self._checked(self._decode(data[: cut + 1]))
+            if len(carry) > MAX_LINE:
+                raise self.error(self.line_number + 1, f"line longer than {MAX_LINE} characters")
+        if carry:
+            text = self._decode(carry)
+            yield self._checked(text[:-1] + "\n" if text.endswith("\r") else text + "\n")
+
+    def _checked(self, text: str) -> tuple[int, str]:
+        first = self.line_number + 1
+        nul = text.find("\x00")
+        if nul != -1:
+            raise self.error(self.line_number + text.count("\n", 0, nul) + 1, "NUL byte in a text line")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        if len(text) > MAX_LINE:
+            for index, line in enumerate(text.split("\n")):
+                if len(line) > MAX_LINE:
+                    raise self.error(first + index, f"line longer than {MAX_LINE} characters")
+        self.line_number += text.count("\n")
+        return first, text
+
+    def first_content_line(self) -> tuple[int, str] | None:
+        """The first non-blank line; its block stays to be read again."""
+        for first, text in self._blocks:
+            stripped = text.lstrip()
+            if not stripped:
+                continue  # only blank lines: nothing any format needs
+            self._pending = (first, text)
+            offset = len(text) - len(stripped)
+            start = text.rfind("\n", 0, offset) + 1
+            end = text.find("\n", start)
+            return first + text.count("\n", 0, start), text[start:end]
+        return None
+
+    def blocks(self) -> Iterator[tuple[int, str]]:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            yield pending
+        yield from self._blocks
 
     def lines(self) -> Iterator[tuple[int, str]]:
-        while True:
-            line = self.next_line()
-            if line is None:
-                return
-            yield self.line_number, line
+        for first, text in self.blocks():
+            for offset, line in enumerate(text.split("\n")[:-1]):
+                yield first + offset, line
 
 
 # --- LDIF (RFC 2849 as ldifde writes it) ------------------------------------------------------------------
+#
+# Records are separated by an empty line. The common record (dn first, 'name: value' and 'name:: base64'
+# lines, folded lines) is parsed in bulk; anything else is parsed again line by line, which either
+# accepts it (comments, the version line) or raises with the exact line number.
 
-def _logical_lines(reader: _LineReader) -> Iterator[tuple[int, str]]:
-    """Unfolded lines: a line starting with one space continues the previous one. '' separates records."""
-    current: list[str] | None = None
-    start = 0
-    size = 0
-    for number, line in reader.lines():
-        if line.startswith(" "):
-            if current is None:
-                raise reader.error(number, "broken continuation: a folded line with nothing to continue")
-            size += len(line) - 1
-            if size > MAX_VALUE:
-                raise reader.error(start, f"value longer than {MAX_VALUE} characters")
-            current.append(line[1:])
-            continue
-        if current is not None:
-            yield start, "".join(current)
-        if line.strip() == "":
-            current = None
-            yield number, ""
-            continue
-        current, start, size = [line], number, len(line)
-    if current is not None:
-        yield start, "".join(current)
-
-
-def _ldif_records(reader: _LineReader) -> Iterator[AdObject]:
-    dn: str | None = None
-    dn_line = 0
-    attributes: dict[str, list[str]] = {}
+def _ldif_records(reader: _BlockReader) -> Iterator[AdObject]:
+    names: dict[str, str] = {}
+    carry = ""
+    carry_line = 1
     first_record = True
-    for number, line in _logical_lines(reader):
-        if line == "":
-            if dn is not None:
-                yield _make_object(dn, attributes, f"{reader.name}:{dn_line}")
-            dn, attributes = None, {}
+    for first, text in reader.blocks():
+        data, start = (carry + text, carry_line) if carry else (text, first)
+        cut = data.rfind("\n\n")
+        if cut == -1:
+            carry, carry_line = data, start
+            if len(carry) > MAX_RECORD:
+                raise reader.error(carry_line, f"record longer than {MAX_RECORD} characters")
             continue
-        if line.startswith("#"):
+        carry = data[cut + 2:]
+        for record, line in _split_records(data[:cut], start):
+            obj = _ldif_record(reader, record, line, names, first_record)
+            first_record = False
+            if obj is not None:
+                yield obj
+        carry_line = start + data.count("\n", 0, cut) + 2
+    if carry.strip("\n"):
+        for record, line in _split_records(carry.rstrip("\n"), carry_line):
+            obj = _ldif_record(reader, record, line, names, first_record)
+            first_record = False
+            if obj is not None:
+                yield obj
+
+
+def _split_records(text: str, line: int) -> Iterator[tuple[str, int]]:
+    for record in text.split("\n\n"):
+        body = record.lstrip("\n")
+        lead = len(record) - len(body)
+        body = body.rstrip("\n")
+        if body:
+            yield body, line + lead
+        line += record.count("\n") + 2
+
+
+def _ldif_record(reader: _BlockReader, record: str, line: int, names: dict[str, str],
+                 first_record: bool) -> AdObject | None:
+    """The common record in bulk; None from `_bulk_record` sends it to the line-by-line parser."""
+    obj = _bulk_record(record, names, f"{reader.name}:{line}") if record[:3] == "dn:" else None
+    return obj if obj is not None else _ldif_record_by_line(reader, record, line, names, first_record)
+
+
+def _bulk_record(record: str, names: dict[str, str], source: str) -> AdObject | None:
+    lines = (record.replace("\n ", "") if "\n " in record else record).split("\n")
+    _, _, dn = lines[0].partition(":")
+    try:
+        dn = base64.b64decode(dn[1:].strip(" "), validate=True).decode("utf-8") if dn[:1] == ":" \
+            else dn.lstrip(" ")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    if dn[:1] == "<":
+        return None
+    attributes: dict[str, list[str]] = {}
+    for text in lines[1:]:
+        name, colon, value = text.partition(":")
+        key = names.get(name)
+        if key is None:
+            return None
+        marker = value[:1]
+        if marker == " ":
+            value = value[1:]
+            if value[:1] == " ":
+                value = value.lstrip(" ")
+        elif marker == ":":
+            try:
+                value = _binary_text(key, base64.b64decode(value[1:].strip(" "), validate=True))
+            except ValueError:
+                return None
+        elif marker:  # ':<' (a file reference) and anything unusual
+            return None
+        values = attributes.get(key)
+        if values is not None:
+            values.append(value)
+        elif key == "changetype" and value == "add":
             continue
-        name, value = _ldif_attribute(reader, number, line)
+        elif key in _LDIF_CONTROL or len(attributes) >= MAX_ATTRIBUTES:
+            return None
+        else:
+            attributes[key] = [value]
+    return _make_object(dn, attributes, source)
+
+
+_LDIF_CONTROL = frozenset({"dn", "changetype", "-", "version", "control"})
+
+
+def _ldif_record_by_line(reader: _BlockReader, record: str, first_line: int, names: dict[str, str],
+                         first_record: bool) -> AdObject | None:
+    """One record, line by line: accepts what the bulk parser does not know, or raises at the right line."""
+    logical: list[tuple[int, list[str]]] = []
+    for offset, text in enumerate(record.split("\n")):
+        if text[:1] == " ":
+            if not logical:
+                raise reader.error(first_line + offset,
+                                   "broken continuation: a folded line with nothing to continue")
+            logical[-1][1].append(text[1:])
+        else:
+            logical.append((first_line + offset, [text]))
+    dn: str | None = None
+    dn_line = first_line
+    attributes: dict[str, list[str]] = {}
+    for number, parts in logical:
+        text = "".join(parts)
+        if text[:1] == "#":
+            continue
+        name, value = _ldif_attribute(reader, number, text, names)
         if dn is None:
-            if first_record and name == "version" and not attributes:
+            if first_record and name == "version":
                 first_record = False
                 if value.strip() != "1":
                     raise reader.error(number, f"unsupported LDIF version {value.strip()!r}")
                 continue
             if name != "dn":
                 raise reader.error(number, f"record without dn: it starts with {name!r}")
-            first_record = False
             dn, dn_line = value, number
             continue
         if name == "dn":
@@ -202,42 +309,53 @@ def _ldif_records(reader: _LineReader) -> Iterator[AdObject]:
             if value.strip().lower() != "add":
                 raise reader.error(number, f"changetype {value.strip()!r}: an export holds only 'add' records")
             continue
-        if name == "-":
-            raise reader.error(number, "a modify record: an export holds only 'add' records")
-        values = attributes.setdefault(name, [])
-        if not values and len(attributes) > MAX_ATTRIBUTES:
-            raise reader.error(number, f"more than {MAX_ATTRIBUTES} attributes in one record")
+        if name in ("-", "control"):
+            raise reader.error(number, "a modify record or control: an export holds only 'add' records")
+        values = attributes.get(name)
+        if values is None:
+            if len(attributes) >= MAX_ATTRIBUTES:
+                raise reader.error(number, f"more than {MAX_ATTRIBUTES} attributes in one record")
+            values = attributes[name] = []
         values.append(value)
-    if dn is not None:
-        yield _make_object(dn, attributes, f"{reader.name}:{dn_line}")
+    if dn is None:
+        return None  # the version line alone, or comments
+    return _make_object(dn, attributes, f"{reader.name}:{dn_line}")
 
 
-def _ldif_attribute(reader: _LineReader, number: int, line: str) -> tuple[str, str]:
+ATTRIBUTE_DESCRIPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*(?:;[A-Za-z0-9.=-]+)*")
+
+
+def _ldif_attribute(reader: _BlockReader, number: int, line: str, names: dict[str, str]) -> tuple[str, str]:
     if line == "-":
         return "-", ""
     colon = line.find(":")
     if colon <= 0:
         raise reader.error(number, "not an 'attribute: value' line")
-    name = line[:colon].split(";", 1)[0].strip().lower()
-    if not name or not all(c.isalnum() or c in "-." for c in name):
-        raise reader.error(number, f"invalid attribute name {line[:colon][:80]!r}")
-    rest = line[colon + 1:]
-    if rest.startswith(":"):
-        encoded = rest[1:].strip()
+    raw_name = line[:colon]
+    name = names.get(raw_name)
+    if name is None:
+        if not ATTRIBUTE_DESCRIPTION.fullmatch(raw_name):
+            raise reader.error(number, f"invalid attribute name {raw_name[:80]!r}")
+        name = raw_name.split(";", 1)[0].lower()
+        if len(names) < 10_000:
+            names[raw_name] = name
+    kind = line[colon + 1: colon + 2]
+    if kind == ":":
         try:
-            raw = base64.b64decode(encoded, validate=True)
+            raw = base64.b64decode(line[colon + 2:].strip(" "), validate=True)
         except (binascii.Error, ValueError):
             raise reader.error(number, f"bad base64 value of {name}") from None
         return name, _binary_text(name, raw)
-    if rest.startswith("<"):
+    if kind == "<":
         raise reader.error(number, f"{name} refers to an external file (':<'), which an export cannot use")
-    return name, rest[1:] if rest.startswith(" ") else rest
+    return name, line[colon + 1:].lstrip(" ")
 
 
 def _binary_text(name: str, raw: bytes) -> str:
     """Binary values as AD displays them: GUIDs in mixed-endian text, SIDs as S-1-…; text as UTF-8."""
     if name in GUID_ATTRIBUTES and len(raw) == 16:
-        return str(uuid.UUID(bytes_le=raw))
+        # uuid.UUID(bytes_le=raw), written out: this runs for every object of a large export
+        return f"{raw[3::-1].hex()}-{raw[5:3:-1].hex()}-{raw[7:5:-1].hex()}-{raw[8:10].hex()}-{raw[10:].hex()}"
     if name in SID_ATTRIBUTES:
         sid = _sid_text(raw)
         if sid is not None:
@@ -262,7 +380,7 @@ def _make_object(dn: str, attributes: dict[str, list[str]], source: str) -> AdOb
 
 # --- CSV (csvde) -------------------------------------------------------------------------------------------
 
-def _csv_records(reader: _LineReader) -> Iterator[AdObject]:
+def _csv_records(reader: _BlockReader) -> Iterator[AdObject]:
     numbered = reader.lines()
     last = [0]
 
@@ -310,7 +428,7 @@ def _csv_records(reader: _LineReader) -> Iterator[AdObject]:
         csv.field_size_limit(previous)
 
 
-def _csv_value(reader: _LineReader, number: int, name: str, field: str) -> str:
+def _csv_value(reader: _BlockReader, number: int, name: str, field: str) -> str:
     if len(field) >= 3 and field[:2] in ("X'", "x'") and field.endswith("'"):
         try:
             raw = bytes.fromhex(field[2:-1])
