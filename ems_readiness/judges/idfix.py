@@ -257,21 +257,6 @@ def _first(obj: AdObject, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _kind(obj: AdObject) -> ObjectKind:
-    """AdObject.kind, computed once per object by the judge."""
-    classes = obj.attributes.get("objectclass", ())
-    lowered = {c.lower() for c in classes} if classes else set()
-    if "computer" in lowered:
-        return "computer"
-    if "group" in lowered:
-        return "group"
-    if "contact" in lowered:
-        return "contact"
-    if "user" in lowered or "inetorgperson" in lowered:
-        return "user"
-    return "other"
-
-
 def _cn(obj: AdObject) -> str:
     cn = _first(obj, "cn")
     if cn is not None:
@@ -307,7 +292,7 @@ def skip_reason(obj: AdObject, kind: ObjectKind | None = None) -> str | None:
         return "replication conflict object (CNF)"
     if _true(_first(obj, "iscriticalsystemobject")):
         return "critical system object"
-    kind = kind or _kind(obj)
+    kind = kind or obj.kind
     if kind == "user":
         sam = (_first(obj, "samaccountname") or "").upper()
         nickname = (_first(obj, "mailnickname") or "").upper()
@@ -451,7 +436,7 @@ class DirectoryJudge:
     def add(self, obj: AdObject) -> list[DirectoryIssue]:
         """Judge one object; returns its per-object issues (duplicates come from `finish`)."""
         self.seen += 1
-        kind = _kind(obj)
+        kind = obj.kind
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         reason = skip_reason(obj, kind)
         if reason is not None:
@@ -624,7 +609,10 @@ class DirectoryJudge:
         user, at, suffix = value.rpartition("@")
         if at and (len(user) > 64 or len(suffix) > 48):
             issues.append(self._plain("MS-UPN-LENGTH", obj, kind, value, None, "length"))
-        if UPN_BAD_MICROSOFT.search(value):
+        # Microsoft's class is IdFix's without the apostrophe: only a value IdFix flags can fail it
+        # (IdFix looks at the first 113 characters only)
+        if (len(value) > 113 or any(f.rule == "IDF-UPN-CHARACTER" for f in chain.failures)) \
+                and UPN_BAD_MICROSOFT.search(value):
             issues.append(self._plain("MS-UPN-CHARACTER", obj, kind, value,
                                       UPN_BAD_MICROSOFT.sub("", value) or None, "character"))
         if not value.isascii():

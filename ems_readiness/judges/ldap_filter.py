@@ -32,6 +32,7 @@ class LdapFilterError(ValueError):
 class Filter:
     text: str
     _test: Callable[[AdObject], bool]
+    attributes: frozenset[str]  # the attribute names it reads, lower case
 
     def matches(self, obj: AdObject) -> bool:
         return self._test(obj)
@@ -49,13 +50,14 @@ def parse_filter(text: str) -> Filter:
     test = parser.filter(0)
     if parser.pos != len(text):
         raise LdapFilterError(f"unexpected {text[parser.pos:parser.pos + 10]!r} at position {parser.pos}")
-    return Filter(text, test)
+    return Filter(text, test, frozenset(parser.attributes))
 
 
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.attributes: set[str] = set()
 
     def fail(self, what: str) -> LdapFilterError:
         return LdapFilterError(f"{what} at position {self.pos} of {self.text[:200]!r}")
@@ -102,6 +104,7 @@ class _Parser:
             raise self.fail(f"invalid attribute {name[:80]!r}")
         self.pos = end
         attribute = name.split(";", 1)[0].lower()
+        self.attributes.add(attribute)
         if operator == ":=":
             return self.extensible(attribute, dn_flag, rule, raw_value)
         if dn_flag or rule:

@@ -19,12 +19,14 @@ import csv
 import io
 import os
 import re
+import struct
 import time
 import uuid
 from typing import AsyncIterator, Iterator
 
 from ems_readiness.engine.model import Evidence
 from ems_readiness.judges.ad_objects import AdObject, ForestInfo
+from ems_readiness.judges.ldap_filter import Filter, LdapFilterError, parse_filter
 from ems_readiness.probes.base import ProbeError, bounded
 
 MAX_LINE = 1 << 20          # one physical line (ldifde folds at 76 columns; csvde rows are short)
@@ -43,6 +45,19 @@ CSV_MULTI_VALUED = frozenset({
     "upnsuffixes", "sidhistory", "usercertificate", "msexchextensioncustomattribute1",
 })
 DIRECTORY_KINDS = frozenset({"user", "group", "contact"})
+# What the source hands out: the attributes the live read asks for (probes/directory.py), so an export and
+# a domain controller give the same judgement; an export's other attributes (whenCreated, uSNs, objectSid,
+# …) are skipped unparsed.
+OBJECT_ATTRIBUTES = frozenset({
+    "cn", "displayname", "distinguishedname", "givenname", "grouptype", "homemdb", "iscriticalsystemobject",
+    "mail", "mailnickname", "msexchhidefromaddresslists", "msexchrecipienttypedetails", "objectclass",
+    "proxyaddresses", "samaccountname", "targetaddress", "userprincipalname",
+    "objectguid", "ms-ds-consistencyguid", "useraccountcontrol", "member",
+})
+COMPUTER_ATTRIBUTES = frozenset({
+    "cn", "distinguishedname", "objectclass", "objectguid", "samaccountname", "useraccountcontrol",
+    "operatingsystem", "operatingsystemversion", "lastlogontimestamp",
+})
 
 
 class ExportError(Exception):
@@ -51,12 +66,13 @@ class ExportError(Exception):
 
 def validate_export(path: str) -> None:
     """Read the whole file once; raises ExportError at the first problem."""
-    for _ in iter_export(path):
+    for _ in iter_export(path, build=False):
         pass
 
 
-def iter_export(path: str) -> Iterator[AdObject]:
-    """Every record of an ldifde LDIF or csvde CSV file, in file order."""
+def iter_export(path: str, *, build: bool = True, keep: frozenset[str] | None = None) -> Iterator[AdObject]:
+    """Every record of an ldifde LDIF or csvde CSV file, in file order. keep: the attributes (lower case)
+    to hand out, None for all; build=False: checked only, the objects handed out may be a placeholder."""
     reader = _BlockReader(path)
     try:
         first = reader.first_content_line()
@@ -65,9 +81,9 @@ def iter_export(path: str) -> Iterator[AdObject]:
         number, line = first
         lowered = line.lower()
         if lowered.startswith(("dn:", "version:", "#", " ")):
-            yield from _ldif_records(reader)
+            yield from _ldif_records(reader, build, keep)
         elif lowered.split(",", 1)[0].strip().strip('"') == "dn":
-            yield from _csv_records(reader)
+            yield from _csv_records(reader, keep)
         else:
             raise reader.error(number,
                                "not an ldifde LDIF (records start with 'dn:') or csvde CSV (header starts with DN)")
@@ -185,8 +201,9 @@ class _BlockReader:
 # lines, folded lines) is parsed in bulk; anything else is parsed again line by line, which either
 # accepts it (comments, the version line) or raises with the exact line number.
 
-def _ldif_records(reader: _BlockReader) -> Iterator[AdObject]:
-    names: dict[str, str] = {}
+def _ldif_records(reader: _BlockReader, build: bool = True,
+                  keep: frozenset[str] | None = None) -> Iterator[AdObject]:
+    names: dict[str, tuple[str, bool]] = {}
     carry = ""
     carry_line = 1
     first_record = True
@@ -200,14 +217,14 @@ def _ldif_records(reader: _BlockReader) -> Iterator[AdObject]:
             continue
         carry = data[cut + 2:]
         for record, line in _split_records(data[:cut], start):
-            obj = _ldif_record(reader, record, line, names, first_record)
+            obj = _ldif_record(reader, record, line, names, first_record, build, keep)
             first_record = False
             if obj is not None:
                 yield obj
         carry_line = start + data.count("\n", 0, cut) + 2
     if carry.strip("\n"):
         for record, line in _split_records(carry.rstrip("\n"), carry_line):
-            obj = _ldif_record(reader, record, line, names, first_record)
+            obj = _ldif_record(reader, record, line, names, first_record, build, keep)
             first_record = False
             if obj is not None:
                 yield obj
@@ -223,14 +240,22 @@ def _split_records(text: str, line: int) -> Iterator[tuple[str, int]]:
         line += record.count("\n") + 2
 
 
-def _ldif_record(reader: _BlockReader, record: str, line: int, names: dict[str, str],
-                 first_record: bool) -> AdObject | None:
+def _ldif_record(reader: _BlockReader, record: str, line: int, names: dict[str, tuple[str, bool]],
+                 first_record: bool, build: bool = True, keep: frozenset[str] | None = None) -> AdObject | None:
     """The common record in bulk; None from `_bulk_record` sends it to the line-by-line parser."""
-    obj = _bulk_record(record, names, f"{reader.name}:{line}") if record[:3] == "dn:" else None
-    return obj if obj is not None else _ldif_record_by_line(reader, record, line, names, first_record)
+    source = f"{reader.name}:{line}"
+    obj = _bulk_record(record, names, source, build, keep) if record[:3] == "dn:" else None
+    if obj is None:
+        obj = _ldif_record_by_line(reader, record, line, names, first_record)
+        if obj is not None and keep is not None:
+            obj = _make_object(obj.dn, obj.attributes, obj.source, keep)  # type: ignore[arg-type]
+    return obj
 
 
-def _bulk_record(record: str, names: dict[str, str], source: str) -> AdObject | None:
+def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, build: bool = True,
+                 keep: frozenset[str] | None = None) -> AdObject | None:
+    """`names` maps the text before ': ' of lines already seen to (attribute, is base64): 'cn' → ('cn',
+    False), 'objectGUID:' → ('objectguid', True); a name not seen yet sends the record line by line."""
     lines = (record.replace("\n ", "") if "\n " in record else record).split("\n")
     _, _, dn = lines[0].partition(":")
     try:
@@ -241,39 +266,43 @@ def _bulk_record(record: str, names: dict[str, str], source: str) -> AdObject | 
     if dn[:1] == "<":
         return None
     attributes: dict[str, list[str]] = {}
-    for text in lines[1:]:
-        name, colon, value = text.partition(":")
-        key = names.get(name)
-        if key is None:
+    known = names.get
+    held = attributes.get
+    decode = binascii.a2b_base64
+    for name, separator, value in [line.partition(": ") for line in lines[1:]]:
+        found = known(name)
+        if found is None or not separator:
             return None
-        marker = value[:1]
-        if marker == " ":
-            value = value[1:]
-            if value[:1] == " ":
-                value = value.lstrip(" ")
-        elif marker == ":":
+        key, encoded = found
+        if keep is not None and key not in keep and key not in _LDIF_CONTROL:
+            continue
+        if encoded:
             try:
-                value = _binary_text(key, base64.b64decode(value[1:].strip(" "), validate=True))
+                raw = decode(value, strict_mode=True)
             except ValueError:
                 return None
-        elif marker:  # ':<' (a file reference) and anything unusual
-            return None
-        values = attributes.get(key)
+            if build:
+                value = _binary_text(key, raw)
+        elif value[:1] == " ":
+            value = value.lstrip(" ")
+        values = held(key)
         if values is not None:
             values.append(value)
-        elif key == "changetype" and value == "add":
-            continue
-        elif key in _LDIF_CONTROL or len(attributes) >= MAX_ATTRIBUTES:
+        elif key in _LDIF_CONTROL:
+            if key != "changetype" or value != "add":
+                return None
+        elif len(attributes) >= MAX_ATTRIBUTES:
             return None
         else:
             attributes[key] = [value]
-    return _make_object(dn, attributes, source)
+    return _make_object(dn, attributes, source) if build else _CHECKED
 
 
+_CHECKED = AdObject(dn="", attributes={})  # validate_export's placeholder for a record that parsed
 _LDIF_CONTROL = frozenset({"dn", "changetype", "-", "version", "control"})
 
 
-def _ldif_record_by_line(reader: _BlockReader, record: str, first_line: int, names: dict[str, str],
+def _ldif_record_by_line(reader: _BlockReader, record: str, first_line: int, names: dict[str, tuple[str, bool]],
                          first_record: bool) -> AdObject | None:
     """One record, line by line: accepts what the bulk parser does not know, or raises at the right line."""
     logical: list[tuple[int, list[str]]] = []
@@ -325,20 +354,23 @@ def _ldif_record_by_line(reader: _BlockReader, record: str, first_line: int, nam
 ATTRIBUTE_DESCRIPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*(?:;[A-Za-z0-9.=-]+)*")
 
 
-def _ldif_attribute(reader: _BlockReader, number: int, line: str, names: dict[str, str]) -> tuple[str, str]:
+def _ldif_attribute(reader: _BlockReader, number: int, line: str, names: dict[str, tuple[str, bool]]) -> tuple[str, str]:
     if line == "-":
         return "-", ""
     colon = line.find(":")
     if colon <= 0:
         raise reader.error(number, "not an 'attribute: value' line")
     raw_name = line[:colon]
-    name = names.get(raw_name)
-    if name is None:
+    cached = names.get(raw_name)
+    if cached is not None:
+        name = cached[0]
+    else:
         if not ATTRIBUTE_DESCRIPTION.fullmatch(raw_name):
             raise reader.error(number, f"invalid attribute name {raw_name[:80]!r}")
         name = raw_name.split(";", 1)[0].lower()
-        if len(names) < 10_000:
-            names[raw_name] = name
+        if len(names) < 10_000:  # what the bulk parser knows (see _bulk_record)
+            names[raw_name] = (name, False)
+            names[raw_name + ":"] = (name, True)
     kind = line[colon + 1: colon + 2]
     if kind == ":":
         try:
@@ -370,17 +402,20 @@ def _sid_text(raw: bytes) -> str | None:
     if len(raw) < 8 or raw[0] != 1 or len(raw) != 8 + 4 * raw[1]:
         return None
     authority = int.from_bytes(raw[2:8], "big")
-    subs = [str(int.from_bytes(raw[8 + 4 * i: 12 + 4 * i], "little")) for i in range(raw[1])]
-    return "-".join(["S", "1", str(authority), *subs])
+    subs = struct.unpack_from(f"<{raw[1]}I", raw, 8)
+    return f"S-1-{authority}-" + "-".join(map(str, subs)) if subs else f"S-1-{authority}"
 
 
-def _make_object(dn: str, attributes: dict[str, list[str]], source: str) -> AdObject:
-    return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items()}, source=source)
+def _make_object(dn: str, attributes: dict[str, list[str]], source: str,
+                 keep: frozenset[str] | None = None) -> AdObject:
+    if keep is None:
+        return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items()}, source=source)
+    return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items() if k in keep}, source=source)
 
 
 # --- CSV (csvde) -------------------------------------------------------------------------------------------
 
-def _csv_records(reader: _BlockReader) -> Iterator[AdObject]:
+def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> Iterator[AdObject]:
     numbered = reader.lines()
     last = [0]
 
@@ -423,7 +458,7 @@ def _csv_records(reader: _BlockReader) -> Iterator[AdObject]:
                     continue  # csvde leaves an absent attribute empty
                 parts = field.split(";") if name in CSV_MULTI_VALUED else [field]
                 attributes[name] = [_csv_value(reader, start, name, part) for part in parts]
-            yield _make_object(dn, attributes, f"{reader.name}:{start}")
+            yield _make_object(dn, attributes, f"{reader.name}:{start}", keep)
     finally:
         csv.field_size_limit(previous)
 
@@ -445,10 +480,20 @@ class ExportDirectorySource:
 
     insecure = False
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, scope_filter: str | None = None) -> None:
+        """scope_filter: [directory] scope_filter (RFC 4515), applied to the export's objects as the domain
+        controller applies it to a live read."""
         self.path = path
         self.description = f"export {os.path.basename(path)}"
         self.evidence: list[Evidence] = []
+        self.scope_filter = scope_filter
+        self._filter: Filter | None = None
+        self._filter_error: str | None = None
+        if scope_filter:
+            try:
+                self._filter = parse_filter(scope_filter)
+            except LdapFilterError as exc:
+                self._filter_error = f"[directory] scope_filter cannot be applied to an export: {exc}"
 
     async def forest(self) -> ForestInfo:
         raise ProbeError(
@@ -458,15 +503,24 @@ class ExportDirectorySource:
 
     def objects(self) -> AsyncIterator[AdObject]:
         """Users, groups and contacts (IdFix's filter), in file order."""
-        return self._stream(lambda obj: obj.kind in DIRECTORY_KINDS, "objects")
+        return self._stream(lambda obj: obj.kind in DIRECTORY_KINDS, "objects", OBJECT_ATTRIBUTES)
 
     def computers(self) -> AsyncIterator[AdObject]:
-        return self._stream(lambda obj: obj.kind == "computer", "computers")
+        return self._stream(lambda obj: obj.kind == "computer", "computers", COMPUTER_ATTRIBUTES)
 
-    async def _stream(self, wanted, what: str) -> AsyncIterator[AdObject]:
+    async def _stream(self, kind_wanted, what: str, attributes: frozenset[str]) -> AsyncIterator[AdObject]:
         started = time.perf_counter()
         records = matched = 0
-        iterator = iter_export(self.path)
+        if self._filter_error is not None:
+            self._record(what, "error", started, 0, 0, error=self._filter_error)
+            raise ProbeError(self._filter_error)
+        scope = self._filter
+        if scope is None:
+            wanted = kind_wanted
+        else:
+            attributes = attributes | scope.attributes
+            wanted = lambda obj: kind_wanted(obj) and scope.matches(obj)  # noqa: E731
+        iterator = iter_export(self.path, keep=attributes)
         try:
             while True:
                 # parse in a worker thread, a batch at a time: a large file must not stall the event loop
@@ -489,10 +543,13 @@ class ExportDirectorySource:
         self._record(what, "ok", started, records, matched)
 
     def _record(self, what: str, outcome: str, started: float, records: int, matched: int, **extra) -> None:
+        data = {"read": what, "records": records, "returned": matched, **extra}
+        if self.scope_filter:
+            data["scope_filter"] = self.scope_filter
         self.evidence.append(Evidence(
             probe="directory", target=f"export {self.path}", outcome=outcome,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-            data={k: bounded(v) for k, v in {"read": what, "records": records, "returned": matched, **extra}.items()},
+            data={k: bounded(v) for k, v in data.items()},
         ))
 
 
