@@ -43,7 +43,7 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
         raise InputFileError(f"{name}: not valid TOML: {exc}") from None
     except RecursionError:
         raise InputFileError(f"{name}: nested too deeply") from None
-    check_plain(data, name)
+    check_plain(data, name, finite=False)  # TOML's inf and nan reach the models, which name the key
     return data
 
 
@@ -60,8 +60,9 @@ def parse_json(text: str, name: str) -> Any:
     return data
 
 
-def check_plain(data: Any, name: str) -> None:
-    """Bounded depth, and no string (key or value) that cannot be written as UTF-8."""
+def check_plain(data: Any, name: str, finite: bool = True) -> None:
+    """Bounded depth, no string (key or value) that cannot be written as UTF-8, finite numbers
+    (JSON reads 1e999 as infinity)."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -72,7 +73,7 @@ def check_plain(data: Any, name: str) -> None:
         elif isinstance(value, str):
             _check_string(value, name)
             continue
-        elif isinstance(value, float) and not math.isfinite(value):
+        elif finite and isinstance(value, float) and not math.isfinite(value):
             raise InputFileError(f"{name}: {value} is not a finite number")
         else:
             continue

@@ -301,12 +301,10 @@ def _closest_key(loc: tuple) -> str:
 
 def did_you_mean(word: str, names: list[str] | set[str]) -> str:
     """"did you mean 'x'?" for the closest of `names`, else "known: a, b, c" (short lists only)."""
-    close = difflib.get_close_matches(word.lower(), sorted(names, key=str.lower), n=1, cutoff=0.6)
-    if not close:
-        lowered = {n.lower(): n for n in names}
-        close = [lowered[c] for c in difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)]
+    lowered = {n.lower(): n for n in sorted(names)}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     if close:
-        return f"did you mean '{close[0]}'?"
+        return f"did you mean '{lowered[close[0]]}'?"
     return f"known: {', '.join(sorted(names))}" if 0 < len(names) <= 12 else ""
 
 
