@@ -83,14 +83,19 @@ REQUIRED_FIELDS = ("host", "ports", "service", "source")
 def load_catalog(path: Path | str | None = None) -> list[Endpoint]:
     """The endpoints of a catalogue file; None → the package's built-in catalogue."""
     if path is None:
-        name = f"ems_readiness/data/{BUILTIN_CATALOG}"
-        text = resources.files("ems_readiness").joinpath("data", BUILTIN_CATALOG).read_text(encoding="utf-8")
-        return parse_catalog(text, name)
+        return list(builtin_catalog())
     try:
         text = read_text(path, "endpoint catalogue")
     except InputFileError as exc:
         raise CatalogError(str(exc)) from None
     return parse_catalog(text, str(path))
+
+
+@lru_cache(maxsize=1)
+def builtin_catalog() -> tuple[Endpoint, ...]:
+    """The package's catalogue, parsed once (every profile load checks its service names against it)."""
+    text = resources.files("ems_readiness").joinpath("data", BUILTIN_CATALOG).read_text(encoding="utf-8")
+    return tuple(parse_catalog(text, f"ems_readiness/data/{BUILTIN_CATALOG}"))
 
 
 def parse_catalog(text: str, name: str) -> list[Endpoint]:
