@@ -305,12 +305,23 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
         fail_usage(str(exc))
     if no_network and no_tenant:
         fail_usage("--no-network and --no-tenant together leave nothing to scan")
+    if not no_tenant:
+        check_token_variable(profile)
     checks = choose_checks(only, skip)
     plan = plan_outputs(profile, all_check_ids(), out_dir=out_dir or "ems-readiness-report", formats=formats,
                         fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
                         suppress_file=suppress_file)
     results = run_scan(profile, checks, tenant_side=not no_tenant, network_side=not no_network, quiet=quiet)
     sys.exit(finish(results, plan))
+
+
+def check_token_variable(profile) -> None:
+    """A bearer token is printable ASCII; anything else cannot go into a header (never echoed)."""
+    from ems_readiness.engine.auth import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if profile.tenant.auth == "token" and token and not (token.isascii() and token.isprintable()):
+        fail_usage(f"{TOKEN_ENV}: a bearer token is printable ASCII text; this one is not")
 
 
 def all_check_ids() -> set[str]:

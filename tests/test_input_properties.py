@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st
 
 from ems_readiness.cli import main
 from ems_readiness.engine.endpoints import CatalogError, dump_catalog, import_m365_text, parse_catalog
-from ems_readiness.engine.model import Results, ResultsFileError, parse_results
+from ems_readiness.engine.model import ResultsFileError, parse_results
 from ems_readiness.engine.profile import Profile, ProfileError, load_profile, profile_from_dict
 from ems_readiness.engine.suppressions import SuppressionError, parse_suppressions
 from tests.support.inputs import CATALOG_ENTRY, endpoint_sets, results_dict
@@ -65,6 +65,18 @@ def write(name: str, data: str | bytes) -> str:
     else:
         path.write_text(data, encoding="utf-8", errors="surrogatepass")
     return str(path)
+
+
+def accepted_or_refused(parse, error: type[Exception], name: str) -> Any:
+    """What `parse()` returns, or None when it refused with `error` naming the input."""
+    try:
+        value = parse()
+    except error as exc:
+        assert name in str(exc).partition(": ")[0], str(exc)
+        event("refused")
+        return None
+    event("accepted")
+    return value
 
 
 # ---- generic values ----------------------------------------------------------------------------
@@ -188,13 +200,10 @@ profile_sections = profile_sections()
 @examples(DIRECT)
 @given(profile_sections)
 def test_profile_dicts(raw):
-    try:
-        profile = profile_from_dict(raw, source="p.toml", base_dir=WORKDIR)
-    except ProfileError as exc:
-        assert str(exc).startswith("p.toml")
-        event("refused")
+    profile = accepted_or_refused(lambda: profile_from_dict(raw, source="p.toml", base_dir=WORKDIR), ProfileError,
+                                  "p.toml")
+    if profile is None:
         return
-    event("accepted")
     again = profile_from_dict(profile.model_dump(exclude={"base_dir"}, exclude_unset=True), base_dir=WORKDIR)
     assert again == profile
 
@@ -202,13 +211,7 @@ def test_profile_dicts(raw):
 @examples(DIRECT)
 @given(profile_sections.map(toml_tables).flatmap(with_mutation))
 def test_profile_texts(text):
-    try:
-        load_profile(write("profile.toml", text))
-    except ProfileError as exc:
-        assert "profile.toml" in str(exc)
-        event("refused")
-        return
-    event("accepted")
+    accepted_or_refused(lambda: load_profile(write("profile.toml", text)), ProfileError, "profile.toml")
 
 
 @examples(THROUGH_CLI)
@@ -236,14 +239,9 @@ catalog_texts = catalog_entries.map(lambda e: array_of_tables("endpoint", e)).fl
 @examples(DIRECT)
 @given(catalog_texts)
 def test_catalogue_texts(text):
-    try:
-        endpoints = parse_catalog(text, "cat.toml")
-    except CatalogError as exc:
-        assert str(exc).startswith("cat.toml")
-        event("refused")
-        return
-    event("accepted")
-    assert parse_catalog(dump_catalog(endpoints), "again") == endpoints  # what it writes, it reads
+    endpoints = accepted_or_refused(lambda: parse_catalog(text, "cat.toml"), CatalogError, "cat.toml")
+    if endpoints is not None:
+        assert parse_catalog(dump_catalog(endpoints), "again") == endpoints  # what it writes, it reads
 
 
 @examples(THROUGH_CLI)
@@ -264,14 +262,8 @@ suppression_texts = st.lists(mutated({"check": "DNS-001", "reason": "accepted"},
 @examples(DIRECT)
 @given(suppression_texts)
 def test_suppression_texts(text):
-    try:
-        rules = parse_suppressions(text, "s.toml", KNOWN_CHECK_IDS)
-    except SuppressionError as exc:
-        assert str(exc).startswith("s.toml")
-        event("refused")
-        return
-    event("accepted")
-    assert all(rule.check in KNOWN_CHECK_IDS and rule.reason for rule in rules)
+    rules = accepted_or_refused(lambda: parse_suppressions(text, "s.toml", KNOWN_CHECK_IDS), SuppressionError, "s.toml")
+    assert all(rule.check in KNOWN_CHECK_IDS and rule.reason for rule in rules or [])
 
 
 @examples(THROUGH_CLI)
@@ -325,15 +317,9 @@ def results_documents(draw) -> str:
 @examples(DIRECT)
 @given(results_documents())
 def test_results_files(text):
-    try:
-        results = parse_results(text, "r.json")
-    except ResultsFileError as exc:
-        assert str(exc).startswith("r.json")
-        event("refused")
-        return
-    event("accepted")
-    assert isinstance(results, Results)
-    assert parse_results(results.dump_json(), "again") == results  # what it writes, it reads
+    results = accepted_or_refused(lambda: parse_results(text, "r.json"), ResultsFileError, "r.json")
+    if results is not None:
+        assert parse_results(results.dump_json(), "again") == results  # what it writes, it reads
 
 
 @examples(THROUGH_CLI)
@@ -365,14 +351,9 @@ export_texts = st.lists(
 @examples(DIRECT)
 @given(export_texts)
 def test_endpoint_exports(text):
-    try:
-        catalog = import_m365_text(text, Path("sets.json"))
-    except CatalogError as exc:
-        assert str(exc).startswith("sets.json")
-        event("refused")
-        return
-    event("accepted")
-    assert parse_catalog(catalog, "imported")  # never a catalogue the tool itself refuses
+    catalog = accepted_or_refused(lambda: import_m365_text(text, Path("sets.json")), CatalogError, "sets.json")
+    if catalog is not None:
+        assert parse_catalog(catalog, "imported")  # never a catalogue the tool itself refuses
 
 
 @examples(THROUGH_CLI)

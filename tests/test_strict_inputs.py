@@ -106,6 +106,10 @@ def test_misspelt_profile_key_names_the_closest(tmp_path):
     ('[[network.targets]]\nname = "dc01"\nhost = "127.0.0.1"\nports = []\n', "at least one port"),
     ('[output]\nformat = ["pdf"]\n', "'output.format'"),
     ('base_dir = "/etc"\n', "unknown key 'base_dir'"),
+    ('[tenant]\nid = "contoso tenant"\n', "'tenant.id'"),
+    ('[directory]\nservers = ["dc 01.contoso.test"]\n', "'directory.servers'"),
+    ('[directory]\nservers = ["dc01.contoso.test:70000"]\n', "'directory.servers'"),
+    ('[directory]\npage_size = "1000"\n', "'directory.page_size'"),
 ])
 def test_wrong_types_and_ranges_are_exit_2(tmp_path, text, fragment):
     path = write(tmp_path / "p.toml", text)
@@ -161,6 +165,12 @@ def test_good_authorities_load(tmp_path, authority):
 @pytest.mark.parametrize("url", ["https://127.0.0.1:99999", "https://graph.example.test:-1", "https://[::1"])
 def test_graph_url_with_a_bad_port_is_one_line(url):
     assert_one_line_exit_2(cli("scan", "--graph-url", url), "--graph-url:")
+
+
+def test_a_token_that_cannot_be_a_header_is_exit_2_and_not_echoed():
+    result = cli("scan", "--auth", "token", "--no-network", env={"EMS_READINESS_TOKEN": "s3cr\u00e9t-token"})
+    line = assert_one_line_exit_2(result, "EMS_READINESS_TOKEN")
+    assert "s3cr" not in line
 
 
 # ---- everything is validated before the first probe --------------------------------------------

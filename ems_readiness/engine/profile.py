@@ -6,6 +6,7 @@ import difflib
 import ipaddress
 import os
 import ssl
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -44,6 +45,19 @@ class TenantSection(_Section):
     def _graph_url(cls, value: str) -> str:
         check_graph_url(value)
         return value.rstrip("/")
+
+    @field_validator("id")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                try:
+                    check_host_name(value)
+                except ValueError:
+                    raise ValueError(f"{value!r} is neither a tenant id (GUID) nor a domain name") from None
+        return value
 
     @field_validator("authority")
     @classmethod
@@ -86,17 +100,7 @@ class TlsSection(_Section):
     @field_validator("hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        from ems_readiness.engine.inventory import split_host_port
-
-        for text in value:
-            try:
-                host, port = split_host_port(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not host or host:port") from None
-            if not host or not 0 < port < 65536:
-                raise ValueError(f"{text!r} is not host or host:port")
-            check_host_name(host)
-        return value
+        return check_host_ports(value)
     warn_days: int = Field(default=30, ge=0, le=3650)  # ten years; beyond that no date arithmetic holds
     trust: str = "system"
     # extra anchors accepted as Microsoft's own for the interception check (emulators only)
@@ -164,6 +168,11 @@ class DirectorySection(_Section):
     upn_suffix_policy: Literal["routable", "verified"] = "verified"
     # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
     export: str | None = None
+
+    @field_validator("servers")
+    @classmethod
+    def _servers(cls, value: list[str]) -> list[str]:
+        return check_host_ports(value)
 
 
 class OutputSection(_Section):
@@ -237,6 +246,21 @@ def _check_https(parts, value: str) -> None:
     if parts.scheme == "http":
         raise ValueError("http:// is accepted only for loopback hosts (localhost, 127.0.0.1, ::1)")
     raise ValueError(f"not an https URL: {value!r}")
+
+
+def check_host_ports(values: list[str]) -> list[str]:
+    """Each 'host' or 'host:port' ('[v6]:port') names a host and a port 1-65535."""
+    from ems_readiness.engine.inventory import split_host_port
+
+    for text in values:
+        try:
+            host, port = split_host_port(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not host or host:port") from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"{text!r} is not host or host:port")
+        check_host_name(host)
+    return values
 
 
 def check_host_name(name: str) -> None:
