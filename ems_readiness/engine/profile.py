@@ -168,6 +168,11 @@ class DirectorySection(_Section):
     upn_suffix_policy: Literal["routable", "verified"] = "verified"
     # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
     export: str | None = None
+    # the forest description (JSON, the README's PowerShell) that an export cannot carry (also --directory-forest)
+    forest_file: str | None = None
+    # top-level domains to treat as routable in a lab forest (the simulated environment's "test");
+    # leave empty for a customer: .local, .lan, .test and the like are exactly what must be found
+    routable_tlds: list[str] = Field(default_factory=list)
 
     @field_validator("servers")
     @classmethod
@@ -370,6 +375,7 @@ def check_files(profile: Profile, source: str) -> None:
         "tenant.ca_bundle": profile.tenant.ca_bundle,
         "directory.ca_bundle": profile.directory.ca_bundle,
         "directory.export": profile.directory.export,
+        "directory.forest_file": profile.directory.forest_file,
     }
     for key, value in files.items():
         if value is None:
