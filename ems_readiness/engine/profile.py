@@ -367,15 +367,15 @@ def profile_from_dict(raw: dict[str, Any], source: str = "profile", base_dir: Pa
 
 
 def check_files(profile: Profile, source: str) -> None:
-    """Every file the profile names exists now (and every CA bundle loads), not at first use."""
+    """Every file the profile names exists now (and every CA bundle loads), not at first use.
+
+    The directory export and forest description are read whole by their own loaders before the scan."""
     files = {
         "network.catalog": profile.network.catalog,
         "tls.trust": None if profile.tls.trust == "system" else profile.tls.trust,
         "tls.service_roots": profile.tls.service_roots,
         "tenant.ca_bundle": profile.tenant.ca_bundle,
         "directory.ca_bundle": profile.directory.ca_bundle,
-        "directory.export": profile.directory.export,
-        "directory.forest_file": profile.directory.forest_file,
     }
     for key, value in files.items():
         if value is None:
