@@ -15,6 +15,7 @@ READ = "subscribedSkus[]"
 CAPABILITY_STATUSES = ("Enabled", "Warning", "Suspended", "Deleted", "LockedOut")
 PROVISIONING_STATUSES = ("Success", "Disabled", "Error", "PendingInput", "PendingActivation", "PendingProvisioning")
 CAPACITY_STATUSES = {"Enabled"}
+SKU_FIELDS = ["id", "skuId", "skuPartNumber", "capabilityStatus", "consumedUnits", "prepaidUnits", "servicePlans"]
 
 
 @lru_cache(maxsize=1)
@@ -117,7 +118,7 @@ def describe(sku: dict[str, Any], plan: dict[str, Any]) -> str:
     """,
 )
 async def ems_service_plans(ctx) -> None:
-    skus, evidence = await ctx.graph.get("subscribed_skus")
+    skus, evidence = await ctx.graph.get("subscribed_skus", select=SKU_FIELDS)
     for capability in capabilities():
         assess_capability(ctx, capability, skus, evidence)
     for sku in skus:
