@@ -13,14 +13,16 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from ems_readiness.probes.base import ProbeError
 from ems_readiness.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
 
 TYPE_NAMES = {str: "text", int: "a number", bool: "true/false", list: "a list", dict: "an object",
               type(None): "null", float: "a number"}
 
 
-class Unreadable(Exception):
-    """Graph did not say what a check needs; the message names the field, the read and the object."""
+class Unreadable(ProbeError):
+    """Graph did not say what a check needs; the message names the field, the read and the object.
+    (A ProbeError, so one that escapes a check makes it `error` with just this message.)"""
 
 
 def _where(read: str, field: str, of: str | None) -> str:

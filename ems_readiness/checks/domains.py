@@ -8,7 +8,7 @@ from ems_readiness.engine.check import check
 from ems_readiness.engine.inventory import is_initial_domain
 from ems_readiness.probes.graph import GraphError
 
-from ems_readiness.checks._tenant import Unreadable, require
+from ems_readiness.checks._tenant import Unreadable, label, require
 
 DOMAIN_FIELDS = ["id", "authenticationType", "isVerified", "isDefault", "isInitial", "isRoot", "supportedServices"]
 AUTH_TYPES = ("Managed", "Federated")  # documented values (shared/reference/graph.md §1.2)
@@ -17,6 +17,10 @@ AUTH_TYPES = ("Managed", "Federated")  # documented values (shared/reference/gra
 async def tenant_domain_objects(ctx) -> tuple[list[Any], Any]:
     """Every domain object as Graph sent it (the inventory's list leaves out those without an id)."""
     return await ctx.graph.get("domains", select=DOMAIN_FIELDS)
+
+
+def in_name_order(domains: list[Any]) -> list[tuple[int, Any]]:
+    return sorted(enumerate(domains), key=lambda pair: label(pair[1], "id").lower())
 
 
 def domain_name(domain: Any, index: int) -> str:
@@ -60,7 +64,7 @@ def record_line(domain: str, record: Any) -> str | None:
 )
 async def domains_verified(ctx) -> None:
     domains, evidence = await tenant_domain_objects(ctx)
-    for index, domain in enumerate(domains):
+    for index, domain in in_name_order(domains):
         try:
             name = domain_name(domain, index)
         except Unreadable as exc:
@@ -124,7 +128,7 @@ async def domain_authentication(ctx) -> None:
     hosts = await ctx.inventory.federation_hosts_by_domain()
     any_federated = False
     untold = []  # domains Graph did not say enough about: one of them may be the federated one
-    for index, domain in enumerate(domains):
+    for index, domain in in_name_order(domains):
         try:
             name = domain_name(domain, index)
         except Unreadable as exc:
