@@ -52,7 +52,7 @@ class _Model(BaseModel):
 class Evidence(_Model):
     """One raw observation a probe made (a DNS answer, a TLS chain, a TCP connect, a Graph read)."""
 
-    probe: Literal["graph", "dns", "tls", "tcp", "proxy"]
+    probe: Literal["graph", "dns", "tls", "tcp", "proxy", "directory"]
     target: str = Field(description="what was asked: a Graph path, 'name TYPE @resolver', host:port")
     outcome: str = Field(description="probe-level outcome: ok, nxdomain, timeout, refused, http-403, …")
     elapsed_ms: float | None = None
