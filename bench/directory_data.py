@@ -121,7 +121,8 @@ def records(shape: DirectoryShape) -> Iterator[Record]:
             upn = rng.choice(upns).upper()
             planted["upn duplicate"] += 1
         elif roll < 0.05 and aliases:
-            upn = rng.choice(aliases)
+            # taken off the list: two users given the same alias as UPN would be a UPN duplicate
+            upn = aliases.pop(rng.randrange(len(aliases)))
             planted["upn = other object's smtp proxy"] += 1
         roll = rng.random()
         if roll < 0.02 and smtp:
