@@ -437,6 +437,8 @@ def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> It
             raise reader.error(last[0], "the csvde header must start with DN and name every column")
         if len(names) > MAX_ATTRIBUTES:
             raise reader.error(last[0], f"more than {MAX_ATTRIBUTES} columns")
+        columns = [(index, name, name in CSV_MULTI_VALUED) for index, name in enumerate(names) if index
+                   and (keep is None or name in keep)]
         while True:
             start = last[0] + 1
             try:
@@ -452,13 +454,17 @@ def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> It
             dn = row[0]
             if not dn:
                 raise reader.error(start, "row without DN")
-            attributes: dict[str, list[str]] = {}
-            for name, field in zip(names[1:], row[1:]):
+            attributes: dict[str, tuple[str, ...]] = {}
+            for index, name, multi in columns:
+                field = row[index]
                 if field == "":
                     continue  # csvde leaves an absent attribute empty
-                parts = field.split(";") if name in CSV_MULTI_VALUED else [field]
-                attributes[name] = [_csv_value(reader, start, name, part) for part in parts]
-            yield _make_object(dn, attributes, f"{reader.name}:{start}", keep)
+                if multi:
+                    attributes[name] = tuple(_csv_value(reader, start, name, part) for part in field.split(";"))
+                else:
+                    attributes[name] = (_csv_value(reader, start, name, field) if field[:2] in ("X'", "x'")
+                                        else field,)
+            yield AdObject(dn=dn, attributes=attributes, source=f"{reader.name}:{start}")
     finally:
         csv.field_size_limit(previous)
 
