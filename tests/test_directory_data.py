@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
-from directory_data import DirectoryShape, records, write_ldif  # noqa: E402
+from directory_data import DirectoryShape, records, write_csv, write_ldif  # noqa: E402
 
 from ems_readiness.judges.idfix import SAM_BAD, DirectoryJudge  # noqa: E402
 from ems_readiness.probes.directory_export import iter_export, validate_export  # noqa: E402
@@ -39,6 +39,21 @@ def test_generated_export_reads_back_and_has_the_planted_problems(tmp_path):
     for rule in ("IDF-MAIL-DUPLICATE", "ER-UPN-SUFFIX", "IDF-DISPLAYNAME-BLANK", "IDF-UPN-CHARACTER"):
         assert found[rule] > 0, (rule, found)
     assert judge.skipped["well-known system account"] == 3
+
+
+def test_generated_csvde_export_gives_the_same_objects(tmp_path):
+    ldf, csv_path = tmp_path / "corp.ldf", tmp_path / "corp.csv"
+    with open(ldf, "wb") as out:
+        write_ldif(records(DirectoryShape(users=200, groups=20, contacts=10)), out)
+    with open(csv_path, "wb") as out:
+        write_csv(records(DirectoryShape(users=200, groups=20, contacts=10)), out)
+    validate_export(str(csv_path))
+    from_ldif = {o.dn: o.attributes for o in iter_export(str(ldf))}
+    from_csv = {o.dn: o.attributes for o in iter_export(str(csv_path))}
+    assert from_ldif.keys() == from_csv.keys()
+    for dn, attributes in from_ldif.items():
+        for name in ("objectguid", "proxyaddresses", "displayname", "userprincipalname", "member", "objectclass"):
+            assert attributes.get(name) == from_csv[dn].get(name), (dn, name)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
