@@ -265,7 +265,10 @@ def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, b
         return None
     if dn[:1] == "<":
         return None
-    attributes: dict[str, list[str]] = {}
+    # values go in as tuples (most attributes hold one); a second value turns them into a list, made a
+    # tuple again at the end
+    attributes: dict[str, tuple[str, ...] | list[str]] = {}
+    several: list[str] = []
     known = names.get
     held = attributes.get
     decode = binascii.a2b_base64
@@ -286,16 +289,24 @@ def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, b
         elif value[:1] == " ":
             value = value.lstrip(" ")
         values = held(key)
-        if values is not None:
-            values.append(value)
-        elif key in _LDIF_CONTROL:
-            if key != "changetype" or value != "add":
+        if values is None:
+            if key in _LDIF_CONTROL:
+                if key != "changetype" or value != "add":
+                    return None
+            elif len(attributes) >= MAX_ATTRIBUTES:
                 return None
-        elif len(attributes) >= MAX_ATTRIBUTES:
-            return None
+            else:
+                attributes[key] = (value,)
+        elif type(values) is tuple:
+            attributes[key] = [*values, value]
+            several.append(key)
         else:
-            attributes[key] = [value]
-    return _make_object(dn, attributes, source) if build else _CHECKED
+            values.append(value)  # type: ignore[union-attr]
+    if not build:
+        return _CHECKED
+    for key in several:
+        attributes[key] = tuple(attributes[key])
+    return AdObject(dn=dn, attributes=attributes, source=source)  # type: ignore[arg-type]
 
 
 _CHECKED = AdObject(dn="", attributes={})  # validate_export's placeholder for a record that parsed
