@@ -1,11 +1,25 @@
-"""Every output format from one results document."""
+"""Every output format from one results document.
+
+Before any renderer sees the document, `publishable` makes a copy fit to be written anywhere:
+every string in it (findings, evidence, settings, tenant data) has the run's secrets scrubbed
+and lone surrogates (valid in a Python string, impossible in UTF-8) replaced by U+FFFD. Doing it
+on the model, before escaping and truncation, means no renderer's escaping (HTML entities, JSON
+escapes, Markdown backslashes) or shortening can turn a secret into a form the scrub misses.
+Each rendered text is scrubbed once more and written atomically: a temporary file renamed into
+place, so a failure never leaves a truncated or empty output.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from ems_readiness.engine.model import Results
+from ems_readiness.engine.secrets import scrub
 
 # format -> (file name, module with `render(results, lang) -> str`)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -17,6 +31,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("findings.csv", "ems_readiness.reports.csv_findings"),
 }
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def parse_formats(text: str | list[str]) -> list[str]:
     items = text if isinstance(text, list) else text.split(",")
@@ -27,24 +43,81 @@ def parse_formats(text: str | list[str]) -> list[str]:
     return formats or ["html", "json"]
 
 
+def clean_text(text: str) -> str:
+    """A string fit for any output: secrets scrubbed, lone surrogates replaced."""
+    text = scrub(text)
+    return _SURROGATE.sub("\ufffd", text) if _has_surrogate(text) else text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cleaned(v) for v in value]
+    return value
+
+
+def publishable(results: Results) -> Results:
+    """A copy of `results` whose every string is fit for any output (see the module text)."""
+    return Results.model_validate(_cleaned(results.model_dump(by_alias=True)))
+
+
 def render(results: Results, fmt: str, lang: str) -> str:
+    """One format of an already `publishable` document."""
     if fmt == "json":
         return results.dump_json() + "\n"
     module = importlib.import_module(FORMATS[fmt][1])
     return module.render(results, lang=lang)
 
 
+def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
+    clean = publishable(results)
+    return {fmt: clean_text(render(clean, fmt, lang)) for fmt in formats}
+
+
+def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
+    """Write `text` as UTF-8 to a temporary file beside `path`, then rename it into place."""
+    if newline is None and os.linesep != "\n":
+        text = text.replace("\n", os.linesep)
+    data = text.encode("utf-8", "replace")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
+    texts = render_all(results, formats, lang)  # everything rendered before anything is written
     written = []
-    for fmt in formats:
+    for fmt, text in texts.items():
         path = out_dir / FORMATS[fmt][0]
-        text = render(results, fmt, lang)
-        # CSV carries a BOM so Excel reads UTF-8; the renderer adds it
-        path.write_text(text, encoding="utf-8", newline="" if fmt == "csv" else None)
+        # CSV carries a BOM so Excel reads UTF-8 and its own CRLF line ends; the renderer adds both
+        write_atomic(path, text, newline="" if fmt == "csv" else None)
         written.append(path)
-    if "md" in formats:
+    if "md" in texts:
         from ems_readiness.reports.github import append_step_summary
 
-        append_step_summary((out_dir / FORMATS["md"][0]).read_text(encoding="utf-8"))
+        append_step_summary(texts["md"])
     return written
