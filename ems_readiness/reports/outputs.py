@@ -2,7 +2,8 @@
 
 Before any renderer sees the document, `publishable` makes a copy fit to be written anywhere:
 every string in it (findings, evidence, settings, tenant data) has the run's secrets scrubbed
-and lone surrogates (valid in a Python string, impossible in UTF-8) replaced by U+FFFD. Doing it
+and lone surrogates (valid in a Python string, impossible in UTF-8) replaced by U+FFFD; times
+are in UTC and numbers finite, so every format can carry them and results.json reads back. Doing it
 on the model, before escaping and truncation, means no renderer's escaping (HTML entities, JSON
 escapes, Markdown backslashes) or shortening can turn a secret into a form the scrub misses.
 Each rendered text is scrubbed once more and written atomically: a temporary file renamed into
@@ -12,11 +13,17 @@ place, so a failure never leaves a truncated or empty output.
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 import tempfile
+import typing
+from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from ems_readiness.engine.model import Results
 from ems_readiness.engine.secrets import scrub
@@ -57,19 +64,58 @@ def _has_surrogate(text: str) -> bool:
     return False
 
 
+def publishable(results: Results) -> Results:
+    """A copy of `results` fit for any output (see the module text): every string cleaned, every
+    time aware and in UTC, every number finite. The model accepts more than a file can carry."""
+    return _cleaned_model(results)
+
+
+def _cleaned_model(model: BaseModel) -> BaseModel:
+    fields = type(model).model_fields
+    updates = {}
+    for name, info in fields.items():
+        value = getattr(model, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            cleaned: Any = None if _optional(info.annotation) else 0.0
+        else:
+            cleaned = _cleaned(value)
+        if cleaned is not value:
+            updates[name] = cleaned
+    return model.model_copy(update=updates) if updates else model
+
+
+def _optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
 def _cleaned(value: Any) -> Any:
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int)):
+        return value
     if isinstance(value, str):
-        return clean_text(value)
+        cleaned = clean_text(value)
+        return value if cleaned == value else cleaned
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # what JSON would make of it
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, BaseModel):
+        return _cleaned_model(value)
     if isinstance(value, dict):
         return {_cleaned(k): _cleaned(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_cleaned(v) for v in value]
-    return value
+    return clean_text(str(value))
 
 
-def publishable(results: Results) -> Results:
-    """A copy of `results` whose every string is fit for any output (see the module text)."""
-    return Results.model_validate(_cleaned(results.model_dump(by_alias=True)))
+def _utc(moment: datetime) -> datetime:
+    """Naive times are read as UTC (as the tool writes them); times that overflow on the way are clamped."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        edge = datetime.max if moment.year > 1 else datetime.min
+        return edge.replace(tzinfo=timezone.utc)
 
 
 def render(results: Results, fmt: str, lang: str) -> str:
