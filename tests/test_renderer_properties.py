@@ -3,9 +3,9 @@
 Hypothesis builds results documents whose every string field holds arbitrary text (lone
 surrogates, control characters, bidirectional overrides, workflow commands, markup, huge values)
 with odd numbers and dates, plants a registered secret in random fields, and writes all six
-outputs plus the GitHub step summary through `write_outputs`, as the CLI does. Each output must be
+outputs (and directory-fixes.csv) plus the GitHub step summary through `write_outputs`, as the CLI does. Each output must be
 valid for its consumer (JSON parses back into the model, junit.xml validates against the Ant XSD,
-SARIF against its 2.1.0 schema, the CSV parses row by row, the HTML has no script from data) and
+SARIF against its 2.1.0 schema, both CSVs parse row by row, the HTML has no script from data) and
 must contain no form of the secret.
 """
 
@@ -31,11 +31,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from ems_readiness.engine.model import (Change, ChangeSummary, CheckResult, Evidence, Finding, GraphPermissions,
+from ems_readiness.engine.model import (Change, ChangeSummary, CheckResult, DirectoryFix, Evidence, Finding,
+                                        GraphPermissions,
                                         ResponsibilityResult, Results, RunSummary, Severity, Status, Suppression,
                                         ToolInfo, Totals, Vantage)
 from ems_readiness.engine.secrets import SECRETS
-from ems_readiness.reports import csv_findings
+from ems_readiness.reports import csv_findings, directory_fixes
 from ems_readiness.reports.outputs import FORMATS, write_outputs
 from tests.test_outputs import SCHEMAS, sarif_validator
 
@@ -135,6 +136,10 @@ def results_documents(draw) -> Results:
         suppressed_count=draw(st.integers(0, 10**6)),
         stats=draw(st.dictionaries(maybe_secret, json_values, max_size=2)),
         observations=draw(st.lists(evidence, max_size=3)),
+        directory_fixes=draw(st.none() | st.lists(st.builds(
+            DirectoryFix, dn=maybe_secret, attribute=maybe_secret, error=maybe_secret, value=maybe_secret,
+            update=optional, action=maybe_secret, rule=maybe_secret), max_size=3)),
+        directory_fixes_total=draw(st.none() | st.integers(0, 10**6)),
     )
 
 
@@ -165,10 +170,13 @@ def assert_valid(outputs: dict[str, bytes], summary: str) -> None:
     page = texts["html"]
     assert len(SCRIPT_TAG.findall(page)) == 2, "only the report's own <script>…</script>"
 
-    assert texts["csv"].startswith("\ufeff")
-    rows = list(csv.reader(io.StringIO(texts["csv"][1:], newline="")))
-    assert all(len(row) == len(csv_findings.COLUMNS) for row in rows)
-    assert not any(cell.startswith(csv_findings.FORMULA_STARTS) for row in rows[1:] for cell in row)
+    for fmt, columns in (("csv", len(csv_findings.COLUMNS)), ("fixes", len(directory_fixes.COLUMNS))):
+        if fmt not in texts:
+            continue
+        assert texts[fmt].startswith("\ufeff")
+        rows = list(csv.reader(io.StringIO(texts[fmt][1:], newline="")))
+        assert all(len(row) == columns for row in rows)
+        assert not any(cell.startswith(csv_findings.FORMULA_STARTS) for row in rows[1:] for cell in row)
 
     for name, shown in [("md", texts["md"]), ("summary", summary)]:
         assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", shown), name
@@ -193,9 +201,13 @@ def render_everything(results: Results, lang: str) -> tuple[dict[str, bytes], st
                 del os.environ["GITHUB_STEP_SUMMARY"]
             else:
                 os.environ["GITHUB_STEP_SUMMARY"] = previous
-        assert sorted(p.name for p in out.iterdir()) == sorted(name for name, _ in FORMATS.values())
+        names = [name for name, _ in FORMATS.values()]
+        if results.directory_fixes is not None:
+            names.append(directory_fixes.FILE_NAME)
+        assert sorted(p.name for p in out.iterdir()) == sorted(names) == sorted(p.name for p in written)
         outputs = {fmt: (out / FORMATS[fmt][0]).read_bytes() for fmt in FORMATS}
-        assert len(written) == len(FORMATS)
+        if results.directory_fixes is not None:
+            outputs["fixes"] = (out / directory_fixes.FILE_NAME).read_bytes()
         return outputs, summary.read_text(encoding="utf-8")
 
 

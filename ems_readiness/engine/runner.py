@@ -87,8 +87,9 @@ def build_network_probes(profile: Profile, evidence: EvidenceLog):
 
     dns = DnsProbe(profile.dns.resolvers, evidence, timeout=profile.dns.timeout_seconds,
                    concurrency=profile.network.concurrency)
+    trust = profile.tls.trust if profile.tls.trust == "system" else profile.path(profile.tls.trust)
     tcp = TcpProbe(dns, evidence, timeout=profile.network.timeout_seconds,
-                   concurrency=profile.network.concurrency, proxy=profile.network.proxy)
+                   concurrency=profile.network.concurrency, proxy=profile.network.proxy, trust=trust)
     tls = TlsProbe(dns, evidence, timeout=profile.network.timeout_seconds,
                    concurrency=profile.network.concurrency, proxy=profile.network.proxy)
     return dns, tcp, tls
@@ -191,6 +192,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         if graph is not None:
             await graph.aclose()
     check_results = sorted(results, key=lambda r: r.id)
+    fixes, fixes_total = directory_fixes(probes.directory)
     stats: dict[str, Any] = {"observations": len(evidence.items)}
     if graph is not None:
         stats["graph_requests"] = graph.requests
@@ -212,7 +214,19 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         totals=totals(check_results),
         stats=stats,
         observations=list(evidence.items),
+        directory_fixes=fixes,
+        directory_fixes_total=fixes_total,
     )
+
+
+def directory_fixes(source: Any) -> tuple[list[Any] | None, int | None]:
+    """The fixes list of the directory assessment, when the scan made one (directory-fixes.csv)."""
+    if source is None:
+        return None, None
+    from ems_readiness.checks._directory import finished_assessment
+
+    done = finished_assessment(source)
+    return done.fixes() if done is not None else (None, None)
 
 
 def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:

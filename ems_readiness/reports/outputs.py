@@ -127,8 +127,15 @@ def render(results: Results, fmt: str, lang: str) -> str:
 
 
 def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
+    """File name -> text of every output: the formats asked for, and directory-fixes.csv when the
+    directory was assessed."""
     clean = publishable(results)
-    return {fmt: clean_text(render(clean, fmt, lang)) for fmt in formats}
+    texts = {FORMATS[fmt][0]: render(clean, fmt, lang) for fmt in formats}
+    if clean.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
+        from ems_readiness.reports import directory_fixes
+
+        texts[directory_fixes.FILE_NAME] = directory_fixes.render(clean)
+    return {name: clean_text(text) for name, text in texts.items()}
 
 
 def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
@@ -157,13 +164,14 @@ def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str
     out_dir.mkdir(parents=True, exist_ok=True)
     texts = render_all(results, formats, lang)  # everything rendered before anything is written
     written = []
-    for fmt, text in texts.items():
-        path = out_dir / FORMATS[fmt][0]
-        # CSV carries a BOM so Excel reads UTF-8 and its own CRLF line ends; the renderer adds both
-        write_atomic(path, text, newline="" if fmt == "csv" else None)
+    for name, text in texts.items():
+        path = out_dir / name
+        # a CSV carries a BOM so Excel reads UTF-8, and its own CRLF line ends; the renderer adds both
+        write_atomic(path, text, newline="" if name.endswith(".csv") else None)
         written.append(path)
-    if "md" in texts:
+    summary = texts.get(FORMATS["md"][0])
+    if summary is not None:
         from ems_readiness.reports.github import append_step_summary
 
-        append_step_summary(texts["md"])
+        append_step_summary(summary)
     return written
