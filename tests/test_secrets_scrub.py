@@ -122,7 +122,7 @@ def test_terminal_text_neutralises_controls_escapes_and_ci_commands(registry):
         assert not line.lstrip().startswith("::"), line
     assert "##vso[" not in shown and "##[" not in shown
     assert SECRET not in shown and "\t" in shown
-    assert one_line("a\nb\tc") == "a b c"
+    assert one_line(f"a\nb\tc\n{FORGED}") == f"a\\nb\\tc\\n{FORGED}"  # one line: the command is mid-line
 
 
 def test_json_text_stays_valid_json(registry):
@@ -142,7 +142,7 @@ def test_log_records_are_one_scrubbed_inert_line(registry):
     assert InertRecords().filter(record)
     message = record.getMessage()
     assert "\n" not in message and "\x1b" not in message and SECRET not in message
-    assert message == f"server said {FORGED} (RuntimeError: echo {REDACTED} \\x1b]0;owned\\x07)"
+    assert message == f"server said {FORGED} (RuntimeError: echo {REDACTED}\\n\\x1b]0;owned\\x07)"
     assert record.exc_info is None  # no traceback lines
 
 
@@ -259,7 +259,8 @@ def test_a_forged_401_message_reaches_the_terminal_inert(tmp_path):
     finally:
         server.shutdown()
     assert proc.returncode == 3, proc.stderr
-    assert "\\::error file=README.md" in proc.stderr and "\\x1b]0;owned\\x07" in proc.stderr
+    assert "\\n::error file=README.md" in proc.stderr and "\\x1b]0;owned\\x07" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
     assert not leaked(proc.stderr, token)
     assert_inert(proc.stderr)
 

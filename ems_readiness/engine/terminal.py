@@ -5,7 +5,8 @@ they must not drive the terminal (escape sequences, carriage returns, bidirectio
 reorder what is shown) or the CI system reading the log (GitHub Actions runs `::command::` at the
 start of a line; Azure Pipelines runs `##vso[...]` and `##[...]` anywhere in one). `terminal_text`
 scrubs secrets and shows each such character as a visible escape (`\\x1b`, `\\u202e`), and breaks
-each workflow-command prefix with a backslash (`\\::error`, `#\\#vso[`). Line breaks and tabs stay.
+each workflow-command prefix with a backslash (`\\::error`, `#\\#vso[`). Line breaks and tabs stay;
+`one_line` shows them as escapes too, for a message that must be exactly one line.
 
 Logging goes through the same function: third-party loggers (azure-identity, MSAL, httpx) are quiet
 unless EMS_READINESS_DEBUG is set, and whatever is shown is one scrubbed, inert line per record.
@@ -58,8 +59,12 @@ def inert_commands(text: str) -> str:
 
 
 def one_line(value: object) -> str:
-    """`terminal_text` on one line: line breaks and tabs shown as spaces."""
-    return " ".join(terminal_text(value).split())
+    """`value` as exactly one safe line: secrets scrubbed, line breaks, tabs and every other
+    unprintable character shown as escapes (\\n, \\x1b, \\u202e), no CI command."""
+    text = scrub(str(value))
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+    return inert_commands(text)
 
 
 def echo(value: object = "", err: bool = False) -> None:
