@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import os
 import re
 import threading
@@ -32,7 +31,6 @@ SIGN_IN_HINT = ("set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, s
                 " or scan without the tenant (--no-tenant)")
 # RFC 6750 b64token: what an Authorization header can carry
 BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
-LIBRARY_LOGGERS = ("azure", "msal", "msal_extensions", "urllib3", "httpx", "httpcore")
 
 
 class SignInError(Exception):
@@ -79,17 +77,6 @@ def graph_scope(graph_url: str) -> str:
     if parts.scheme == "https" and parts.hostname:
         return f"https://{parts.hostname}/.default"
     return PUBLIC_GRAPH_SCOPE  # loopback emulators stand in for the public cloud
-
-
-def quiet_library_logs() -> None:
-    """azure-identity and MSAL log every failed attempt (and MSAL a traceback) at WARNING, which
-    Python's last-resort handler prints to stderr: the scan says what failed itself, in one line."""
-    for name in LIBRARY_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.CRITICAL + 1)
-        logger.propagate = False
-        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-            logger.addHandler(logging.NullHandler())
 
 
 def register_environment_secrets() -> None:
@@ -210,7 +197,6 @@ def sign_in_seconds(profile: Profile) -> float:
 def build_credential(profile: Profile, proxy: Any = None) -> Any:
     """The credential for --auth; `proxy` is the one parsed ProxyAddress every client uses."""
     register_environment_secrets()
-    quiet_library_logs()
     mode = profile.tenant.auth
     if mode == "token":
         token = os.environ.get(TOKEN_ENV, "").strip()
