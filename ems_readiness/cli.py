@@ -227,8 +227,8 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
         profile = environment_defaults(profile)
     except ProfileError as exc:
         fail_usage(str(exc))
-    if no_network and no_tenant:
-        fail_usage("--no-network and --no-tenant together leave nothing to scan")
+    if no_network and no_tenant and not (profile.directory.servers or profile.directory.export):
+        fail_usage("--no-network and --no-tenant together leave nothing to scan (no [directory] either)")
     if not no_network:
         from ems_readiness.engine.endpoints import CatalogError
         from ems_readiness.engine.inventory import selected_endpoints

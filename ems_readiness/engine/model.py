@@ -52,7 +52,7 @@ class _Model(BaseModel):
 class Evidence(_Model):
     """One raw observation a probe made (a DNS answer, a TLS chain, a TCP connect, a Graph read)."""
 
-    probe: Literal["graph", "dns", "tls", "tcp", "proxy"]
+    probe: Literal["graph", "dns", "tls", "tcp", "proxy", "directory"]
     target: str = Field(description="what was asked: a Graph path, 'name TYPE @resolver', host:port")
     outcome: str = Field(description="probe-level outcome: ok, nxdomain, timeout, refused, http-403, …")
     elapsed_ms: float | None = None
@@ -113,6 +113,9 @@ class Vantage(_Model):
     host: str
     resolvers: dict[str, str] = Field(default_factory=dict)
     proxy: str | None = None
+    directory: str | None = Field(default=None, description="the directory source read: LDAP server or export file")
+    directory_insecure: bool = Field(default=False,
+                                     description="the directory server's TLS certificate was not verified (opt-in)")
 
 
 class Totals(_Model):

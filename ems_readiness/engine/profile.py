@@ -138,6 +138,24 @@ class DirectorySection(_Section):
     # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
     export: str | None = None
 
+    @field_validator("servers")
+    @classmethod
+    def _servers(cls, value: list[str]) -> list[str]:
+        from ems_readiness.probes.directory import parse_server
+
+        for server in value:
+            parse_server(server)  # raises ValueError naming the server
+        return value
+
+    @field_validator("scope_filter")
+    @classmethod
+    def _scope_filter(cls, value: str | None) -> str | None:
+        if value:
+            from ems_readiness.probes.directory import check_filter
+
+            return check_filter(value)
+        return value or None
+
 
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
@@ -230,7 +248,7 @@ def profile_from_dict(raw: dict[str, Any], source: str = "profile", base_dir: Pa
         raise ProfileError(_describe(exc, source)) from None
     if base_dir is not None:
         profile.base_dir = base_dir
-    for key, value in (("network.catalog", profile.network.catalog),):
+    for key, value in (("network.catalog", profile.network.catalog), ("directory.ca_bundle", profile.directory.ca_bundle)):
         if value and not profile.path(value).is_file():
             raise ProfileError(f"{source}: '{key}': file not found: {value}")
     if profile.tls.trust != "system" and not profile.path(profile.tls.trust).is_file():

@@ -54,10 +54,11 @@ COMPUTERS = {
 }
 
 
-def admin_connection(dc: "SambaDC") -> ldap3.Connection:
+def admin_connection(dc: "SambaDC", **options) -> ldap3.Connection:
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=str(dc.ca_file))
     server = ldap3.Server(dc.address, port=636, use_ssl=True, tls=tls, connect_timeout=10)
-    return ldap3.Connection(server, ADMIN_DN, ADMIN_PASSWORD, auto_bind=True, receive_timeout=30, raise_exceptions=True)
+    settings = {"auto_bind": True, "receive_timeout": 30, "raise_exceptions": True, **options}
+    return ldap3.Connection(server, ADMIN_DN, ADMIN_PASSWORD, **settings)
 
 
 def populate(dc: "SambaDC") -> None:
