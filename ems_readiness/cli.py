@@ -287,7 +287,9 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
 
 @main.command()
 @click.option("--scenario", type=click.Choice(["unready", "ready", "large"]), default="unready", show_default=True)
-@click.option("--faults", metavar="SPEC", help="Graph fault injection, e.g. rate=0.3,kinds=429+503,retry_after=0.2")
+@click.option("--faults", metavar="SPEC", help="Graph fault injection, e.g. rate=0.3,kinds=429+503,retry_after=0.2; "
+              "hostile network servers: proxy=block-page|auth|connect-silence|garbage|hang, "
+              "tls=garbage|hang|unsupported-key, dns=garbage|hang|bad-id|truncated|huge|control-chars")
 @click.option("--write-profile", type=click.Path(dir_okay=False), help="Also write the profile to this file.")
 def simulate(scenario, faults, write_profile) -> None:
     """Run the simulated environment alone and print the profile that points a scan at it."""

@@ -64,11 +64,12 @@ def run_check(
     names: dict[str, Any] | None = None,
     proxy: str | None = None,
     timeout: float = 0.5,
+    trust: Any = None,
 ) -> list[Finding]:
     async def scan() -> list[Finding]:
         evidence = EvidenceLog()
         dns = StaticDns(evidence, names or {})
-        tcp = TcpProbe(dns, evidence, timeout=timeout, proxy=proxy)
+        tcp = TcpProbe(dns, evidence, timeout=timeout, proxy=proxy, trust=trust)
         tls = TlsProbe(dns, evidence, timeout=timeout)  # type: ignore[arg-type]
         ctx = CheckContext(check, Profile(), Probes(graph=None, dns=dns, tls=tls, tcp=tcp), StandInInventory(endpoints, targets))  # type: ignore[arg-type]
         await check.fn(ctx)
@@ -208,16 +209,21 @@ def test_net001_tells_unreachable_from_filtered_in_a_namespace(netns):
 
 
 @pytest.mark.realnet
-def test_net001_through_the_proxy(filtering_proxy, ports):
+def test_net001_through_the_proxy(filtering_proxy, ports, loopback_tls):
     endpoints = [
-        endpoint("127.0.0.1", ports.port("open")),
+        endpoint("127.0.0.1", loopback_tls.port("ip")),
         endpoint("localhost", ports.port("open2"), covers=("*.localhost",)),
         endpoint("127.0.0.1", ports.port("refused"), "intune"),
+        endpoint("127.0.0.1", ports.port("open")),
     ]
-    findings = by_resource(run_check(NET_001, endpoints, proxy=filtering_proxy.url, timeout=2.0))
-    allowed = findings[f"127.0.0.1:{ports.port('open')}"]
-    assert allowed.status is Status.PASS and allowed.expected == "the request through the proxy succeeds (open)"
+    findings = by_resource(run_check(NET_001, endpoints, proxy=filtering_proxy.url, timeout=2.0,
+                                     trust=loopback_tls.trust_bundle))
+    allowed = findings[f"127.0.0.1:{loopback_tls.port('ip')}"]
+    assert allowed.status is Status.PASS and "certificate validates" in allowed.expected
     assert allowed.evidence[0].probe == "proxy"
+    # the proxy's 200, then the target closes without a TLS handshake: nothing proves it answered
+    silent = findings[f"127.0.0.1:{ports.port('open')}"]
+    assert silent.status is Status.ERROR and silent.observed.startswith("proxy-no-answer: ")
     denied = findings[f"localhost:{ports.port('open2')}"]
     assert denied.status is Status.FAIL and denied.observed.startswith("proxy-denied: ")
     assert "the firewall and the proxy allow-list" in denied.remediation and "*.localhost" in denied.remediation
@@ -234,8 +240,8 @@ def test_net001_through_a_proxy_that_is_down_is_an_error(ports):
 
 
 @pytest.mark.realnet
-def test_net003_tells_407_from_403(auth_proxy, filtering_proxy, ports):
-    port = ports.port("open")
+def test_net003_tells_407_from_403(auth_proxy, filtering_proxy, ports, loopback_tls):
+    port, trust = loopback_tls.port("ip"), loopback_tls.trust_bundle
     required = [endpoint("127.0.0.1", port), endpoint("localhost", ports.port("open2"))]
     optional = [endpoint("127.0.0.1", ports.port("filtered"), required=False)]
 
@@ -245,13 +251,13 @@ def test_net003_tells_407_from_403(auth_proxy, filtering_proxy, ports):
     assert "authentication required (407)" in auth[f"127.0.0.1:{port}"].message
     assert "exempt the host from proxy authentication" in auth[f"127.0.0.1:{port}"].remediation
 
-    filtered = by_resource(run_check(NET_003, required, proxy=filtering_proxy.url, timeout=1.0))
+    filtered = by_resource(run_check(NET_003, required, proxy=filtering_proxy.url, timeout=1.0, trust=trust))
     assert filtered[f"127.0.0.1:{port}"].status is Status.PASS
     denied = filtered[f"localhost:{ports.port('open2')}"]
     assert denied.status is Status.FAIL and "denied by policy (403)" in denied.message
     assert "allow-list" in denied.remediation
 
-    authenticated = run_check(NET_003, required[:1], proxy=auth_proxy.authenticated_url, timeout=1.0)
+    authenticated = run_check(NET_003, required[:1], proxy=auth_proxy.authenticated_url, timeout=1.0, trust=trust)
     assert [f.status for f in authenticated] == [Status.PASS]
 
 

@@ -292,11 +292,19 @@ def through(proxy_url: str, host: str, port: int, **kw):
 
 
 @pytest.mark.realnet
-def test_connect_through_the_proxy(filtering_proxy, loopback):
-    observation = through(filtering_proxy.url, "127.0.0.1", loopback.port("open"), timeout=2.0)
+def test_connect_through_the_proxy_is_open_only_with_proof_of_origin(filtering_proxy, loopback, loopback_tls):
+    trust = loopback_tls.trust_bundle
+    observation = through(filtering_proxy.url, "127.0.0.1", loopback_tls.port("ip"), timeout=2.0, trust=trust)
     assert observation.status == "open" and observation.http_status == 200
     assert observation.mode == "proxy" and observation.evidence.probe == "proxy"
     assert observation.evidence.data["method"] == "CONNECT"
+    assert observation.evidence.data["proof"] == "tls-verified"
+    # tinyproxy's 200 alone, to a listener that accepts and closes: no proof the target answered
+    silent = through(filtering_proxy.url, "127.0.0.1", loopback.port("open"), timeout=2.0, trust=trust)
+    assert silent.status == "proxy-no-answer" and "the target did not answer" in silent.detail
+    # a certificate that does not validate for the name (the trust store lacks its root)
+    untrusted = through(filtering_proxy.url, "127.0.0.1", loopback_tls.port("ip"), timeout=2.0)
+    assert untrusted.status == "proxy-unverified" and "does not validate for 127.0.0.1" in untrusted.detail
 
 
 @pytest.mark.realnet
@@ -321,11 +329,11 @@ def test_a_target_dropped_beyond_the_proxy_times_out(filtering_proxy, netns):
 
 
 @pytest.mark.realnet
-def test_proxy_authentication_407_401_and_success(auth_proxy, loopback):
-    port = loopback.port("open")
+def test_proxy_authentication_407_401_and_success(auth_proxy, loopback_tls):
+    port, trust = loopback_tls.port("ip"), loopback_tls.trust_bundle
     without = through(auth_proxy.url, "127.0.0.1", port, timeout=2.0)
     wrong = through(auth_proxy.url_with("user", "s3cr3t-wrong"), "127.0.0.1", port, timeout=2.0)
-    right = through(auth_proxy.authenticated_url, "127.0.0.1", port, timeout=2.0)
+    right = through(auth_proxy.authenticated_url, "127.0.0.1", port, timeout=2.0, trust=trust)
     assert (without.status, without.http_status) == ("proxy-auth-required", 407)
     assert "no credentials were sent" in without.detail
     assert (wrong.status, wrong.http_status) == ("proxy-auth-required", 401)
@@ -340,7 +348,9 @@ def test_proxy_authentication_407_401_and_success(auth_proxy, loopback):
 def test_plain_http_ports_are_asked_with_an_absolute_request(filtering_proxy, http_service):
     allowed = through(filtering_proxy.url, "127.0.0.1", http_service, timeout=2.0, plain_http_ports=frozenset({http_service}))
     denied = through(filtering_proxy.url, "localhost", http_service, timeout=2.0, plain_http_ports=frozenset({http_service}))
-    assert allowed.status == "open" and allowed.http_status == 204
+    # plain HTTP through a proxy carries no proof of who answered: never `open`
+    assert allowed.status == "proxy-unverified" and allowed.http_status == 204
+    assert "no proof of who sent it" in allowed.detail
     assert allowed.evidence.data["method"] == "HEAD"
     assert denied.status == "proxy-denied" and denied.http_status == 403
 

@@ -4,6 +4,8 @@ Every finding is about one host:port. A refused, filtered or unreachable port, a
 configured resolver says does not exist, and a proxy that refuses are observations of the
 network and fail (warn for endpoints Microsoft marks optional). When nothing could be observed
 (resolver SERVFAIL/timeout, the proxy itself unreachable, a probe failure) the finding is error.
+Through a proxy only an answer proven to come from the target passes (see probes/tcp.py): a
+plain-HTTP answer, or a CONNECT the target never answered, is error: who answered cannot be told.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ RESPONSIBILITIES = [
 BLOCKED = {"refused", "filtered", "unreachable"}
 PROXY_REFUSALS = {"proxy-auth-required", "proxy-denied", "proxy-error", "proxy-timeout"}
 ANSWERED_DNS_FAILURES = {"nxdomain", "nodata"}
+# Something answered through the proxy, but nothing proves it was the target.
+UNPROVEN = {"proxy-unverified", "proxy-no-answer"}
 
 # Intune requires unauthenticated proxy access to these (intune-endpoints.md, 2025-01-09).
 UNAUTHENTICATED_PROXY_HOSTS = ("manage.microsoft.com", "graph.microsoft.com")
@@ -103,7 +107,7 @@ async def observe(ctx: CheckContext, target: ProbeTarget) -> TcpObservation:
 
 def expected_text(observation: TcpObservation) -> str:
     if observation.mode == "proxy":
-        return "the request through the proxy succeeds (open)"
+        return "the target answers through the proxy, proven by a TLS handshake whose certificate validates for it (open)"
     return "TCP connect succeeds (open)"
 
 
@@ -176,6 +180,8 @@ def report_endpoint(ctx: CheckContext, target: ProbeTarget, observation: TcpObse
     )
     if observation.ok:
         ctx.passed(target.resource, f"{target.label} is reachable", **kw)
+    elif observation.status in UNPROVEN:
+        report_unproven(ctx, target, observation, kw)
     elif not observable(observation):
         ctx.errored(target.resource, f"{target.label} could not be tested: {observation.detail}", **kw)
     else:
@@ -187,6 +193,21 @@ def report_endpoint(ctx: CheckContext, target: ProbeTarget, observation: TcpObse
             remediation=endpoint_remediation(target, observation),
             **kw,
         )
+
+
+def report_unproven(ctx: CheckContext, target: ProbeTarget, observation: TcpObservation, kw: dict[str, Any]) -> None:
+    if observation.status == "proxy-no-answer":
+        why = "The proxy accepted the tunnel but the target never answered: the proxy may answer CONNECT before reaching the target, and the path beyond it drops the traffic."
+    elif observation.method == "HEAD":
+        why = f"Plain HTTP through a proxy cannot be attributed to {target.host}: confirm in the proxy's log or allow-list that it forwards {target.host}:{target.port}."
+    else:
+        why = "The certificate that answered in the tunnel does not validate for the host: see TLS-006 (interception) and the proxy's policy for it."
+    ctx.errored(
+        target.resource,
+        f"{target.label}: the answer through the proxy cannot be attributed to it ({observation.status})",
+        remediation=why,
+        **kw,
+    )
 
 
 def endpoint_remediation(target: ProbeTarget, observation: TcpObservation) -> str:
@@ -368,6 +389,9 @@ def report_proxy_policy(ctx: CheckContext, target: ProbeTarget, observation: Tcp
     kw = dict(expected=expected_text(observation), observed=observed_text(observation), evidence=observation.all_evidence)
     if observation.ok:
         ctx.passed(target.resource, f"the proxy lets {target.label} through", **kw)
+        return
+    if observation.status in UNPROVEN:
+        report_unproven(ctx, target, observation, kw)
         return
     if not observable(observation):
         ctx.errored(target.resource, f"{target.label} could not be tested through the proxy: {observation.detail}", **kw)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from ems_readiness.engine.check import check
 from ems_readiness.judges.tls import (
     KnownRoots,
     TrustStore,
+    UnjudgedCertificate,
     builtin_known_roots,
+    clean_text,
     judge_interception,
     judge_name,
     judge_path,
@@ -74,10 +77,17 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
             "names a sign-in host.",
         )
         return []
-    observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets))
+    observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets), return_exceptions=True)
     reached = []
     for target, observation in zip(targets, observations, strict=True):
-        if observation.ok:
+        if isinstance(observation, Exception):
+            ctx.errored(
+                resource(target),
+                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: {reason(observation)}",
+                expected="a completed TLS handshake",
+                observed="probe-error",
+            )
+        elif observation.ok:
             reached.append((target, observation))
         else:
             ctx.errored(
@@ -89,6 +99,28 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
                 evidence=observation.all_evidence,
             )
     return reached
+
+
+def reason(exc: BaseException) -> str:
+    if isinstance(exc, UnjudgedCertificate):
+        return str(exc)
+    return f"{type(exc).__name__}: {clean_text(exc, 500)}"
+
+
+@contextmanager
+def judging(ctx: Any, where: str, observation: Any) -> Iterator[None]:
+    """One host's judgement: whatever its chain makes a judge raise is that host's `error`,
+    and every other host keeps its verdict."""
+    try:
+        yield
+    except Exception as exc:  # a hostile certificate must not take the other hosts' verdicts with it
+        ctx.errored(
+            where,
+            f"Could not judge the certificate chain of {where}: {reason(exc)}",
+            expected="a chain whose certificates can be read",
+            observed=observation.describe() if hasattr(observation, "describe") else None,
+            evidence=observation.all_evidence,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,19 +149,20 @@ async def certificate_validity(ctx: Any) -> None:
     warn_days = ctx.profile.tls.warn_days
     store = trust_store(ctx.profile)
     for target, observation in await reached_hosts(ctx):
-        verdict = judge_validity(observation.chain, now(), warn_days, store)
-        where = f"{resource(target)}{origin_text(target)}"
-        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-        if verdict.state == "valid":
-            ctx.passed(resource(target), f"The certificate of {where} is {verdict.observed}.", **report)
-        elif verdict.state == "expiring":
-            ctx.warned(
-                resource(target),
-                f"The certificate of {where} expires within {warn_days} days: {verdict.observed}. Renew it now.",
-                **report,
-            )
-        else:
-            ctx.failed(resource(target), f"The certificate of {where} is not valid now: {verdict.observed}.", **report)
+        with judging(ctx, resource(target), observation):
+            verdict = judge_validity(observation.chain, now(), warn_days, store)
+            where = f"{resource(target)}{origin_text(target)}"
+            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            if verdict.state == "valid":
+                ctx.passed(resource(target), f"The certificate of {where} is {verdict.observed}.", **report)
+            elif verdict.state == "expiring":
+                ctx.warned(
+                    resource(target),
+                    f"The certificate of {where} expires within {warn_days} days: {verdict.observed}. Renew it now.",
+                    **report,
+                )
+            else:
+                ctx.failed(resource(target), f"The certificate of {where} is not valid now: {verdict.observed}.", **report)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,25 +187,26 @@ async def certificate_validity(ctx: Any) -> None:
 )
 async def certificate_name(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
-        verdict = judge_name(observation.leaf, target.host)
-        where = f"{resource(target)}{origin_text(target)}"
-        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-        if verdict.via == "san":
-            ctx.passed(resource(target), f"The certificate of {where} covers {target.host}.", **report)
-        elif verdict.via == "subject-cn":
-            ctx.warned(
-                resource(target),
-                f"The certificate of {where} names {target.host} only in its subject CN and has no subjectAltName; "
-                "current browsers and many clients require the name in the SAN.",
-                **report,
-            )
-        else:
-            ctx.failed(
-                resource(target),
-                f"The certificate presented by {where} does not cover {target.host}; it is for "
-                f"{', '.join(verdict.names) or 'no name at all'}.",
-                **report,
-            )
+        with judging(ctx, resource(target), observation):
+            verdict = judge_name(observation.leaf, target.host)
+            where = f"{resource(target)}{origin_text(target)}"
+            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            if verdict.via == "san":
+                ctx.passed(resource(target), f"The certificate of {where} covers {target.host}.", **report)
+            elif verdict.via == "subject-cn":
+                ctx.warned(
+                    resource(target),
+                    f"The certificate of {where} names {target.host} only in its subject CN and has no subjectAltName; "
+                    "current browsers and many clients require the name in the SAN.",
+                    **report,
+                )
+            else:
+                ctx.failed(
+                    resource(target),
+                    f"The certificate presented by {where} does not cover {target.host}; it is for "
+                    f"{', '.join(verdict.names) or 'no name at all'}.",
+                    **report,
+                )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,22 +244,23 @@ PATH_REMEDIATION = {
 async def certificate_chain(ctx: Any) -> None:
     store = trust_store(ctx.profile)
     for target, observation in await reached_hosts(ctx):
-        verdict = judge_path(observation.chain, target.host, store, now())
-        where = f"{resource(target)}{origin_text(target)}"
-        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-        if verdict.ok:
-            ctx.passed(
-                resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report
-            )
-        elif verdict.state == "no-trust-store":
-            ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
-        else:
-            ctx.failed(
-                resource(target),
-                f"The chain served by {where} does not validate: {verdict.reason}.",
-                remediation=PATH_REMEDIATION.get(verdict.state),
-                **report,
-            )
+        with judging(ctx, resource(target), observation):
+            verdict = judge_path(observation.chain, target.host, store, now())
+            where = f"{resource(target)}{origin_text(target)}"
+            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            if verdict.ok:
+                ctx.passed(
+                    resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report
+                )
+            elif verdict.state == "no-trust-store":
+                ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
+            else:
+                ctx.failed(
+                    resource(target),
+                    f"The chain served by {where} does not validate: {verdict.reason}.",
+                    remediation=PATH_REMEDIATION.get(verdict.state),
+                    **report,
+                )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,19 +286,20 @@ async def certificate_chain(ctx: Any) -> None:
 )
 async def certificate_strength(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
-        verdict = judge_strength(observation.chain)
-        where = f"{resource(target)}{origin_text(target)}"
-        report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-        if verdict.ok:
-            ctx.passed(
-                resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report
-            )
-        else:
-            ctx.failed(
-                resource(target),
-                f"The chain served by {where} has weak keys or signatures: {'; '.join(verdict.problems)}.",
-                **report,
-            )
+        with judging(ctx, resource(target), observation):
+            verdict = judge_strength(observation.chain)
+            where = f"{resource(target)}{origin_text(target)}"
+            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            if verdict.ok:
+                ctx.passed(
+                    resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report
+                )
+            else:
+                ctx.failed(
+                    resource(target),
+                    f"The chain served by {where} has weak keys or signatures: {'; '.join(verdict.problems)}.",
+                    **report,
+                )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -364,7 +400,8 @@ async def no_interception(ctx: Any) -> None:
     path = "through the proxy" if via_proxy else "direct connection"
     for (host, port), observation in zip(targets, observations, strict=True):
         anchors = known if known.operates(host) else known.for_third_party(public_ca_store())
-        report_interception(ctx, f"{host}:{port}", host, observation, anchors, store, path)
+        with judging(ctx, f"{host}:{port}", observation):
+            report_interception(ctx, f"{host}:{port}", host, observation, anchors, store, path)
 
 
 def tls_ports(ports: list[int]) -> list[int]:

@@ -104,8 +104,9 @@ def build_network_probes(profile: Profile, evidence: EvidenceLog):
 
     dns = DnsProbe(profile.dns.resolvers, evidence, timeout=profile.dns.timeout_seconds,
                    concurrency=profile.network.concurrency)
+    trust = profile.tls.trust if profile.tls.trust == "system" else profile.path(profile.tls.trust)
     tcp = TcpProbe(dns, evidence, timeout=profile.network.timeout_seconds,
-                   concurrency=profile.network.concurrency, proxy=profile.network.proxy)
+                   concurrency=profile.network.concurrency, proxy=profile.network.proxy, trust=trust)
     tls = TlsProbe(dns, evidence, timeout=profile.network.timeout_seconds,
                    concurrency=profile.network.concurrency, proxy=profile.network.proxy)
     return dns, tcp, tls

@@ -38,6 +38,10 @@ MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
 WEAK_SIGNATURE_HASHES = {"md2", "md4", "md5", "sha1"}
 MAX_CHAIN_DEPTH = 8
+# Beyond a century of warning every certificate is "expiring"; the bound keeps date arithmetic finite.
+MAX_WARN_DAYS = 36500
+MAX_NAME_TEXT = 300  # a certificate's text fields are the server's text: bounded wherever they are shown
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 SYSTEM_BUNDLES = (
     "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine
     "/etc/pki/tls/certs/ca-bundle.crt",  # RHEL, Fedora
@@ -45,18 +49,30 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/cert.pem",  # macOS, BSD
 )
 
+class UnjudgedCertificate(Exception):
+    """A served certificate this judgement cannot assess (an unsupported key, say): the host's
+    finding is `error` with this reason, never a pass or a fail."""
+
+
 # ---------------------------------------------------------------------------------------------
 # describing certificates
 
 
+def clean_text(value: Any, limit: int = MAX_NAME_TEXT) -> str:
+    """A server-chosen text field as it may be shown: control characters and lone surrogates
+    escaped, the length bounded."""
+    text = CONTROL_CHARACTERS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else "\ufffd", str(value))
+    return text if len(text) <= limit else text[: limit - 13] + " …[truncated]"
+
+
 def common_name(name: x509.Name) -> str | None:
     values = name.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(values[0].value) if values else None
+    return clean_text(values[0].value) if values else None
 
 
 def organization(name: x509.Name) -> str | None:
     values = name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return str(values[0].value) if values else None
+    return clean_text(values[0].value) if values else None
 
 
 def display_name(name: x509.Name) -> str:
@@ -64,7 +80,7 @@ def display_name(name: x509.Name) -> str:
     cn, org = common_name(name), organization(name)
     if cn and org:
         return f"{cn} ({org})"
-    return cn or org or name.rfc4514_string() or "(empty name)"
+    return cn or org or clean_text(name.rfc4514_string()) or "(empty name)"
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -85,7 +101,10 @@ def san_names(cert: x509.Certificate) -> list[str] | None:
 
 
 def key_description(cert: x509.Certificate) -> str:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (UnsupportedAlgorithm, ValueError) as exc:
+        return f"unsupported key ({clean_text(exc, 120)})"
     if isinstance(key, rsa.RSAPublicKey):
         return f"RSA {key.key_size}"
     if isinstance(key, ec.EllipticCurvePublicKey):
@@ -114,18 +133,26 @@ def signature_hash_name(cert: x509.Certificate) -> str | None:
 
 
 def describe(cert: x509.Certificate) -> dict[str, Any]:
-    """The raw values evidence carries for one certificate."""
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
-        "serial": format(cert.serial_number, "X"),
-        "not_before": iso(cert.not_valid_before_utc),
-        "not_after": iso(cert.not_valid_after_utc),
-        "san": san_names(cert) or [],
-        "sha256": fingerprint(cert),
-        "key": key_description(cert),
-        "signature": signature_name(cert),
+    """The values evidence carries for one certificate. A field that cannot be read says why
+    instead of spoiling the rest: evidence of a hostile chain is still evidence."""
+    fields: dict[str, Callable[[], Any]] = {
+        "subject": lambda: clean_text(cert.subject.rfc4514_string(), 2000),
+        "issuer": lambda: clean_text(cert.issuer.rfc4514_string(), 2000),
+        "serial": lambda: format(cert.serial_number, "X"),
+        "not_before": lambda: iso(cert.not_valid_before_utc),
+        "not_after": lambda: iso(cert.not_valid_after_utc),
+        "san": lambda: [clean_text(n) for n in (san_names(cert) or [])[:100]],
+        "sha256": lambda: fingerprint(cert),
+        "key": lambda: key_description(cert),
+        "signature": lambda: signature_name(cert),
     }
+    described: dict[str, Any] = {}
+    for field_name, read in fields.items():
+        try:
+            described[field_name] = read()
+        except Exception as exc:  # any parse failure of a hostile certificate is recorded, not raised
+            described[field_name] = f"unreadable: {type(exc).__name__}: {clean_text(exc, 200)}"
+    return described
 
 
 def iso(moment: dt.datetime) -> str:
@@ -147,10 +174,10 @@ def is_self_signed(cert: x509.Certificate) -> bool:
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether `issuer`'s key made `cert`'s signature. Unlike verify_directly_issued_by this
     also accepts MD5/SHA-1 signatures, which must be recognised to be reported."""
-    if cert.issuer != issuer.subject:
-        return False
-    key = issuer.public_key()
     try:
+        if cert.issuer != issuer.subject:
+            return False
+        key = issuer.public_key()
         algorithm = cert.signature_hash_algorithm
         if isinstance(key, rsa.RSAPublicKey):
             pss = cert.signature_algorithm_parameters
@@ -299,6 +326,7 @@ def judge_validity(
     """The certificates a client validates: the path walked from the leaf, as TLS-003 walks it,
     and the trust-store root it reaches. A served certificate off that path (a stale
     cross-certificate) is only mentioned when it has expired."""
+    warn_days = min(max(warn_days, 0), MAX_WARN_DAYS)
     walk = walk_chain(chain, store or TrustStore((), "none"))
     candidates = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
     expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
@@ -368,9 +396,8 @@ def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     sans = san_names(leaf)
     if sans is not None:
         matched = any(name_covers(name, host, ip) for name in sans)
-        return NameJudgement(
-            matched, "san" if matched else None, sans, expected, f"SAN: {', '.join(sans) or '(empty)'}"
-        )
+        shown = ", ".join(clean_text(n) for n in sans[:50]) + (f" and {len(sans) - 50} more" if len(sans) > 50 else "")
+        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {shown or '(empty)'}")
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
     observed = f"no SAN extension; subject CN: {cn or '(none)'}"
@@ -612,7 +639,10 @@ def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
     for index, cert in enumerate(chain):
         who = labelled(index, cert)
         summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
-        key_problem = weak_key(cert)
+        try:
+            key_problem = weak_key(cert)
+        except (UnsupportedAlgorithm, ValueError) as exc:
+            raise UnjudgedCertificate(f"{who}: its key cannot be read ({clean_text(exc, 200)})") from None
         if key_problem:
             problems.append(f"{who}: {key_problem}")
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -25,6 +26,11 @@ from ems_readiness.engine.profile import parse_resolver_address
 from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 
 SYSTEM_RESOLVER = "system"
+# Beyond these an answer is not judged: no real TXT RRset comes near them, a hostile resolver can.
+MAX_ANSWER_RECORDS = 100
+MAX_TXT_OCTETS = 16 * 1024
+CONTROL_OCTETS = frozenset(range(0x20)) | {0x7F}
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class DnsStatus(StrEnum):
@@ -248,6 +254,9 @@ class DnsProbe:
             watch = Stopwatch()
             status, rcode, resolved, detail = await self._resolve(self._resolvers[resolver], name, rdtype)
             elapsed = watch.ms
+        problem = implausible(resolved) if resolved is not None else None
+        if problem:
+            status, resolved, detail = DnsStatus.ERROR, None, f"answered, but {problem}: the answer is not used"
         records, values, canonical = presentation(resolved, name) if resolved else ([], [], None)
         evidence = self._evidence.record(
             "dns",
@@ -380,11 +389,33 @@ def presentation(answer: dns.resolver.Answer, qname: str) -> tuple[list[str], li
     return [p[0] for p in pairs], [p[1] for p in pairs], canonical_name
 
 
+def implausible(answer: dns.resolver.Answer) -> str | None:
+    """Why an answer is a hostile resolver's rather than DNS data to judge, or None: a name whose
+    labels hold control characters, or more TXT data than any real record set carries."""
+    response = getattr(answer, "response", None)
+    rrsets = list(response.answer) if response is not None else []
+    for rrset in rrsets:
+        names = [rrset.name] + [getattr(rdata, attr) for rdata in rrset for attr in ("target", "exchange")
+                                if isinstance(getattr(rdata, attr, None), dns.name.Name)]
+        bad = next((n for n in names if any(CONTROL_OCTETS & set(label) for label in n.labels)), None)
+        if bad is not None:
+            return f"it names {bad.to_text()[:200]!r}, whose labels hold control characters"
+        if len(rrset) > MAX_ANSWER_RECORDS:
+            return f"it holds {len(rrset)} records in one set (more than {MAX_ANSWER_RECORDS})"
+        if rrset.rdtype == dns.rdatatype.TXT:
+            octets = sum(len(s) for rdata in rrset for s in rdata.strings)
+            if octets > MAX_TXT_OCTETS:
+                return f"its TXT records hold {octets} octets (more than {MAX_TXT_OCTETS})"
+    return None
+
+
 def record_value(rdata: Any) -> tuple[str, Any]:
-    """(presentation text, structured value); host names in values are lower case without the final dot."""
+    """(presentation text, structured value); host names in values are lower case without the final dot.
+    Control characters in TXT text are escaped as in presentation format (\\027)."""
     rdtype = rdata.rdtype
     if rdtype == dns.rdatatype.TXT:
         text = b"".join(rdata.strings).decode("utf-8", errors="replace")
+        text = CONTROL_CHARACTERS.sub(lambda m: f"\\{ord(m.group()):03d}", text)
         return text, text
     if rdtype == dns.rdatatype.MX:
         return rdata.to_text(), MxValue(rdata.preference, host_text(rdata.exchange))

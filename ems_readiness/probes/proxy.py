@@ -25,6 +25,15 @@ UPSTREAM_FAILURE_STATUSES = {500, 502, 503, 504}
 AUTH_STATUSES = {401, 407}
 # The Server header of tinyproxy's own error pages; an answer it relays keeps the service's.
 TINYPROXY_SERVER = "tinyproxy/"
+# Server headers of web gateways' own pages (block, warn, sign-in): no Microsoft service sends them.
+GATEWAY_SERVERS = (
+    TINYPROXY_SERVER, "zscaler", "bluecoat", "proxysg", "squid", "forcepoint", "websense", "mcafee web gateway",
+    "skyhigh", "netskope", "fortigate", "fortiguard", "pan-os", "paloalto", "barracuda", "sophos", "iboss",
+    "ironport", "cisco umbrella", "opendns", "symantec", "kerio", "untangle", "smoothwall", "contentkeeper",
+)
+# Header name prefixes only gateways add to their own pages.
+GATEWAY_HEADER_PREFIXES = ("proxy-authenticate", "x-squid-error", "x-zscaler", "x-bluecoat", "x-iboss", "x-fortigate",
+                           "x-forcepoint", "x-netskope", "x-sophos", "x-proxy-error")
 
 
 class ProxyError(Exception):
@@ -129,42 +138,63 @@ async def connect_tunnel(
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """An open tunnel to host:port through the proxy (HTTP CONNECT); the caller closes the writer."""
     proxy = proxy_address(proxy_url)
-    reader, writer, status, reason, _ = await ask_proxy(
+    reader, writer, status, reason, headers = await ask_proxy(
         proxy, connect_request(host, port, proxy.authorization()), f"CONNECT {authority(host, port)}", timeout
     )
     if 200 <= status < 300:
         return reader, writer
     close_quietly(writer)
-    raise refusal(status, reason, proxy, f"CONNECT {authority(host, port)}")
+    raise refusal(status, reason, proxy, f"CONNECT {authority(host, port)}", gateway_mark(headers))
 
 
 async def request_via_proxy(proxy_url: str, host: str, port: int, timeout: float) -> tuple[int, str]:
-    """(status, reason) of `HEAD http://host:port/` sent through the proxy, as a browser would for
-    plain HTTP; raises ProxyError when the proxy refuses or fails. Proxies commonly allow CONNECT
-    only to 443, so port 80 is asked this way. Any answer from the service itself, 403 and 5xx
-    included, means the path works: see `refused_by_proxy`."""
+    """(status, reason) of `HEAD http://host:port/` through the proxy: see `head_via_proxy`."""
+    status, reason, _ = await head_via_proxy(proxy_url, host, port, timeout)
+    return status, reason
+
+
+async def head_via_proxy(proxy_url: str, host: str, port: int, timeout: float) -> tuple[int, str, dict[str, str]]:
+    """(status, reason, headers) of `HEAD http://host:port/` sent through the proxy, as a browser
+    would for plain HTTP; raises ProxyError when the proxy refuses or fails (`refused_by_proxy`).
+    Proxies commonly allow CONNECT only to 443, so port 80 is asked this way. An answer that is
+    not a refusal proves nothing about who sent it: plain HTTP carries no proof of origin, and a
+    gateway may answer for the service. The caller must not count it as the service answering."""
     proxy = proxy_address(proxy_url)
     what = f"HEAD http://{authority(host, port)}/"
     request = plain_http_request(host, port, proxy.authorization())
     _, writer, status, reason, headers = await ask_proxy(proxy, request, what, timeout)
     close_quietly(writer)
     if refused_by_proxy(status, headers):
-        raise refusal(status, reason, proxy, what)
-    return status, reason
+        raise refusal(status, reason, proxy, what, gateway_mark(headers))
+    return status, reason, headers
 
 
 def refused_by_proxy(status: int, headers: dict[str, str]) -> bool:
     """Whether the proxy, not the service behind it, gave this answer to a plain-HTTP request:
-    407 always; 401, 403 and 5xx only with a mark of the proxy — Proxy-Authenticate, Squid's
-    X-Squid-Error, or tinyproxy's own error page (`Server: tinyproxy/…`). Via is no such mark:
-    proxies add it to the answers they relay (tinyproxy 1.11.1 relays a service's 403 with
+    407 always; 401, 403 and 5xx only with a mark of the proxy (`gateway_mark`). Via is no such
+    mark: proxies add it to the answers they relay (tinyproxy 1.11.1 relays a service's 403 with
     `Via: 1.1 <host> (tinyproxy/1.11.1)`)."""
     if status == 407:
         return True
     if status not in (401, 403) and status < 500:
         return False
+    return gateway_mark(headers) is not None
+
+
+def gateway_mark(headers: dict[str, str]) -> str | None:
+    """What shows an answer is a web gateway's own page: `Server: Zscaler/6.2`, a gateway's own
+    header (Proxy-Authenticate, X-Squid-Error, X-Zscaler-…), or None."""
     server = headers.get("server", "").lower()
-    return "proxy-authenticate" in headers or "x-squid-error" in headers or server.startswith(TINYPROXY_SERVER)
+    if any(server.startswith(name) or f" {name}" in f" {server}" for name in GATEWAY_SERVERS):
+        return f"Server: {printable(headers['server'], 80)}"
+    marked = next((name for name in headers if name.startswith(GATEWAY_HEADER_PREFIXES)), None)
+    return f"{printable(marked, 80)} header" if marked else None
+
+
+def printable(text: str, limit: int) -> str:
+    """Header text from a server, safe to show: printable ASCII only, bounded."""
+    cleaned = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
 def proxy_address(proxy_url: str) -> ProxyAddress:
@@ -225,18 +255,20 @@ def parse_response_head(head: bytes, proxy: ProxyAddress) -> tuple[int, str, dic
     line, *fields = head.decode("latin-1").split("\r\n")
     version, _, rest = line.partition(" ")
     code, _, reason = rest.partition(" ")
-    if not version.startswith("HTTP/") or len(code) != 3 or not code.isdigit():
-        raise ProxyError("bad-response", None, f"the proxy {proxy.display} answered something that is not HTTP: {line[:80]!r}")
+    if not version.startswith("HTTP/") or len(code) != 3 or not code.isascii() or not code.isdigit():
+        raise ProxyError("bad-response", None, f"the proxy {proxy.display} answered something that is not HTTP: {printable(line, 80)!r}")
     headers: dict[str, str] = {}
-    for field in fields:
+    for field in fields[:200]:
         name, colon, value = field.partition(":")
         if colon:
-            headers[name.strip().lower()] = value.strip()
-    return int(code), reason.strip()[:200], headers
+            headers[name.strip().lower()[:200]] = value.strip()[:2000]
+    return int(code), printable(reason.strip(), 200), headers
 
 
-def refusal(status: int, reason: str, proxy: ProxyAddress, what: str) -> ProxyError:
+def refusal(status: int, reason: str, proxy: ProxyAddress, what: str, mark: str | None = None) -> ProxyError:
     answered = f"the proxy {proxy.display} answered {what} with {status} {reason}".rstrip()
+    if mark:
+        answered += f" (its own page: {mark})"
     if status in AUTH_STATUSES:
         sent = "credentials were sent and rejected" if proxy.username is not None else "no credentials were sent"
         return ProxyError("auth-required", status, f"{answered}: proxy authentication required ({sent})")

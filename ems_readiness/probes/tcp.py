@@ -8,10 +8,19 @@ Direct connects tell apart what the network did with the SYN:
   dns-failure  the configured resolver gave no address for the name
   error        the probe itself failed (no socket, bad name)
 Through an explicit proxy (HTTP CONNECT; plain `HEAD http://host/` for port 80, as clients send
-plain HTTP): open, proxy-auth-required (407/401), proxy-denied (403), proxy-error (any other
-answer, including 5xx when the proxy cannot reach the target), proxy-unreachable (no connection
-to the proxy), proxy-timeout (no answer in time). To `HEAD`, a 401, 403 or 5xx that the service
-itself sent through the proxy is open (`proxy.refused_by_proxy` tells whose answer it is).
+plain HTTP): proxy-auth-required (407/401), proxy-denied (403, or a gateway's own block page),
+proxy-error (any other refusal, including 5xx when the proxy cannot reach the target),
+proxy-unreachable (no connection to the proxy), proxy-timeout (no answer in time), and:
+  open              only with proof that the target answered: after CONNECT, a TLS handshake with
+                    the target name whose certificate chain validates for that name against the
+                    scan's trust store (`trust`). A proxy's 200 alone is no proof: some answer
+                    CONNECT before, or without, reaching the target.
+  proxy-no-answer   the proxy accepted CONNECT, but no TLS handshake with the target completed
+                    in time (silence, or the tunnel closed)
+  proxy-unverified  something answered, but nothing proves it was the target: a plain-HTTP answer
+                    through a proxy (any proxy can answer for any host; plain HTTP carries no
+                    proof of origin), or a TLS answer whose certificate does not validate for the name
+Checks make the last two `error`: who answered cannot be told.
 
 Each (host, port, mode) is probed once per scan; a semaphore bounds concurrent connects, so a
 scan of many filtered ports costs about one timeout rather than the sum.
@@ -22,13 +31,23 @@ from __future__ import annotations
 import asyncio
 import errno
 import socket
+import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from ems_readiness.engine.model import Evidence
 from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 from ems_readiness.probes.dns import is_ip_literal, normalize_host
-from ems_readiness.probes.proxy import ProxyError, authority, connect_tunnel, parse_proxy_url, redact_proxy_url, request_via_proxy
+from ems_readiness.probes.proxy import (
+    ProxyError,
+    authority,
+    connect_tunnel,
+    head_via_proxy,
+    parse_proxy_url,
+    printable,
+    redact_proxy_url,
+)
 
 DIRECT = "direct"
 PROXY = "proxy"
@@ -44,6 +63,7 @@ UNREACHABLE_ERRNOS = {
     errno.EACCES: "blocked by a firewall on this machine (EACCES)",
 }
 
+CLOSE_TIMEOUT = 1.0
 PROXY_STATUS_BY_KIND = {
     "auth-required": "proxy-auth-required",
     "denied": "proxy-denied",
@@ -74,6 +94,7 @@ class TcpObservation:
     http_status: int | None = None
     proxy_error: str | None = None  # ProxyError kind, through a proxy
     proxy: str | None = None  # the proxy URL without credentials
+    method: str | None = None  # through a proxy: "CONNECT" or "HEAD"
     dns_status: str | None = None
     dns_evidence: Evidence | None = None
 
@@ -122,12 +143,16 @@ class TcpProbe:
         concurrency: int = 64,
         proxy: str | None = None,
         plain_http_ports: frozenset[int] = PLAIN_HTTP_PORTS,
+        trust: str | Path | None = None,
     ) -> None:
         self.dns = dns
         self.evidence = evidence
         self.timeout = timeout
         self.proxy = proxy or None
         self.plain_http_ports = plain_http_ports
+        # the CA bundle a target's certificate must validate against to prove it answered ("system": the OS's)
+        self.trust = trust
+        self._origin_context: ssl.SSLContext | None = None
         self._semaphore = asyncio.Semaphore(concurrency)
         self._cache = SingleFlightCache()
 
@@ -220,38 +245,136 @@ class TcpProbe:
     async def _via_proxy(self, host: str, port: int) -> TcpObservation:
         async with self._semaphore:
             watch = Stopwatch()
-            outcome = await self._ask_proxy(host, port)
-        status, detail, http_status, kind, method = outcome
+            try:
+                outcome = await self._ask_proxy(host, port)
+            except Exception as exc:  # a hostile proxy costs this target its answer, never the check
+                outcome = ProxyOutcome("error", f"the probe failed: {type(exc).__name__}: {printable(str(exc), 300)}", None, None, "CONNECT")
         evidence = self.evidence.record(
             "proxy",
             authority(host, port),
-            status,
+            outcome.status,
             watch.ms,
             proxy=self.proxy_display,
-            method=method,
-            http_status=http_status,
-            error=kind,
+            method=outcome.method,
+            http_status=outcome.http_status,
+            error=outcome.kind,
             timeout_s=self.timeout,
-            detail=detail,
+            detail=outcome.detail,
+            **outcome.facts,
         )
         return TcpObservation(
-            host, port, PROXY, status, detail, evidence, self.timeout,
-            elapsed_ms=watch.ms, http_status=http_status, proxy_error=kind, proxy=self.proxy_display,
+            host, port, PROXY, outcome.status, outcome.detail, evidence, self.timeout,
+            elapsed_ms=watch.ms, http_status=outcome.http_status, proxy_error=outcome.kind, proxy=self.proxy_display,
+            method=outcome.method,
         )
 
-    async def _ask_proxy(self, host: str, port: int) -> tuple[str, str, int | None, str | None, str]:
-        """(status, detail, http status, ProxyError kind, method) of one request through the proxy."""
+    async def _ask_proxy(self, host: str, port: int) -> "ProxyOutcome":
+        """What one request through the proxy showed, and whether the target provably answered."""
         assert self.proxy is not None
         method = "HEAD" if port in self.plain_http_ports else "CONNECT"
+        deadline = asyncio.get_running_loop().time() + self.timeout
         try:
             if method == "HEAD":
-                code, reason = await request_via_proxy(self.proxy, host, port, self.timeout)
-                return "open", f"the service answered {code} {reason} through the proxy {self.proxy_display}", code, None, method
-            _, writer = await connect_tunnel(self.proxy, host, port, self.timeout)
+                code, reason, headers = await head_via_proxy(self.proxy, host, port, self.timeout)
+                return self._unproven_plain_http(host, port, code, reason, headers)
+            reader, writer = await connect_tunnel(self.proxy, host, port, self.timeout)
         except ProxyError as exc:
-            return PROXY_STATUS_BY_KIND[exc.kind], exc.message, exc.http_status, exc.kind, method
+            return ProxyOutcome(PROXY_STATUS_BY_KIND[exc.kind], exc.message, exc.http_status, exc.kind, method)
+        return await self._prove_origin(reader, writer, host, port, deadline)
+
+    def _unproven_plain_http(self, host: str, port: int, code: int, reason: str, headers: dict[str, str]) -> "ProxyOutcome":
+        server = printable(headers.get("server", ""), 80)
+        answer = f"{code} {reason}".strip() + (f" (Server: {server})" if server else "")
+        detail = (
+            f"the proxy {self.proxy_display} returned {answer} for http://{authority(host, port)}/, but a plain-HTTP "
+            "answer through a proxy carries no proof of who sent it (the proxy or a gateway may answer for any host), "
+            "so whether the service answered cannot be told"
+        )
+        return ProxyOutcome("proxy-unverified", detail, code, None, "HEAD", {"server": server or None})
+
+    async def _prove_origin(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str, port: int, deadline: float
+    ) -> "ProxyOutcome":
+        """The tunnel is open; a TLS handshake with `host` whose certificate validates for it proves
+        the target (or a proxy trusted to speak for it) answered."""
+        tunnel = f"the proxy {self.proxy_display} accepted CONNECT {authority(host, port)} (200)"
+        remaining = deadline - asyncio.get_running_loop().time()
+        try:
+            context = self._trusted_context()
+            if remaining <= 0:
+                raise TimeoutError
+            await asyncio.wait_for(
+                writer.start_tls(context, server_hostname=host, ssl_handshake_timeout=remaining), remaining
+            )
+        except ssl.SSLCertVerificationError as exc:
+            writer.transport.abort()
+            reason = printable(exc.verify_message or str(exc), 300)
+            return ProxyOutcome("proxy-unverified", f"{tunnel}, but the certificate that answered does not validate for "
+                                f"{host} ({reason}): who answered cannot be told (TLS-003 and TLS-006 judge the chain)",
+                                200, None, "CONNECT", {"proof": "certificate-not-valid"})
+        except ssl.SSLError as exc:
+            writer.transport.abort()
+            reason = printable(getattr(exc, "reason", None) or str(exc), 200)
+            return ProxyOutcome("proxy-unverified", f"{tunnel}, but what answered in the tunnel is not a TLS server for "
+                                f"{host} ({reason}): who answered cannot be told", 200, None, "CONNECT",
+                                {"proof": "no-tls"})
+        except (TimeoutError, asyncio.TimeoutError, ConnectionAbortedError):  # the last: asyncio's handshake timeout
+            writer.transport.abort()
+            return ProxyOutcome("proxy-no-answer", f"{tunnel}, but the target did not answer: no TLS handshake with "
+                                f"{host} completed within {self.timeout:g} s", 200, None, "CONNECT", {"proof": "none"})
+        except (ConnectionError, EOFError, OSError) as exc:
+            writer.transport.abort()
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            return ProxyOutcome("proxy-no-answer", f"{tunnel}, but the tunnel closed before a TLS handshake with {host} "
+                                f"completed ({why}): the target did not answer", 200, None, "CONNECT", {"proof": "none"})
+        except ValueError as exc:  # no usable trust store
+            writer.transport.abort()
+            return ProxyOutcome("error", f"{tunnel}; the answer could not be verified: {exc}", 200, None, "CONNECT")
+        peer = describe_peer(writer.get_extra_info("peercert"))
         await close_writer(writer)
-        return "open", f"CONNECT through the proxy {self.proxy_display} succeeded", 200, None, method
+        return ProxyOutcome("open", f"{tunnel} and a TLS handshake with {host} completed with a certificate that "
+                            f"validates for it{peer}", 200, None, "CONNECT", {"proof": "tls-verified"})
+
+    def _trusted_context(self) -> ssl.SSLContext:
+        if self._origin_context is None:
+            try:
+                if self.trust in (None, "system"):
+                    self._origin_context = ssl.create_default_context()
+                else:
+                    self._origin_context = ssl.create_default_context(cafile=str(self.trust))
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"the trust store {self.trust} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        return self._origin_context
+
+
+@dataclass(frozen=True)
+class ProxyOutcome:
+    """What one request through the proxy showed; `facts` go into the evidence."""
+
+    status: str
+    detail: str
+    http_status: int | None
+    kind: str | None  # the ProxyError kind, when the proxy refused or failed
+    method: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def describe_peer(certificate: dict[str, Any] | None) -> str:
+    """' (subject CN login.microsoftonline.com, issued by DigiCert …)' from `getpeercert()`."""
+    if not certificate:
+        return ""
+
+    def field(name: str) -> str | None:
+        for rdn in certificate.get(name, ()):
+            for key, value in rdn:
+                if key == "commonName":
+                    return printable(str(value), 120)
+        return None
+
+    subject, issuer = field("subject"), field("issuer")
+    parts = [f"subject CN {subject}" if subject else None, f"issued by {issuer}" if issuer else None]
+    shown = ", ".join(p for p in parts if p)
+    return f" ({shown})" if shown else ""
 
 
 async def attempt_connect(address: str, port: int, timeout: float) -> Attempt:
@@ -301,9 +424,10 @@ def dns_failure_detail(answer: Any, status: str) -> str:
 
 
 async def close_writer(writer: asyncio.StreamWriter) -> None:
+    """Close without waiting on a peer that never answers (a TLS close_notify, say)."""
     writer.close()
     try:
-        await writer.wait_closed()
-    except OSError:  # the far end may already have reset the tunnel
-        pass
+        await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT)
+    except (OSError, TimeoutError, asyncio.TimeoutError, ssl.SSLError):  # the far end may have reset or gone quiet
+        writer.transport.abort()
 

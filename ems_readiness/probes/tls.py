@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 
 from ems_readiness.engine.model import Evidence
-from ems_readiness.judges.tls import describe
+from ems_readiness.judges.tls import clean_text, describe
 from ems_readiness.probes.base import EvidenceLog, SingleFlightCache, Stopwatch
 from ems_readiness.probes.dns import normalize_host
 from ems_readiness.probes.proxy import ProxyError, authority, connect_tunnel, redact_proxy_url
@@ -47,7 +47,7 @@ class TlsObservation:
     host: str
     port: int
     address: str | None
-    status: str  # ok | dns-failure | refused | timeout | unreachable | handshake-failed | proxy-<kind>
+    status: str  # ok | dns-failure | refused | timeout | unreachable | handshake-failed | proxy-<kind> | error
     chain: list[x509.Certificate]
     protocol: str | None
     cipher: str | None
@@ -161,6 +161,8 @@ class TlsProbe:
                 session = await self._session(host, port, capture_context(), resolved)
         except _Unreached as failure:
             session = _Session.failed(failure)
+        except Exception as exc:  # a hostile server's bytes must cost this host its answer, not the scan
+            session = _Session(None, "error", detail=f"the probe failed: {type(exc).__name__}: {clean_text(exc, 500)}")
         return self._record(host, port, via_proxy, session, watch)
 
     async def _resolve(self, host: str) -> _Resolved:
@@ -338,6 +340,8 @@ class TlsProbe:
                 session = await self._session(host, port, context, resolved)
         except _Unreached as failure:
             return version_verdict(failure, version)
+        except Exception as exc:  # as in _observe: this version is untold, the others keep their answers
+            return None, f"the probe failed: {type(exc).__name__}: {clean_text(exc, 300)}"
         return session.protocol == version, None
 
 
@@ -388,10 +392,11 @@ def presented_chain(ssl_object: Any) -> tuple[list[x509.Certificate], list[str]]
         der = item if isinstance(item, (bytes, bytearray)) else item.public_bytes(ENCODING_DER)
         try:
             chain.append(x509.load_der_x509_certificate(bytes(der)))
-        except ValueError as exc:
+        except Exception as exc:  # cryptography raises ValueError, and others for odd encodings
+            text = clean_text(exc, 300)
             if position == 0:
-                raise _Unreached("handshake-failed", f"the server's certificate could not be parsed: {exc}") from None
-            notes.append(f"certificate {position + 1} of the chain could not be parsed: {exc}")
+                raise _Unreached("handshake-failed", f"the server's certificate could not be parsed: {text}") from None
+            notes.append(f"certificate {position + 1} of the chain could not be parsed: {text}")
     return chain, notes
 
 

@@ -5,6 +5,13 @@ the demo needs no system package. It answers like an authoritative server: AA on
 zones, NXDOMAIN or NODATA (with the SOA) for what is not there, a referral below a delegation,
 REFUSED for a name outside its zones, and SERVFAIL for the names it is told to fail. A CNAME
 is followed through every zone it serves, as a resolver in front of those zones would.
+
+`fault` makes it a hostile resolver instead (`DNS_FAULTS`): garbage (bytes that are not DNS),
+hang (never answers, over UDP or TCP), bad-id (answers with another message id), truncated
+(TC over UDP, a reply cut short over TCP), huge (every TXT answer ~60 KB, over TCP; other
+types answered honestly), and
+control-chars (answers aliased to a name whose label holds control characters, TXT text with
+terminal escapes).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import dns.opcode
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.TXT
 import dns.rrset
 import dns.zone
 
@@ -31,6 +40,10 @@ MAX_CNAME_HOPS = 8
 UDP_MIN_PAYLOAD = 512
 TCP_MAX_MESSAGE = 65535
 NO_TRANSFERS = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
+DNS_FAULTS = ("garbage", "hang", "bad-id", "truncated", "huge", "control-chars")
+HUGE_TXT_RECORDS = 230  # 230 records of 255 octets: ~60 KB, what a TCP message can still carry
+HOSTILE_LABEL = b"\x1b]0;owned\x07\x00\r\n"
+HOSTILE_TXT = b"v=spf1 \x1b[2J\x1b]0;owned\x07 -all"
 
 
 @dataclass(frozen=True)
@@ -182,18 +195,54 @@ class Zones:
                     response.additional.append(glue)
 
 
-def reply_wire(zones: Zones, wire: bytes, max_size: int | None) -> bytes | None:
-    """The reply to one message; None drops what is not a DNS query at all."""
+def reply_wire(zones: Zones, wire: bytes, max_size: int | None, fault: str | None = None) -> bytes | None:
+    """The reply to one message; None drops what is not a DNS query at all (and, under the
+    `hang` fault, everything)."""
     try:
         query = dns.message.from_wire(wire)
     except dns.exception.DNSException:
         return None
-    if query.flags & dns.flags.QR:
+    if query.flags & dns.flags.QR or fault == "hang":
         return None
-    response = zones.respond(query)
+    if fault == "garbage":
+        return wire[:2] + b"\xff" * 45  # the query's id, then nothing a DNS parser accepts
+    over_udp = max_size is None
+    asks_txt = bool(query.question) and query.question[0].rdtype == dns.rdatatype.TXT
+    hostile = fault == "control-chars" or (fault == "huge" and asks_txt)
+    response = hostile_response(query, fault) if hostile else zones.respond(query)
     if max_size is None:
         max_size = max(UDP_MIN_PAYLOAD, query.payload) if query.edns >= 0 else UDP_MIN_PAYLOAD
+    if fault == "bad-id":
+        response.id = (query.id + 1) & 0xFFFF
+    if fault == "truncated":
+        if over_udp:  # TC, so the client asks again over TCP
+            response.flags |= dns.flags.TC
+            return response.to_wire(max_size=UDP_MIN_PAYLOAD, prefer_truncation=True)
+        whole = response.to_wire(max_size=max_size, prefer_truncation=True)
+        return whole[: max(len(whole) // 2, 12)]  # over TCP: cut short
     return response.to_wire(max_size=max_size, prefer_truncation=True)
+
+
+def hostile_response(query: dns.message.Message, fault: str) -> dns.message.Message:
+    """`huge`: a ~60 KB TXT answer (other types are answered from the zones); `control-chars`: every name is an
+    alias of a name whose first label holds control characters, and TXT text carries terminal
+    escapes."""
+    response = dns.message.make_response(query)
+    response.flags |= dns.flags.AA
+    question = query.question[0]
+    owner = question.name
+    if fault == "control-chars":
+        target = dns.name.Name([HOSTILE_LABEL, b"hostile", b"test", b""])
+        alias = dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME, target)
+        response.answer.append(dns.rrset.from_rdata(owner, 300, alias))
+        owner = target
+    if question.rdtype == dns.rdatatype.TXT:
+        texts = [b"x" * 250 + b"%05d" % i for i in range(HUGE_TXT_RECORDS)] if fault == "huge" else [HOSTILE_TXT]
+        rrset = dns.rrset.RRset(owner, dns.rdataclass.IN, dns.rdatatype.TXT)
+        for text in texts:
+            rrset.add(dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [text]), 300)
+        response.answer.append(rrset)
+    return response
 
 
 class _UdpServer(asyncio.DatagramProtocol):
@@ -219,7 +268,11 @@ class DnsSimulator:
         servfail_names: Iterable[str] = (),
         host: str = "127.0.0.1",
         port: int = 0,
+        fault: str | None = None,
     ) -> None:
+        if fault is not None and fault not in DNS_FAULTS:
+            raise ValueError(f"unknown DNS fault {fault!r}; known faults are {', '.join(DNS_FAULTS)}")
+        self.fault = fault
         self.zones = Zones(zone_files, servfail_names)
         self.host = host
         self.port = port
@@ -236,7 +289,7 @@ class DnsSimulator:
     def handle(self, wire: bytes, max_size: int | None) -> bytes | None:
         with self._lock:
             self.queries += 1
-        return reply_wire(self.zones, wire, max_size)
+        return reply_wire(self.zones, wire, max_size, self.fault)
 
     def start(self) -> "DnsSimulator":
         udp, tcp = bind_pair(self.host, self.port)
@@ -301,6 +354,8 @@ class DnsSimulator:
             while True:
                 length = int.from_bytes(await reader.readexactly(2), "big")
                 reply = self.handle(await reader.readexactly(length), max_size=TCP_MAX_MESSAGE)
+                if reply is None and self.fault == "hang":
+                    await reader.read()  # hold the connection, silent, until the client gives up
                 if reply is None:
                     break
                 writer.write(len(reply).to_bytes(2, "big") + reply)

@@ -28,9 +28,11 @@ from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
 from ems_readiness.simulate.dns_server import DnsSimulator
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
+from ems_readiness.simulate.hostile_proxy import HostileProxy
+from ems_readiness.simulate.network_faults import HOSTILE_TLS_LISTENER, NetworkFaults, split_network_faults
 from ems_readiness.simulate.tcp_listeners import ListenerSpec, TcpSimulator, load_network_fixture
 from ems_readiness.simulate.tenant_data import load_scenario_tenant
-from ems_readiness.simulate.tls_servers import TlsSimulator, scenario_specs
+from ems_readiness.simulate.tls_servers import TlsSimulator, TlsSpec, scenario_specs
 
 TENANT_ID = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
 SCENARIOS = ("unready", "ready", "large")
@@ -72,7 +74,9 @@ class SimulatedEnvironment:
         self.scenario = scenario
         # the large scenario is the ready environment with a generated 100,000-user tenant
         self.network_scenario = "ready" if scenario == "large" else scenario
-        self.faults = FaultPlan.parse(faults) if faults else None
+        self.network_faults, graph_faults = split_network_faults(faults) if faults else (NetworkFaults(), "")
+        self.faults = FaultPlan.parse(graph_faults) if graph_faults else None
+        self.proxy: HostileProxy | None = None
         self.token = simulated_token()
         self._started: list[Any] = []
         self.directory: Path | None = None
@@ -92,6 +96,9 @@ class SimulatedEnvironment:
         self.directory = Path(tempfile.mkdtemp(prefix="ems-readiness-sim-"))
         source = scenario_dir(self.network_scenario)
         tls_specs = [dataclasses.replace(s, port=stable_port(s.name)) for s in scenario_specs(self.network_scenario)]
+        if self.network_faults.tls_case:
+            tls_specs.append(TlsSpec(HOSTILE_TLS_LISTENER, ["127.0.0.1"], self.network_faults.tls_case,
+                                     port=stable_port(HOSTILE_TLS_LISTENER)))
         self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls").start())
         network = load_network_fixture(source / "network.toml")
         self.tcp = self._keep(TcpSimulator(
@@ -99,9 +106,11 @@ class SimulatedEnvironment:
         self.ports = {**self.tls.ports, **self.tcp.ports}
         zones = sorted((source / "zones").glob("*.zone"))
         self.resolvers = {
-            "internal": self._keep(DnsSimulator(zones).start()).address,
+            "internal": self._keep(DnsSimulator(zones, fault=self.network_faults.dns).start()).address,
             "public": self._keep(DnsSimulator(public_view(zones, source / "zones-public")).start()).address,
         }
+        if self.network_faults.proxy:
+            self.proxy = self._keep(HostileProxy(self.network_faults.proxy).start())
         tenant = load_scenario_tenant(self.scenario, ports=self.ports)
         self.graph = self._keep(GraphSimulator(tenant, token=self.token, faults=self.faults))
         self.graph.start()
@@ -137,6 +146,14 @@ class SimulatedEnvironment:
         return StaticTokenCredential(self.token)
 
     def profile_dict(self) -> dict[str, Any]:
+        profile = self._honest_profile_dict()
+        if self.proxy is not None:
+            profile["network"]["proxy"] = self.proxy.url
+        if HOSTILE_TLS_LISTENER in self.ports:
+            profile["tls"]["hosts"].append(f"127.0.0.1:{self.ports[HOSTILE_TLS_LISTENER]}")
+        return profile
+
+    def _honest_profile_dict(self) -> dict[str, Any]:
         return {
             "tenant": {"id": TENANT_ID, "graph_url": self.graph.url, "auth": "token", "timeout_seconds": 30.0},
             "identity": {"model": "federated", "max_sync_age_minutes": 180},

@@ -7,8 +7,10 @@
     simulator.stop()
 
 The listeners run on one asyncio loop in a background thread, so synchronous code (tests, the
-`simulate` command) and a scan's own event loop can both talk to them. Case "stall" accepts the
-TCP connection and never answers the ClientHello (a handshake timeout).
+`simulate` command) and a scan's own event loop can both talk to them. Hostile cases: "stall"
+accepts the TCP connection and never answers the ClientHello (a handshake timeout); "garbage"
+answers the ClientHello with bytes that are not TLS; "unsupported-key" completes the handshake
+with a valid chain that carries one more certificate whose key algorithm no library knows.
 """
 
 from __future__ import annotations
@@ -26,9 +28,32 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ems_readiness.simulate.certs import CASES, WEAK_CASES, CertificateFactory, write_bundle
+from cryptography import x509
+
+from ems_readiness.simulate.certs import CASES, WEAK_CASES, CertificateFactory, pem, write_bundle
 
 STALL = "stall"
+GARBAGE = "garbage"
+UNSUPPORTED_KEY = "unsupported-key"
+HOSTILE_CASES = (STALL, GARBAGE, UNSUPPORTED_KEY)
+GARBAGE_REPLY = b"HTTP/1.0 400 not TLS at all\r\n\r\n" + bytes(range(256))
+# Self-signed, SM2 key, valid 2026-12-02 to 2126 (made once with `openssl req -x509 -key <SM2 key>`;
+# `cryptography` can make no SM2 key, and a made-up key algorithm OpenSSL refuses to serve).
+UNSUPPORTED_KEY_CA_PEM = """\
+-----BEGIN CERTIFICATE-----
+MIIB+DCCAZ2gAwIBAgIUexKjI4A1ZIiHDZl+OhZyE/UI3RswCgYIKoEcz1UBg3Uw
+UDErMCkGA1UEAwwiVW5zdXBwb3J0ZWQgS2V5IEFsZ29yaXRobSBDQSAoU00yKTEh
+MB8GA1UECgwYZW1zLXJlYWRpbmVzcyBzaW11bGF0aW9uMCAXDTI2MTIwMjA0NTQ1
+NloYDzIxMjYxMTA4MDQ1NDU2WjBQMSswKQYDVQQDDCJVbnN1cHBvcnRlZCBLZXkg
+QWxnb3JpdGhtIENBIChTTTIpMSEwHwYDVQQKDBhlbXMtcmVhZGluZXNzIHNpbXVs
+YXRpb24wWTATBgcqhkjOPQIBBggqgRzPVQGCLQNCAARlXO1O9iKrtHhcU26vvWAe
+1VIRLI2cPkwOBG/t3+KzZXaZcjq60Vqz4mOfRC44KNvr1O2Yxj4dH/oNKWPo6iOY
+o1MwUTAdBgNVHQ4EFgQU8JsIjTCBSBQe1ErRFepmPNnZoj0wHwYDVR0jBBgwFoAU
+8JsIjTCBSBQe1ErRFepmPNnZoj0wDwYDVR0TAQH/BAUwAwEB/zAKBggqgRzPVQGD
+dQNJADBGAiEA1PbVwz0eaTgVZksd+vLWQeBV4W+YaFkP3yKEFDUjhVACIQD7YQgY
+gVhpkjFRBs5X7a4w+aftYGVSi3yH31+Nrhnbqw==
+-----END CERTIFICATE-----
+"""
 TLS_VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
     "TLSv1.1": ssl.TLSVersion.TLSv1_1,
@@ -55,9 +80,9 @@ class TlsSpec:
         object.__setattr__(self, "hostnames", tuple(self.hostnames))
         if not self.hostnames:
             raise ValueError(f"TLS server {self.name!r}: no hostnames")
-        if self.case not in CASES and self.case != STALL:
+        if self.case not in CASES and self.case not in HOSTILE_CASES:
             raise ValueError(
-                f"TLS server {self.name!r}: unknown case {self.case!r}; one of {', '.join((*CASES, STALL))}"
+                f"TLS server {self.name!r}: unknown case {self.case!r}; one of {', '.join((*CASES, *HOSTILE_CASES))}"
             )
         for version in (self.min_version, self.max_version):
             if version is not None and version not in TLS_VERSIONS:
@@ -102,8 +127,8 @@ def specs_from_toml(text: str) -> list[TlsSpec]:
 
 def server_context(spec: TlsSpec, chain_path: Path, key_path: Path) -> ssl.SSLContext:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    if spec.case in WEAK_CASES or spec.legacy:
-        # OpenSSL refuses RSA-1024 keys, SHA-1 signatures and TLS 1.0/1.1 above security level 0
+    if spec.case in WEAK_CASES or spec.legacy or spec.case == UNSUPPORTED_KEY:
+        # OpenSSL refuses RSA-1024 keys, SHA-1 signatures, TLS 1.0/1.1 and keys it cannot size above security level 0
         context.set_ciphers("ALL:@SECLEVEL=0")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1/TLSv1_1
@@ -201,12 +226,15 @@ class TlsSimulator:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _context_for(self, spec: TlsSpec) -> ssl.SSLContext | None:
-        if spec.case == STALL:
-            return None
-        issued = self.factory.leaf(spec.case, list(spec.hostnames))
+    def _context_for(self, spec: TlsSpec) -> ssl.SSLContext | str:
+        """The server context, or the hostile case's name for listeners that never complete TLS."""
+        if spec.case in (STALL, GARBAGE):
+            return spec.case
+        issued = self.factory.leaf("valid" if spec.case == UNSUPPORTED_KEY else spec.case, list(spec.hostnames))
         assert self.directory is not None
         chain_path, key_path = issued.write(self.directory, spec.name)
+        if spec.case == UNSUPPORTED_KEY:
+            chain_path.write_bytes(chain_path.read_bytes() + pem(unsupported_key_certificate()))
         self._chains[spec.name] = chain_path
         return server_context(spec, chain_path, key_path)
 
@@ -237,8 +265,10 @@ class TlsSimulator:
 
     async def _open(self, listeners: list) -> None:
         for context, sock in listeners:
-            if context is None:
+            if context == STALL:
                 server = await asyncio.start_server(self._hold, sock=sock)
+            elif context == GARBAGE:
+                server = await asyncio.start_server(_garbage_reply, sock=sock)
             else:
                 server = await asyncio.start_server(self._answer, sock=sock, ssl=context, ssl_handshake_timeout=30)
             self._servers.append(server)
@@ -277,6 +307,23 @@ class TlsSimulator:
         finally:
             self._held.discard(writer)
             writer.close()
+
+
+async def _garbage_reply(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        if await asyncio.wait_for(reader.read(65536), 5):
+            writer.write(GARBAGE_REPLY)
+            await writer.drain()
+    except QUIET_ERRORS:
+        pass
+    finally:
+        writer.close()
+
+
+def unsupported_key_certificate() -> x509.Certificate:
+    """A CA certificate with an SM2 key: OpenSSL serves it, `cryptography` cannot load its key
+    (UnsupportedAlgorithm), as with any algorithm a library lacks (Ed448 builds, GOST, post-quantum)."""
+    return x509.load_pem_x509_certificate(UNSUPPORTED_KEY_CA_PEM.encode("ascii"))
 
 
 def _quiet_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

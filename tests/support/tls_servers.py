@@ -206,3 +206,14 @@ def denying_proxy():
     proxy = ConnectProxy(deny=True).start()
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture(scope="session")
+def loopback_tls(tmp_path_factory: pytest.TempPathFactory):
+    """TLS servers whose certificates validate for 127.0.0.1 (`ip`) and localhost (`localhost`)
+    against `loopback_tls.trust_bundle`: a target that can prove, through a proxy's tunnel, that
+    it is the one answering."""
+    specs = [TlsSpec("ip", ["127.0.0.1"], "valid"), TlsSpec("localhost", ["localhost"], "valid")]
+    simulator = TlsSimulator(specs, directory=tmp_path_factory.mktemp("loopback-tls")).start()
+    yield simulator
+    simulator.stop()
