@@ -96,6 +96,27 @@ def test_no_directory_configured_is_no_source():
     assert open_directory_source(profile_from_dict({}), EvidenceLog()) is None
 
 
+@pytest.mark.parametrize("search_result, words", [
+    ((4, "size limit"), "size limit was exceeded"),
+    ((12, "paging not supported"), "refused the paged results control"),
+    ((0, ""), "without the paged results control"),  # success, but the control was ignored
+    ((3, ""), "time limit"),
+    ((10, "", "ldap://dc9.other.example/DC=other,DC=example"), "referred the read"),
+])
+def test_server_limits_and_refused_paging_end_the_read(tmp_path, search_result, words):
+    from tests.support.ldap_faults import FaultyLdapServer
+
+    server = FaultyLdapServer(tmp_path, search_result).start()
+    try:
+        probe = DirectoryProbe([parse_server(f"127.0.0.1:{server.port}")], "CN=u,DC=x", "Some-Pass.word-1",
+                               EvidenceLog(), ca_bundle=str(server.ca_file), timeout=5, base_dns=["DC=x"])
+        with pytest.raises(ProbeError, match=words):
+            asyncio.run(read_all(probe))
+        assert probe.evidence[-1].outcome == "error" and probe.evidence[-1].data["objects"] == 0
+    finally:
+        server.stop()
+
+
 # --- against Samba ---------------------------------------------------------------------------------
 
 def test_ldaps_reads_the_forest_once(samba_dc, monkeypatch):

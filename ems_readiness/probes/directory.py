@@ -324,11 +324,18 @@ class DirectoryProbe:
             return await asyncio.wait_for(asyncio.shield(task), seconds + 1)
         except asyncio.TimeoutError:
             # the worker is stuck in a socket read: cut the connection so it ends, and give up
-            if self._conn is not None:
-                _abort(self._conn)
-                self._conn = None
+            self._drop_connection()
             where = server.url if server else self.description
             raise ProbeError(f"{where} did not answer within {seconds:g} s ({what})") from None
+        except asyncio.CancelledError:
+            # the worker may still be mid-operation: nobody may use the connection after it
+            self._drop_connection()
+            raise
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            _abort(self._conn)
+            self._conn = None
 
     # -- forest -----------------------------------------------------------------------------------
 
