@@ -209,12 +209,16 @@ def main() -> None:
 @click.option("--resolver", "resolvers", multiple=True, metavar="NAME=IP[:PORT]", help="DNS resolver (repeatable).")
 @click.option("--only", multiple=True, metavar="ID|AREA", help="Run only these checks or areas (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID|AREA", help="Skip these checks or areas (repeatable).")
+@click.option("--directory-export", type=click.Path(dir_okay=False),
+              help="An ldifde (.ldf) or csvde (.csv) export of the on-premises directory ([directory] export).")
+@click.option("--directory-forest", type=click.Path(dir_okay=False),
+              help="The forest description (JSON) sent with an export ([directory] forest_file).")
 @click.option("--no-network", is_flag=True, help="Skip the network side (DNS, TLS, reachability).")
 @click.option("--no-tenant", is_flag=True, help="Skip the tenant side (Graph).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @output_options
-def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_network, no_tenant, quiet,
-         out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory_export, directory_forest, no_network,
+         no_tenant, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """The live assessment."""
     from ems_readiness.engine.profile import ProfileError, apply_overrides, environment_defaults, load_profile
     from ems_readiness.engine.runner import select_checks
@@ -223,10 +227,13 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
         profile = load_profile(profile_path)
         resolver_map = parse_resolver_flags(resolvers)
         profile = apply_overrides(profile, {"tenant.id": tenant, "tenant.graph_url": graph_url, "tenant.auth": auth,
-                                            "dns.resolvers": resolver_map or None})
+                                            "dns.resolvers": resolver_map or None,
+                                            "directory.export": directory_export and str(Path(directory_export).resolve()),
+                                            "directory.forest_file": directory_forest and str(Path(directory_forest).resolve())})
         profile = environment_defaults(profile)
     except ProfileError as exc:
         fail_usage(str(exc))
+    validate_directory_files(profile)
     if no_network and no_tenant and not (profile.directory.servers or profile.directory.export):
         fail_usage("--no-network and --no-tenant together leave nothing to scan (no [directory] either)")
     if not no_network:
@@ -247,6 +254,28 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, no_networ
     results = run_scan(profile, checks, tenant_side=not no_tenant, network_side=not no_network, quiet=quiet)
     sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
                     lang=lang, baseline=baseline, suppress_file=suppress_file))
+
+
+def validate_directory_files(profile) -> None:
+    """A bad export or forest description is exit 2 with the file and line, before any probing."""
+    settings = profile.directory
+    if settings.export:
+        from ems_readiness.probes.directory_export import ExportError, validate_export
+
+        path = profile.path(settings.export)
+        try:
+            validate_export(path)
+        except ExportError as exc:
+            fail_usage(str(exc))
+        except OSError as exc:
+            fail_usage(f"{path}: cannot read the export ({exc.strerror or type(exc).__name__})")
+    if settings.forest_file:
+        from ems_readiness.probes.forest_file import ForestFileError, load_forest_file
+
+        try:
+            load_forest_file(profile.path(settings.forest_file))
+        except ForestFileError as exc:
+            fail_usage(str(exc))
 
 
 def parse_resolver_flags(values) -> dict[str, str]:

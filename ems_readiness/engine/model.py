@@ -138,6 +138,18 @@ class RunSummary(_Model):
     findings: dict[str, int]
 
 
+class DirectoryFix(_Model):
+    """One row of directory-fixes.csv, in IdFix's layout: an on-premises value to correct before sync."""
+
+    dn: str
+    attribute: str
+    error: str = Field(description="IdFix's error words: format, blank, duplicate, character, topleveldomain, …")
+    value: str
+    update: str | None = Field(default=None, description="the proposed value (None: no proposal)")
+    action: str = Field(description="IdFix's action: EDIT, REMOVE or COMPLETE")
+    rule: str = Field(description="the ems-readiness rule code, e.g. IDF-UPN-CHARACTER")
+
+
 class ToolInfo(_Model):
     name: str = "ems-readiness"
     version: str
@@ -165,6 +177,10 @@ class Results(_Model):
     observations: list[Evidence] = Field(
         default_factory=list,
         description="every observation the probes made, in order (findings carry copies of theirs)")
+    directory_fixes: list[DirectoryFix] | None = Field(
+        default=None, description="the on-premises values to correct (directory-fixes.csv); None: directory not assessed")
+    directory_fixes_total: int | None = Field(
+        default=None, description="how many fixes there are in all (directory_fixes is bounded)")
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_assignment=True)
 

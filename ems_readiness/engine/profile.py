@@ -137,6 +137,11 @@ class DirectorySection(_Section):
     upn_suffix_policy: Literal["routable", "verified"] = "verified"
     # an ldifde (.ldf) or csvde (.csv) export instead of a live read (also --directory-export)
     export: str | None = None
+    # the forest description (JSON, the README's PowerShell) that an export cannot carry (also --directory-forest)
+    forest_file: str | None = None
+    # top-level domains to treat as routable in a lab forest (the simulated environment's "test");
+    # leave empty for a customer: .local, .lan, .test and the like are exactly what must be found
+    routable_tlds: list[str] = Field(default_factory=list)
 
     @field_validator("servers")
     @classmethod

@@ -25,6 +25,7 @@ BUILTIN_MODULES = (
     "ems_readiness.checks.dns_records",
     "ems_readiness.checks.tls_certificates",
     "ems_readiness.checks.reachability",
+    "ems_readiness.checks.directory",
 )
 
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,7}-\d{3}$")
@@ -95,7 +96,7 @@ def validate(checks: list[Check]) -> None:
         for perm in [*c.permissions.application, *c.permissions.delegated]:
             if not PERMISSION_PATTERN.match(perm):
                 raise CheckLoadError(f"{where}: {perm!r} is not a Graph permission name")
-        if c.side not in ("tenant", "network"):
-            raise CheckLoadError(f"{where}: side must be tenant or network")
+        if c.side not in ("tenant", "network", "directory"):
+            raise CheckLoadError(f"{where}: side must be tenant, network or directory")
         if c.delegated_only and c.permissions.application:
             raise CheckLoadError(f"{where}: delegated_only checks declare no application permissions")

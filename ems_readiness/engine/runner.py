@@ -218,6 +218,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         if directory is not None and hasattr(directory, "close"):
             await directory.close()
     check_results = sorted(results, key=lambda r: r.id)
+    fixes, fixes_total = directory_fixes(probes.directory)
     stats: dict[str, Any] = {"observations": len(evidence.items)}
     if graph is not None:
         stats["graph_requests"] = graph.requests
@@ -241,7 +242,19 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         totals=totals(check_results),
         stats=stats,
         observations=list(evidence.items),
+        directory_fixes=fixes,
+        directory_fixes_total=fixes_total,
     )
+
+
+def directory_fixes(source: Any) -> tuple[list[Any] | None, int | None]:
+    """The fixes list of the directory assessment, when the scan made one (directory-fixes.csv)."""
+    if source is None:
+        return None, None
+    from ems_readiness.checks._directory import finished_assessment
+
+    done = finished_assessment(source)
+    return done.fixes() if done is not None else (None, None)
 
 
 def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:

@@ -199,7 +199,7 @@ class ReadStats:
     range_reads: int = 0
 
 
-@dataclass
+@dataclass(eq=False)  # identity: the scan's single-flight caches key on the source
 class DirectoryProbe:
     """One forest, read through the first of `servers` that binds."""
 

@@ -43,6 +43,12 @@ def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str
         # CSV carries a BOM so Excel reads UTF-8; the renderer adds it
         path.write_text(text, encoding="utf-8", newline="" if fmt == "csv" else None)
         written.append(path)
+    if results.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
+        from ems_readiness.reports import directory_fixes
+
+        path = out_dir / directory_fixes.FILE_NAME
+        path.write_text(directory_fixes.render(results), encoding="utf-8", newline="")
+        written.append(path)
     if "md" in formats:
         from ems_readiness.reports.github import append_step_summary
 

@@ -40,8 +40,13 @@ PORT_TOKEN = re.compile(r"\{\{port:([A-Za-z0-9_.-]+)\}\}")
 DELEGATED_SCOPES = (
     "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
     "DeviceManagementServiceConfig.Read.All", "Policy.Read.All", "OnPremDirectorySynchronization.Read.All",
-    "Agreement.Read.All",
+    "Agreement.Read.All", "RoleManagement.Read.Directory",
 )
+# the OUs the demo's Entra Connect would sync; the directory export has objects outside them too
+DIRECTORY_SCOPES = {
+    "unready": ["OU=Staff,DC=corp,DC=local", "OU=Groups,DC=corp,DC=local", "OU=Partners,DC=corp,DC=local"],
+    "ready": ["OU=Staff,DC=corp,DC=contoso,DC=test", "OU=Groups,DC=corp,DC=contoso,DC=test"],
+}
 
 
 def scenario_dir(name: str) -> Path:
@@ -154,6 +159,7 @@ class SimulatedEnvironment:
         return profile
 
     def _honest_profile_dict(self) -> dict[str, Any]:
+        source = scenario_dir(self.network_scenario)
         return {
             "tenant": {"id": TENANT_ID, "graph_url": self.graph.url, "auth": "token", "timeout_seconds": 30.0},
             "identity": {"model": "federated", "max_sync_age_minutes": 180},
@@ -162,6 +168,10 @@ class SimulatedEnvironment:
                     "trust": str(self.tls.trust_bundle), "service_roots": str(self.tls.service_roots)},
             "network": {"services": ["entra", "intune", "rms", "autopilot"], "timeout_seconds": 1.5,
                         "concurrency": 64, "catalog": str(self.catalog_path), "targets": self.targets},
+            # the customer's directory as an ldifde export plus its forest description (no LDAP server needed)
+            "directory": {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
+                          "scope_ous": DIRECTORY_SCOPES[self.network_scenario],
+                          "routable_tlds": ["test"]},  # the simulated forest's public domains are .test
         }
 
     def profile(self) -> Profile:

@@ -250,6 +250,8 @@ PERMISSIONS: dict[str, EndpointPermission] = {
     "termsAndConditions": EndpointPermission(_INTUNE_SERVICE_CONFIG),
     "agreements": EndpointPermission(("Agreement.Read.All", "Agreement.ReadWrite.All"), delegated_only=True),
     "conditionalAccessPolicies": EndpointPermission(("Policy.Read.All",)),
+    "roleAssignments": EndpointPermission(("RoleManagement.Read.Directory", "RoleManagement.Read.All",
+                                           "RoleManagement.ReadWrite.Directory", *_DIRECTORY_READ)),
 }
 
 
@@ -541,6 +543,8 @@ ROUTES: list[Route] = [
                         lambda t: t.agreements, "identityGovernance/termsOfUse/agreements"),
     *_collection_routes("identity/conditionalAccess/policies", "conditionalAccessPolicies",
                         lambda t: t.conditional_access_policies, "identity/conditionalAccess/policies"),
+    *_collection_routes("roleManagement/directory/roleAssignments", "roleAssignments",
+                        lambda t: t.role_assignments, "roleManagement/directory/roleAssignments"),
 ]
 
 

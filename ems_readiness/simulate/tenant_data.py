@@ -14,7 +14,8 @@ navigation properties nested where they belong:
       "deviceManagement": {...},
       "termsAndConditions": [{..., "assignments": [...]}],
       "agreements": [...],
-      "conditionalAccessPolicies": [...]
+      "conditionalAccessPolicies": [...],
+      "roleAssignments": [...]                   # GET /roleManagement/directory/roleAssignments
     }
 
 Templating, applied to every string value at load time:
@@ -76,6 +77,7 @@ class Tenant:
     terms_and_conditions_assignments: dict[str, list[GraphObject]]
     agreements: list[GraphObject]
     conditional_access_policies: list[GraphObject]
+    role_assignments: list[GraphObject] = field(default_factory=list)
 
     @property
     def tenant_id(self) -> str:
@@ -104,13 +106,14 @@ class Tenant:
             terms_and_conditions_assignments=terms_navigation["assignments"],
             agreements=document["agreements"],
             conditional_access_policies=document["conditionalAccessPolicies"],
+            role_assignments=document["roleAssignments"],
         )
 
 
 TENANT_DOCUMENT_KEYS = frozenset({
     "organization", "organizationBetaProperties", "subscribedSkus", "domains", "users", "groups",
     "contacts", "onPremisesSynchronization", "deviceManagement", "termsAndConditions", "agreements",
-    "conditionalAccessPolicies",
+    "conditionalAccessPolicies", "roleAssignments",
 })
 
 
