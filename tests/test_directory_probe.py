@@ -76,10 +76,11 @@ def test_values_and_ranges():
     ({"servers": ["ldap://dc01"]}, "not a URL"),
     ({"ca_bundle": "/nonexistent/ca.pem"}, "directory.ca_bundle"),
     ({"scope_filter": "(&(mail=*)"}, "not an LDAP filter"),
+    ({"bind_dn": None}, "no bind_dn"),
 ])
 def test_bad_directory_settings_fail_at_profile_load(settings, words):
     with pytest.raises(ProfileError, match=words.replace(".", r"\.")):
-        profile_from_dict({"directory": {"servers": ["dc01"], **settings}})
+        profile_from_dict({"directory": {"servers": ["dc01"], "bind_dn": "u@corp.example", **settings}})
 
 
 def test_password_only_from_the_environment(monkeypatch):

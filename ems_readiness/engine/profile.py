@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 AuthMode = Literal["default", "env", "cli", "device-code", "managed-identity", "workload-identity", "token"]
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -160,6 +160,12 @@ class DirectorySection(_Section):
 
             return check_filter(value)
         return value or None
+
+    @model_validator(mode="after")
+    def _bind_account(self) -> "DirectorySection":
+        if self.servers and not self.bind_dn:
+            raise ValueError("servers are given but no bind_dn (a plain domain user reads all the probe needs)")
+        return self
 
 
 class OutputSection(_Section):
