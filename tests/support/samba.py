@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -95,6 +98,7 @@ class SambaDC:
             ["ip", "netns", "exec", self.namespace.name, self.samba, "-i", "-M", "single", "--debuglevel=1",
              "-s", str(self.config)],
             stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: stopping it stops the smbd/winbindd it may spawn
         )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -109,18 +113,19 @@ class SambaDC:
     def stop(self) -> None:
         if self._process is None:
             return
-        self._process.terminate()
+        _signal_group(self._process, signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self._process.kill()
+            _signal_group(self._process, signal.SIGKILL)
             self._process.wait()
+        _signal_group(self._process, signal.SIGKILL)  # whatever of the group outlived its leader
         self._process = None
 
     def kill(self) -> None:
         """The DC dies without a word (SIGKILL): open connections see a reset or EOF."""
         if self._process is not None:
-            self._process.kill()
+            _signal_group(self._process, signal.SIGKILL)
             self._process.wait()
             self._process = None
 
@@ -149,6 +154,13 @@ class SambaDC:
                     return True
         except (OSError, ssl.SSLError):
             return False
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def _accepts(address: str, port: int) -> bool:
@@ -185,6 +197,7 @@ def configure(workdir: Path, address: str, cert: Path, key: Path, ca: Path) -> N
     config = workdir / "etc" / "smb.conf"
     text = config.read_text()
     text = text.replace("interfaces = lo\n", f"interfaces = {address}\n")
+    text = re.sub(r"^\s*server services = .*\n", "", text, flags=re.MULTILINE)
     extra = (f"\tserver services = ldap\n\ttls enabled = yes\n\ttls keyfile = {key}\n\ttls certfile = {cert}\n"
              f"\ttls cafile = {ca}\n\tdsdb:schema update allowed = true\n")
     config.write_text(text.replace("[global]\n", "[global]\n" + extra, 1))
