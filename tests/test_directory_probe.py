@@ -376,3 +376,22 @@ def test_server_killed_mid_read(samba_dc, monkeypatch):
     finally:
         samba_dc.start()
     assert probe.evidence[-1].outcome == "error"
+
+
+def test_cli_wrong_password_with_only_the_directory_is_exit_3(samba_dc, tmp_path):
+    """The command line end to end: one clear line, exit 3, and the password nowhere in the output."""
+    import os
+    import subprocess
+    import sys
+
+    wrong = "Wrong-Pass.word-9"
+    profile = tmp_path / "profile.toml"
+    profile.write_text(f'[directory]\nservers = ["{samba_dc.server(636)}"]\nbind_dn = "{ADMIN_DN}"\n'
+                       f'ca_bundle = "{samba_dc.ca_file}"\ntimeout_seconds = 5\n')
+    env = {**os.environ, "EMS_READINESS_LDAP_PASSWORD": wrong}
+    done = subprocess.run([sys.executable, "-m", "ems_readiness.cli", "scan", "--profile", str(profile), "--no-tenant",
+                           "--no-network", "--quiet", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "invalidCredentials" in done.stderr and "Traceback" not in done.stderr
+    assert wrong not in done.stdout + done.stderr
