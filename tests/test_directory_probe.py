@@ -395,3 +395,17 @@ def test_cli_wrong_password_with_only_the_directory_is_exit_3(samba_dc, tmp_path
     assert done.returncode == 3, done.stderr
     assert "invalidCredentials" in done.stderr and "Traceback" not in done.stderr
     assert wrong not in done.stdout + done.stderr
+
+
+def test_cli_directory_servers_without_the_password_variable_is_exit_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    profile = tmp_path / "profile.toml"
+    profile.write_text('[directory]\nservers = ["dc01.contoso.test"]\nbind_dn = "u@contoso.test"\n')
+    env = {k: v for k, v in os.environ.items() if k != "EMS_READINESS_LDAP_PASSWORD"}
+    done = subprocess.run([sys.executable, "-m", "ems_readiness.cli", "scan", "--profile", str(profile), "--no-tenant",
+                           "--no-network", "--quiet"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 2 and "EMS_READINESS_LDAP_PASSWORD" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
