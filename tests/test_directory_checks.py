@@ -351,3 +351,16 @@ def test_an_export_cannot_apply_the_scope_filter_and_says_so(tmp_path):
     results = run_directory_checks({"directory": {"export": str(export), "scope_filter": "(department=Sales)"}})
     finding = by_resource(results["ADP-001"].findings)["scope_filter"]
     assert finding.status is Status.WARN and "(department=Sales)" in finding.observed
+
+
+def test_the_fixes_file_is_written_only_when_the_directory_was_assessed(tmp_path):
+    from ems_readiness.reports.outputs import write_outputs
+
+    from .test_html_report import sample_results
+
+    results = sample_results()
+    assert not any(p.name == "directory-fixes.csv" for p in write_outputs(results, tmp_path / "a", ["json"], "en"))
+    results.directory_fixes, results.directory_fixes_total = [], 0  # assessed, nothing to fix: a header only
+    written = write_outputs(results, tmp_path / "b", ["json"], "en")
+    assert (tmp_path / "b" / "directory-fixes.csv") in written
+    assert (tmp_path / "b" / "directory-fixes.csv").read_text(encoding="utf-8-sig").count("\n") == 1
