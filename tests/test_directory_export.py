@@ -204,6 +204,26 @@ def test_source_streams_directory_objects_and_computers_apart(tmp_path):
         asyncio.run(source.forest())
 
 
+def test_source_hands_out_what_a_live_read_asks_for(tmp_path):
+    path = write(tmp_path, ldif(USER, GROUP, COMPUTER))
+    source = ExportDirectorySource(path)
+    user, group = collect(source.objects())
+    assert user.first("objectGUID") == str(GUID) and user.has("proxyAddresses") and group.has("member")
+    assert not user.has("objectSid") and not user.has("objectCategory")  # not read from a DC either
+    (computer,) = collect(source.computers())
+    assert computer.first("operatingSystem") == "Windows 11 Enterprise"
+
+
+def test_source_applies_scope_filter(tmp_path):
+    path = write(tmp_path, ldif(USER, GROUP, CONTACT))
+    source = ExportDirectorySource(path, scope_filter="(|(objectCategory=Person)(mail=sales@*))")
+    assert [o.kind for o in collect(source.objects())] == ["user", "group"]
+    assert source.evidence[-1].data["scope_filter"].startswith("(|")
+    bad = ExportDirectorySource(path, scope_filter="(memberOf:1.2.840.113556.1.4.1941:=CN=G)")
+    with pytest.raises(ProbeError, match="scope_filter cannot be applied"):
+        collect(bad.objects())
+
+
 def test_source_fault_mid_stream_is_a_probe_error_naming_the_line(tmp_path):
     path = write(tmp_path, ldif(USER, GROUP) + b"dn: CN=x\r\nobjectGUID:: ***\r\n")
     source = ExportDirectorySource(path)

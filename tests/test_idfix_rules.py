@@ -107,7 +107,7 @@ CASES = [
     ("proxy-smtp-rfc2822-tld", [obj("Uma", proxyAddresses="smtp:uma@corp.notatld")],
      "IDF-PROXY-SMTP-FORMAT", "Uma", "smtp:uma@corp.notatld", "smtp:uma@corp.notatld", "topleveldomain", "EDIT"),
     ("proxy-smtp-rfc2822-localpart", [obj("Val", proxyAddresses="smtp:v..al.@contoso.com")],
-     "IDF-PROXY-SMTP-FORMAT", "Val", "smtp:v..al.@contoso.com", "smtp:v..al@contoso.com", "localpart, format", "EDIT"),
+     "IDF-PROXY-SMTP-FORMAT", "Val", "smtp:v..al.@contoso.com", "smtp:v..al@contoso.com", "localpart,format", "EDIT"),
     ("proxy-x400-apostrophe", [obj("Wes", proxyAddresses="X400:c=US;a= ;p=Corp;o=Exchange;s=O'Neil;")],
      "IDF-PROXY-X400-CHARACTER", "Wes", "X400:c=US;a= ;p=Corp;o=Exchange;s=O'Neil;",
      "X400:c=US;a= ;p=Corp;o=Exchange;s=ONeil;", "character", "EDIT"),
@@ -147,7 +147,7 @@ CASES = [
     ("upn-umlaut-microsoft", [obj("Mia", userPrincipalName="mü@contoso.com")],
      "MS-UPN-CHARACTER", "Mia", "mü@contoso.com", "m@contoso.com", "character", "EDIT"),
     ("upn-format", [obj("Noa", userPrincipalName="noa")],
-     "IDF-UPN-FORMAT", "Noa", "noa", "noa", "domainpart, localpart, format", "EDIT"),
+     "IDF-UPN-FORMAT", "Noa", "noa", "noa", "domainpart,localpart,format", "EDIT"),
     ("upn-double-at", [obj("Oli", userPrincipalName="o@li@contoso.com")],
      "IDF-UPN-FORMAT", "Oli", "o@li@contoso.com", "oli@contoso.com", "localpart", "EDIT"),
     ("SAMBA-REFUSES upn-duplicate",
@@ -168,6 +168,13 @@ CASES = [
     ("smtp-proxy-against-earlier-mail",
      [obj("Yul", mail="shared@contoso.com"), obj("Zoe", proxyAddresses="SMTP:Shared@contoso.com")],
      "ER-SMTP-DUPLICATE", "Zoe", "SMTP:Shared@contoso.com", None, "duplicate", "EDIT"),
+    ("proxy-no-primary",
+     [obj("Bea", proxyAddresses=["smtp:bea@contoso.com", "smtp:b@contoso.com", "X500:/o=Corp/cn=bea"])],
+     "ER-PROXY-NO-PRIMARY", "Bea", "smtp:bea@contoso.com;smtp:b@contoso.com", "SMTP:bea@contoso.com", "format", "EDIT"),
+    ("nickname-space", [obj("Cid", mailNickname="cid smith")],
+     "ER-MAILNICKNAME-CHARACTER", "Cid", "cid smith", "cidsmith", "character", "EDIT"),
+    ("nickname-double-and-trailing-period", [obj("Dee", mailNickname="d..ee.")],
+     "ER-MAILNICKNAME-CHARACTER", "Dee", "d..ee.", "d.ee", "character", "EDIT"),
     ("proxy-two-primaries",
      [obj("Ada", proxyAddresses=["SMTP:a@contoso.com", "SMTP:ada@contoso.com"])],
      "ER-PROXY-PRIMARY", "Ada", "SMTP:a@contoso.com;SMTP:ada@contoso.com", None, "format", "EDIT"),
@@ -212,6 +219,15 @@ def test_own_upn_equal_to_own_proxy_is_fine():
     assert judge(o) == []
 
 
+def test_smtp_namespace_does_not_repeat_what_idfix_reports():
+    a = obj("A", mail="shared@contoso.com", proxyAddresses="SMTP:shared@contoso.com", userPrincipalName="a@contoso.com")
+    b = obj("B", mail="shared@contoso.com", userPrincipalName="b@contoso.com")  # IdFix: mail duplicate of A; not again as B.mail vs A's proxy
+    issues = judge(a, b)
+    assert [i.rule for i in issues if i.dn == b.dn] == ["IDF-MAIL-DUPLICATE"]
+    c = obj("C", userPrincipalName="shared@contoso.com")  # IdFix sees nothing: C's UPN against A's proxy
+    assert [(i.rule, i.other_dn) for i in judge(a, c)] == [("ER-SMTP-DUPLICATE", a.dn)]
+
+
 def test_duplicate_lists_the_first_holder_once_like_idfix():
     a, b, c = (obj(n, mail="dup@contoso.com") for n in ("A", "B", "C"))
     dups = only(judge(a, b, c), "IDF-MAIL-DUPLICATE")
@@ -248,7 +264,7 @@ def test_merged_rows_join_errors_of_one_value():
     issues = judge(obj("A", proxyAddresses="smtp:a b:c@corp.notatld"))
     rows = [r for r in merged_rows(issues) if r.source == "IdFix"]
     assert len(rows) == 1
-    assert rows[0].error == "character, topleveldomain"
+    assert rows[0].error == "character,topleveldomain"
     assert rows[0].update == "smtp:abc@corp.notatld"
 
 

@@ -47,7 +47,7 @@ class DirectoryIssue:
     value: str
     update: str | None
     action: str           # EDIT | REMOVE | COMPLETE
-    error: str            # IdFix's error words, comma-joined
+    error: str            # IdFix's error words, joined by ',' (no space)
     source: str
     other_dn: str | None = None
 
@@ -155,6 +155,15 @@ _RULES = [
     Rule("ER-UPN-NON-ASCII", "userPrincipalName with non-ASCII characters", "userPrincipalName", OURS,
          "Entra ID accepts only ASCII letters, digits and ' . - _ ! # ^ ~ in the user name of a UPN; "
          "IdFix flags only a few umlauts.", "Replace the characters (proposed: their ASCII base letters)."),
+    Rule("ER-PROXY-NO-PRIMARY", "SMTP addresses without a primary", "proxyAddresses", OURS,
+         "smtp: addresses without one upper-case SMTP: value leave the primary address to chance: Entra ID "
+         "and Exchange Online pick one, often not the one users know.",
+         "Mark the intended address as primary (proposed: the first, with an upper-case SMTP: prefix)."),
+    Rule("ER-MAILNICKNAME-CHARACTER", "mailNickname Exchange Online refuses", "mailNickname", OURS,
+         "An Exchange alias may hold only letters, digits, ! # $ % & ' * + - / = ? ^ _ ` { | } ~ and periods "
+         "between other characters (and the characters U+00A1–U+00FF); IdFix checks only a leading period. "
+         "With another character the mailbox or group is not provisioned in Exchange Online.",
+         "Remove the characters (proposed)."),
     Rule("ER-PROXY-PRIMARY", "more than one primary SMTP address", "proxyAddresses", OURS,
          "Exactly one proxy address may carry the upper-case SMTP: prefix; with several, Exchange Online and "
          "Entra ID refuse the object.", "Keep one SMTP: value and lower-case the prefix of the others."),
@@ -175,6 +184,7 @@ TARGET_OTHER_BAD = re.compile(r"[\s\\<>(),\[\]\"]", _I)
 X400_X500_BAD = re.compile(r"[\f\n\r\t\v\[\]\"']", _I)
 SAM_BAD = re.compile(r"[\\\"|,/\[\]:<>+=;?*]", _I)
 NICKNAME_LEADING_PERIODS = re.compile(r"^[.]+")
+NICKNAME_NOT_ALIAS = re.compile(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.\u00a1-\u00ff]")
 IS_X400 = re.compile(r"^x\.?400", _I)
 IS_X500 = re.compile(r"^x\.?500", _I)
 # IdFix looks for "smtp:" anywhere in the value, not only as the prefix
@@ -241,8 +251,14 @@ def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None) -> str |
     return None
 
 
+def _first(obj: AdObject, name: str) -> str | None:
+    """The first value of an attribute given by its lower-case name (AdObject.first, without lower())."""
+    values = obj.attributes.get(name)
+    return values[0] if values else None
+
+
 def _cn(obj: AdObject) -> str:
-    cn = obj.first("cn")
+    cn = _first(obj, "cn")
     if cn is not None:
         return cn
     first_rdn = obj.dn.split(",", 1)[0]
@@ -263,7 +279,7 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def skip_reason(obj: AdObject) -> str | None:
+def skip_reason(obj: AdObject, kind: ObjectKind | None = None) -> str | None:
     """IdFix's reason for not judging an object (system and conflict objects, groups that won't sync)."""
     cn = _cn(obj)
     if cn.endswith("$"):
@@ -274,29 +290,29 @@ def skip_reason(obj: AdObject) -> str | None:
     dn_upper = obj.dn.upper()
     if "\\0ACNF:" in dn_upper or "\nCNF:" in dn_upper:
         return "replication conflict object (CNF)"
-    if _true(obj.first("isCriticalSystemObject")):
+    if _true(_first(obj, "iscriticalsystemobject")):
         return "critical system object"
-    kind = obj.kind
+    kind = kind or obj.kind
     if kind == "user":
-        sam = (obj.first("sAMAccountName") or "").upper()
-        nickname = (obj.first("mailNickname") or "").upper()
+        sam = (_first(obj, "samaccountname") or "").upper()
+        nickname = (_first(obj, "mailnickname") or "").upper()
         if sam.startswith(SYSTEM_SAM_PREFIXES) or nickname.startswith(SYSTEM_NICKNAME_PREFIXES):
             return "Exchange or sync system account"
-        display = obj.first("displayName")
-        if display is not None and _true(obj.first("msExchHideFromAddressLists")) \
+        display = _first(obj, "displayname")
+        if display is not None and _true(_first(obj, "msexchhidefromaddresslists")) \
                 and display.upper().startswith("MSOL"):
             return "Exchange or sync system account"
-        if _int(obj.first("msExchRecipientTypeDetails")) in SYSTEM_RECIPIENT_TYPES:
+        if _int(_first(obj, "msexchrecipienttypedetails")) in SYSTEM_RECIPIENT_TYPES:
             return "Exchange system recipient"
     elif kind == "group":
-        group_type = _int(obj.first("groupType"))
+        group_type = _int(_first(obj, "grouptype"))
         if group_type is not None:
             # groupType is a signed 32-bit value; the security flag 0x80000000 makes it negative
             if group_type >= 0x80000000:
                 group_type -= 1 << 32
-            if group_type < 0 and not obj.has("mail"):
+            if group_type < 0 and not ("mail" in obj.attributes):
                 return "security group without mail"
-            if group_type >= 0 and not obj.has("proxyAddresses"):
+            if group_type >= 0 and not ("proxyaddresses" in obj.attributes):
                 return "distribution group without proxyAddresses"
     return None
 
@@ -352,6 +368,8 @@ def rfc2822_problems(value: str, tlds: frozenset[str]) -> tuple[tuple[str, ...],
     """IdFix's RFC 2822 chain: top-level domain, domain part, local part, format; with its proposal."""
     smtp = HAS_SMTP.search(value) is not None
     address = value[value.index(":") + 1:] if smtp else value
+    if RFC2822.search(address) and address[address.rfind("."):].lower() in tlds:
+        return (), value  # the whole chain passes: the format implies a valid domain and local part
     errors: list[str] = []
     dot = address.rfind(".")
     if dot != -1:
@@ -383,15 +401,15 @@ def _duplicate_action(attribute: str, obj: AdObject, chain: _Chain) -> str:
         return "EDIT"
     if attribute == "proxyAddresses":
         if HAS_SMTP.search(chain.value):
-            if not obj.has("mailNickname"):
+            if not ("mailnickname" in obj.attributes):
                 return "REMOVE"
             if chain.value[:5].lower() == "smtp:":
                 return "COMPLETE"
     elif attribute in ("userPrincipalName", "mail", "sAMAccountName"):
-        if obj.has("mailNickname"):
+        if ("mailnickname" in obj.attributes):
             return "COMPLETE"
     elif attribute == "mailNickname":
-        if obj.has("homeMDB"):
+        if ("homemdb" in obj.attributes):
             return "COMPLETE"
     return "EDIT"
 
@@ -420,7 +438,7 @@ class DirectoryJudge:
         self.seen += 1
         kind = obj.kind
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
-        reason = skip_reason(obj)
+        reason = skip_reason(obj, kind)
         if reason is not None:
             self.skipped[reason] = self.skipped.get(reason, 0) + 1
             return []
@@ -434,11 +452,12 @@ class DirectoryJudge:
             c.max_length("IDF-MAILNICKNAME-LENGTH", 64),
             c.characters("IDF-MAILNICKNAME-CHARACTER", NICKNAME_LEADING_PERIODS, cn),
             self._duplicate(c, obj, "mailNickname", "IDF-MAILNICKNAME-DUPLICATE")))
+        self._exchange_alias(obj, kind, issues)
         self._proxy_addresses(obj, kind, cn, issues)
         self._single(obj, kind, "sAMAccountName", issues, lambda c: (
             c.max_length("IDF-SAM-LENGTH", 20 if kind == "user" else 256),
             c.characters("IDF-SAM-CHARACTER", SAM_BAD, cn),
-            None if obj.has("userPrincipalName") else self._duplicate(c, obj, "sAMAccountName", "IDF-SAM-DUPLICATE")))
+            None if ("userprincipalname" in obj.attributes) else self._duplicate(c, obj, "sAMAccountName", "IDF-SAM-DUPLICATE")))
         self._target_address(obj, kind, cn, issues)
         self._user_principal_name(obj, kind, cn, issues)
         self._smtp_namespace(obj, kind)
@@ -460,7 +479,7 @@ class DirectoryJudge:
         update = _bounded(chain.value)
         for failure in chain.failures:
             issue = DirectoryIssue(failure.rule, attribute, obj.dn, kind, value, update, action,
-                                   ", ".join(failure.errors), RULES[failure.rule].source, failure.duplicate_of)
+                                   ",".join(failure.errors), RULES[failure.rule].source, failure.duplicate_of)
             if failure.duplicate_of is None:
                 issues.append(issue)
             else:
@@ -491,7 +510,7 @@ class DirectoryJudge:
 
     def _single(self, obj: AdObject, kind: ObjectKind, attribute: str, issues: list[DirectoryIssue],
                 run) -> None:
-        value = obj.first(attribute)
+        value = _first(obj, attribute.lower())
         if value is None:
             return
         chain = _Chain(value)
@@ -500,7 +519,7 @@ class DirectoryJudge:
 
     # --- attributes --------------------------------------------------------------------------------
     def _display_name(self, obj: AdObject, kind: ObjectKind, cn: str, issues: list[DirectoryIssue]) -> None:
-        value = obj.first("displayName")
+        value = _first(obj, "displayname")
         chain = _Chain(value or "")
         if value is None or value == "":
             chain.fail("IDF-DISPLAYNAME-BLANK", ("blank",), cn)
@@ -511,7 +530,7 @@ class DirectoryJudge:
             issues.append(self._plain("MS-DISPLAYNAME-LENGTH", obj, kind, value, value[:256], "length"))
 
     def _given_name(self, obj: AdObject, kind: ObjectKind, issues: list[DirectoryIssue]) -> None:
-        value = obj.first("givenName")
+        value = _first(obj, "givenname")
         if value is None:
             return
         chain = _Chain(value)
@@ -521,10 +540,12 @@ class DirectoryJudge:
             issues.append(self._plain("MS-GIVENNAME-LENGTH", obj, kind, value, value[:64], "length"))
 
     def _proxy_addresses(self, obj: AdObject, kind: ObjectKind, cn: str, issues: list[DirectoryIssue]) -> None:
-        primaries = 0
-        for value in obj.values("proxyAddresses"):
+        primaries = secondaries = 0
+        for value in obj.attributes.get("proxyaddresses", ()):
             if value.startswith("SMTP:"):
                 primaries += 1
+            elif value.startswith("smtp:"):
+                secondaries += 1
             chain = _Chain(value)
             chain.max_length("IDF-PROXY-LENGTH", 256)
             chain.extra_colons("IDF-PROXY-COLON")
@@ -540,11 +561,25 @@ class DirectoryJudge:
                 chain.characters("IDF-PROXY-CHARACTER", PROXY_OTHER_BAD, cn)
             self._emit(chain, obj, kind, "proxyAddresses", issues)
         if primaries > 1:
-            values = ";".join(v for v in obj.values("proxyAddresses") if v.startswith("SMTP:"))
+            values = ";".join(v for v in obj.attributes.get("proxyaddresses", ()) if v.startswith("SMTP:"))
             issues.append(self._plain("ER-PROXY-PRIMARY", obj, kind, values, None, "format"))
+        elif secondaries and not primaries:
+            values = ";".join(v for v in obj.attributes.get("proxyaddresses", ()) if v.startswith("smtp:"))
+            first = values.split(";", 1)[0]
+            issues.append(self._plain("ER-PROXY-NO-PRIMARY", obj, kind, values, "SMTP:" + first[5:], "format"))
+
+    def _exchange_alias(self, obj: AdObject, kind: ObjectKind, issues: list[DirectoryIssue]) -> None:
+        value = _first(obj, "mailnickname")
+        if not value:
+            return
+        # a leading period is IdFix's IDF-MAILNICKNAME-CHARACTER; here: the rest of Exchange's alias rules
+        body = value.lstrip(".")
+        if NICKNAME_NOT_ALIAS.search(body) or body.endswith(".") or ".." in body:
+            fixed = re.sub(r"\.{2,}", ".", NICKNAME_NOT_ALIAS.sub("", body)).strip(".")
+            issues.append(self._plain("ER-MAILNICKNAME-CHARACTER", obj, kind, value, fixed or None, "character"))
 
     def _target_address(self, obj: AdObject, kind: ObjectKind, cn: str, issues: list[DirectoryIssue]) -> None:
-        value = obj.first("targetAddress")
+        value = _first(obj, "targetaddress")
         if value is None:
             return
         chain = _Chain(value)
@@ -560,7 +595,7 @@ class DirectoryJudge:
 
     def _user_principal_name(self, obj: AdObject, kind: ObjectKind, cn: str,
                              issues: list[DirectoryIssue]) -> None:
-        value = obj.first("userPrincipalName")
+        value = _first(obj, "userprincipalname")
         if value is None or value == "":
             if kind == "user":
                 issues.append(self._plain("MS-UPN-BLANK", obj, kind, value or "", self._upn_proposal(obj), "blank"))
@@ -574,7 +609,10 @@ class DirectoryJudge:
         user, at, suffix = value.rpartition("@")
         if at and (len(user) > 64 or len(suffix) > 48):
             issues.append(self._plain("MS-UPN-LENGTH", obj, kind, value, None, "length"))
-        if UPN_BAD_MICROSOFT.search(value):
+        # Microsoft's class is IdFix's without the apostrophe: only a value IdFix flags can fail it
+        # (IdFix looks at the first 113 characters only)
+        if (len(value) > 113 or any(f.rule == "IDF-UPN-CHARACTER" for f in chain.failures)) \
+                and UPN_BAD_MICROSOFT.search(value):
             issues.append(self._plain("MS-UPN-CHARACTER", obj, kind, value,
                                       UPN_BAD_MICROSOFT.sub("", value) or None, "character"))
         if not value.isascii():
@@ -595,22 +633,26 @@ class DirectoryJudge:
             issues.append(self._plain("ER-UPN-SUFFIX", obj, kind, value, None, "domainpart"))
 
     def _smtp_namespace(self, obj: AdObject, kind: ObjectKind) -> None:
-        """Entra's cross-attribute uniqueness: UPN or mail here against an smtp: proxy elsewhere, and back."""
+        """Entra's cross-attribute uniqueness: UPN or mail here against an smtp: proxy elsewhere, and back.
+
+        A pair IdFix's per-attribute rules already report (the same holder holds the same value in the
+        same attribute too) is not reported again."""
         proxies = self._first_holder["proxyAddresses"]
-        for attribute in ("userPrincipalName", "mail"):
-            value = obj.first(attribute)
+        for attribute, name in (("userPrincipalName", "userprincipalname"), ("mail", "mail")):
+            value = _first(obj, name)
             if value:
-                holder = proxies.get("smtp:" + value.lower())
-                if holder is not None and holder != obj.dn:
+                key = value.lower()
+                holder = proxies.get("smtp:" + key)
+                if holder is not None and holder != obj.dn and self._first_holder[attribute].get(key) != holder:
                     self._duplicates.append(self._plain("ER-SMTP-DUPLICATE", obj, kind, value, None, "duplicate",
                                                         attribute=attribute, other_dn=holder))
-        for value in obj.values("proxyAddresses"):
+        for value in obj.attributes.get("proxyaddresses", ()):
             if value[:5].lower() != "smtp:":
                 continue
             address = value[5:].lower()
             for attribute in ("userPrincipalName", "mail"):
                 holder = self._first_holder[attribute].get(address)
-                if holder is not None and holder != obj.dn:
+                if holder is not None and holder != obj.dn and proxies.get("smtp:" + address) != holder:
                     self._duplicates.append(self._plain("ER-SMTP-DUPLICATE", obj, kind, value, None, "duplicate",
                                                         other_dn=holder))
                     break
@@ -625,7 +667,7 @@ class DirectoryJudge:
 
     @staticmethod
     def _upn_proposal(obj: AdObject) -> str | None:
-        sam = obj.first("sAMAccountName")
+        sam = _first(obj, "samaccountname")
         domain = ".".join(part.split("=", 1)[1] for part in obj.dn.split(",")
                           if part.strip().upper().startswith("DC="))
         return f"{sam}@{domain.lower()}" if sam and domain else None
@@ -645,8 +687,8 @@ def merged_rows(issues: list[DirectoryIssue]) -> list[DirectoryIssue]:
         if row is None:
             rows[key] = issue
             continue
-        words = row.error.split(", ")
-        words += [w for w in issue.error.split(", ") if w not in words]
+        words = row.error.split(",")
+        words += [w for w in issue.error.split(",") if w not in words]
         rows[key] = DirectoryIssue(row.rule, row.attribute, row.dn, row.kind, row.value, row.update, row.action,
-                                   ", ".join(words), row.source, row.other_dn or issue.other_dn)
+                                   ",".join(words), row.source, row.other_dn or issue.other_dn)
     return list(rows.values())

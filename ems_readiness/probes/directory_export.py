@@ -18,17 +18,22 @@ import codecs
 import csv
 import io
 import os
+import re
+import struct
 import time
 import uuid
 from typing import AsyncIterator, Iterator
 
 from ems_readiness.engine.model import Evidence
 from ems_readiness.judges.ad_objects import AdObject, ForestInfo
+from ems_readiness.judges.ldap_filter import Filter, LdapFilterError, parse_filter
 from ems_readiness.probes.base import ProbeError, bounded
 
 MAX_LINE = 1 << 20          # one physical line (ldifde folds at 76 columns; csvde rows are short)
-MAX_VALUE = 16 << 20        # one unfolded LDIF value or CSV field
+MAX_VALUE = 16 << 20        # one CSV field
+MAX_RECORD = 64 << 20       # one LDIF record (a group of 50,000 members is ~5 MB)
 MAX_ATTRIBUTES = 4096       # per record
+CHUNK = 1 << 18             # bytes (or UTF-16 characters) read at a time
 BATCH = 500                 # records parsed per worker-thread hop
 
 GUID_ATTRIBUTES = frozenset({"objectguid", "ms-ds-consistencyguid", "msexchmailboxguid"})
@@ -40,6 +45,19 @@ CSV_MULTI_VALUED = frozenset({
     "upnsuffixes", "sidhistory", "usercertificate", "msexchextensioncustomattribute1",
 })
 DIRECTORY_KINDS = frozenset({"user", "group", "contact"})
+# What the source hands out: the attributes the live read asks for (probes/directory.py), so an export and
+# a domain controller give the same judgement; an export's other attributes (whenCreated, uSNs, objectSid,
+# …) are skipped unparsed.
+OBJECT_ATTRIBUTES = frozenset({
+    "cn", "displayname", "distinguishedname", "givenname", "grouptype", "homemdb", "iscriticalsystemobject",
+    "mail", "mailnickname", "msexchhidefromaddresslists", "msexchrecipienttypedetails", "objectclass",
+    "proxyaddresses", "samaccountname", "targetaddress", "userprincipalname",
+    "objectguid", "ms-ds-consistencyguid", "useraccountcontrol", "member",
+})
+COMPUTER_ATTRIBUTES = frozenset({
+    "cn", "distinguishedname", "objectclass", "objectguid", "samaccountname", "useraccountcontrol",
+    "operatingsystem", "operatingsystemversion", "lastlogontimestamp",
+})
 
 
 class ExportError(Exception):
@@ -48,37 +66,38 @@ class ExportError(Exception):
 
 def validate_export(path: str) -> None:
     """Read the whole file once; raises ExportError at the first problem."""
-    for _ in iter_export(path):
+    for _ in iter_export(path, build=False):
         pass
 
 
-def iter_export(path: str) -> Iterator[AdObject]:
-    """Every record of an ldifde LDIF or csvde CSV file, in file order."""
-    reader = _LineReader(path)
+def iter_export(path: str, *, build: bool = True, keep: frozenset[str] | None = None) -> Iterator[AdObject]:
+    """Every record of an ldifde LDIF or csvde CSV file, in file order. keep: the attributes (lower case)
+    to hand out, None for all; build=False: checked only, the objects handed out may be a placeholder."""
+    reader = _BlockReader(path)
     try:
-        first = reader.peek_content()
+        first = reader.first_content_line()
         if first is None:
             raise reader.error(max(reader.line_number, 1), "empty file: not an ldifde LDIF or csvde CSV export")
-        lowered = first.lower()
+        number, line = first
+        lowered = line.lower()
         if lowered.startswith(("dn:", "version:", "#", " ")):
-            yield from _ldif_records(reader)
+            yield from _ldif_records(reader, build, keep)
         elif lowered.split(",", 1)[0].strip().strip('"') == "dn":
-            yield from _csv_records(reader)
+            yield from _csv_records(reader, keep)
         else:
-            raise reader.error(reader.line_number,
+            raise reader.error(number,
                                "not an ldifde LDIF (records start with 'dn:') or csvde CSV (header starts with DN)")
     finally:
         reader.close()
 
 
-class _LineReader:
-    """Physical lines with their numbers, bounded in length, decoded as UTF-8 or UTF-16 (ldifde -u)."""
+class _BlockReader:
+    """The file as blocks of whole lines ('\\n'-terminated, CRLF made LF), decoded as UTF-8 or UTF-16
+    (ldifde -u), a chunk at a time, every physical line bounded; each block with its first line number."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.name = path
-        self.line_number = 0
-        self._pending: str | None = None
+        self.line_number = 0  # lines handed out so far
         try:
             self._raw = open(path, "rb")
         except OSError as exc:
@@ -90,110 +109,227 @@ class _LineReader:
             self._text = io.TextIOWrapper(self._raw, encoding="utf-16", newline="", errors="strict")
         elif head.startswith(codecs.BOM_UTF8):
             self._raw.seek(3)
+        self._blocks = self._read_blocks()
+        self._pending: tuple[int, str] | None = None
 
     def error(self, line: int, reason: str) -> ExportError:
         return ExportError(f"{self.name}:{line}: {reason}")
 
     def close(self) -> None:
+        self._blocks.close()
         (self._text or self._raw).close()
 
-    def _read_physical(self) -> str | None:
-        number = self.line_number + 1
+    def _read_chunk(self) -> str | bytes:
         try:
-            if self._text is not None:
-                line = self._text.readline(MAX_LINE + 1)
-                if len(line) > MAX_LINE:
-                    raise self.error(number, f"line longer than {MAX_LINE} characters")
-            else:
-                data = self._raw.readline(MAX_LINE + 1)
-                if len(data) > MAX_LINE:
-                    raise self.error(number, f"line longer than {MAX_LINE} bytes")
-                line = data.decode("utf-8")
+            return self._text.read(CHUNK) if self._text is not None else self._raw.read(CHUNK)
         except UnicodeDecodeError as exc:
-            raise self.error(number, f"undecodable bytes ({exc.reason}); the export must be UTF-8 or UTF-16") from None
+            raise self.error(self.line_number + 1, f"undecodable bytes ({exc.reason}); "
+                                                   "the export must be UTF-8 or UTF-16") from None
         except OSError as exc:
-            raise self.error(number, f"read failed: {exc.strerror or exc}") from None
-        if line == "":
-            return None
-        self.line_number = number
-        if "\x00" in line:
-            raise self.error(number, "NUL byte in a text line")
-        return line.rstrip("\r\n") if line.endswith("\n") else line.rstrip("\r")
+            raise self.error(self.line_number + 1, f"read failed: {exc.strerror or exc}") from None
 
-    def next_line(self) -> str | None:
-        if self._pending is not None:
-            line, self._pending = self._pending, None
-            return line
-        return self._read_physical()
+    def _decode(self, block: str | bytes) -> str:
+        if isinstance(block, str):
+            return block
+        try:
+            return block.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = self.line_number + block.count(b"\n", 0, exc.start) + 1
+            raise self.error(line, f"undecodable bytes ({exc.reason}); the export must be UTF-8 or UTF-16") from None
 
-    def peek_content(self) -> str | None:
-        """The first non-blank line, left to be read again."""
+    def _read_blocks(self) -> Iterator[tuple[int, str]]:
+        carry: str | bytes = ""
         while True:
-            line = self.next_line()
-            if line is None:
-                return None
-            if line.strip():
-                self._pending = line  # read again with the number it already has
-                return line
+            chunk = self._read_chunk()
+            if not chunk:
+                break
+            data = carry + chunk if carry else chunk
+            cut = data.rfind("\n" if isinstance(data, str) else b"\n")  # type: ignore[arg-type]
+            if cut == -1:
+                carry = data
+            else:
+                carry = data[cut + 1:]
+                yield self._checked(self._decode(data[: cut + 1]))
+            if len(carry) > MAX_LINE:
+                raise self.error(self.line_number + 1, f"line longer than {MAX_LINE} characters")
+        if carry:
+            text = self._decode(carry)
+            yield self._checked(text[:-1] + "\n" if text.endswith("\r") else text + "\n")
+
+    def _checked(self, text: str) -> tuple[int, str]:
+        first = self.line_number + 1
+        nul = text.find("\x00")
+        if nul != -1:
+            raise self.error(self.line_number + text.count("\n", 0, nul) + 1, "NUL byte in a text line")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        if len(text) > MAX_LINE:
+            for index, line in enumerate(text.split("\n")):
+                if len(line) > MAX_LINE:
+                    raise self.error(first + index, f"line longer than {MAX_LINE} characters")
+        self.line_number += text.count("\n")
+        return first, text
+
+    def first_content_line(self) -> tuple[int, str] | None:
+        """The first non-blank line; its block stays to be read again."""
+        for first, text in self._blocks:
+            stripped = text.lstrip()
+            if not stripped:
+                continue  # only blank lines: nothing any format needs
+            self._pending = (first, text)
+            offset = len(text) - len(stripped)
+            start = text.rfind("\n", 0, offset) + 1
+            end = text.find("\n", start)
+            return first + text.count("\n", 0, start), text[start:end]
+        return None
+
+    def blocks(self) -> Iterator[tuple[int, str]]:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            yield pending
+        yield from self._blocks
 
     def lines(self) -> Iterator[tuple[int, str]]:
-        while True:
-            line = self.next_line()
-            if line is None:
-                return
-            yield self.line_number, line
+        for first, text in self.blocks():
+            for offset, line in enumerate(text.split("\n")[:-1]):
+                yield first + offset, line
 
 
 # --- LDIF (RFC 2849 as ldifde writes it) ------------------------------------------------------------------
+#
+# Records are separated by an empty line. The common record (dn first, 'name: value' and 'name:: base64'
+# lines, folded lines) is parsed in bulk; anything else is parsed again line by line, which either
+# accepts it (comments, the version line) or raises with the exact line number.
 
-def _logical_lines(reader: _LineReader) -> Iterator[tuple[int, str]]:
-    """Unfolded lines: a line starting with one space continues the previous one. '' separates records."""
-    current: list[str] | None = None
-    start = 0
-    size = 0
-    for number, line in reader.lines():
-        if line.startswith(" "):
-            if current is None:
-                raise reader.error(number, "broken continuation: a folded line with nothing to continue")
-            size += len(line) - 1
-            if size > MAX_VALUE:
-                raise reader.error(start, f"value longer than {MAX_VALUE} characters")
-            current.append(line[1:])
-            continue
-        if current is not None:
-            yield start, "".join(current)
-        if line.strip() == "":
-            current = None
-            yield number, ""
-            continue
-        current, start, size = [line], number, len(line)
-    if current is not None:
-        yield start, "".join(current)
-
-
-def _ldif_records(reader: _LineReader) -> Iterator[AdObject]:
-    dn: str | None = None
-    dn_line = 0
-    attributes: dict[str, list[str]] = {}
+def _ldif_records(reader: _BlockReader, build: bool = True,
+                  keep: frozenset[str] | None = None) -> Iterator[AdObject]:
+    names: dict[str, tuple[str, bool]] = {}
+    carry = ""
+    carry_line = 1
     first_record = True
-    for number, line in _logical_lines(reader):
-        if line == "":
-            if dn is not None:
-                yield _make_object(dn, attributes, f"{reader.name}:{dn_line}")
-            dn, attributes = None, {}
+    for first, text in reader.blocks():
+        data, start = (carry + text, carry_line) if carry else (text, first)
+        cut = data.rfind("\n\n")
+        if cut == -1:
+            carry, carry_line = data, start
+            if len(carry) > MAX_RECORD:
+                raise reader.error(carry_line, f"record longer than {MAX_RECORD} characters")
             continue
-        if line.startswith("#"):
+        carry = data[cut + 2:]
+        for record, line in _split_records(data[:cut], start):
+            obj = _ldif_record(reader, record, line, names, first_record, build, keep)
+            first_record = False
+            if obj is not None:
+                yield obj
+        carry_line = start + data.count("\n", 0, cut) + 2
+    if carry.strip("\n"):
+        for record, line in _split_records(carry.rstrip("\n"), carry_line):
+            obj = _ldif_record(reader, record, line, names, first_record, build, keep)
+            first_record = False
+            if obj is not None:
+                yield obj
+
+
+def _split_records(text: str, line: int) -> Iterator[tuple[str, int]]:
+    for record in text.split("\n\n"):
+        body = record.lstrip("\n")
+        lead = len(record) - len(body)
+        body = body.rstrip("\n")
+        if body:
+            yield body, line + lead
+        line += record.count("\n") + 2
+
+
+def _ldif_record(reader: _BlockReader, record: str, line: int, names: dict[str, tuple[str, bool]],
+                 first_record: bool, build: bool = True, keep: frozenset[str] | None = None) -> AdObject | None:
+    """The common record in bulk; None from `_bulk_record` sends it to the line-by-line parser."""
+    source = f"{reader.name}:{line}"
+    obj = _bulk_record(record, names, source, build, keep) if record[:3] == "dn:" else None
+    if obj is None:
+        obj = _ldif_record_by_line(reader, record, line, names, first_record)
+        if obj is not None and keep is not None:
+            obj = _make_object(obj.dn, obj.attributes, obj.source, keep)  # type: ignore[arg-type]
+    return obj
+
+
+def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, build: bool = True,
+                 keep: frozenset[str] | None = None) -> AdObject | None:
+    """`names` maps the text before ': ' of lines already seen to (attribute, is base64): 'cn' → ('cn',
+    False), 'objectGUID:' → ('objectguid', True); a name not seen yet sends the record line by line."""
+    lines = (record.replace("\n ", "") if "\n " in record else record).split("\n")
+    _, _, dn = lines[0].partition(":")
+    try:
+        dn = base64.b64decode(dn[1:].strip(" "), validate=True).decode("utf-8") if dn[:1] == ":" \
+            else dn.lstrip(" ")
+    except ValueError:  # binascii.Error and UnicodeDecodeError are ValueErrors
+        return None
+    if dn[:1] == "<":
+        return None
+    attributes: dict[str, list[str]] = {}
+    known = names.get
+    held = attributes.get
+    decode = binascii.a2b_base64
+    for name, separator, value in [line.partition(": ") for line in lines[1:]]:
+        found = known(name)
+        if found is None or not separator:
+            return None
+        key, encoded = found
+        if keep is not None and key not in keep and key not in _LDIF_CONTROL:
             continue
-        name, value = _ldif_attribute(reader, number, line)
+        if encoded:
+            try:
+                raw = decode(value, strict_mode=True)
+            except ValueError:
+                return None
+            if build:
+                value = _binary_text(key, raw)
+        elif value[:1] == " ":
+            value = value.lstrip(" ")
+        values = held(key)
+        if values is not None:
+            values.append(value)
+        elif key in _LDIF_CONTROL:
+            if key != "changetype" or value != "add":
+                return None
+        elif len(attributes) >= MAX_ATTRIBUTES:
+            return None
+        else:
+            attributes[key] = [value]
+    return _make_object(dn, attributes, source) if build else _CHECKED
+
+
+_CHECKED = AdObject(dn="", attributes={})  # validate_export's placeholder for a record that parsed
+_LDIF_CONTROL = frozenset({"dn", "changetype", "-", "version", "control"})
+
+
+def _ldif_record_by_line(reader: _BlockReader, record: str, first_line: int, names: dict[str, tuple[str, bool]],
+                         first_record: bool) -> AdObject | None:
+    """One record, line by line: accepts what the bulk parser does not know, or raises at the right line."""
+    logical: list[tuple[int, list[str]]] = []
+    for offset, text in enumerate(record.split("\n")):
+        if text[:1] == " ":
+            if not logical:
+                raise reader.error(first_line + offset,
+                                   "broken continuation: a folded line with nothing to continue")
+            logical[-1][1].append(text[1:])
+        else:
+            logical.append((first_line + offset, [text]))
+    dn: str | None = None
+    dn_line = first_line
+    attributes: dict[str, list[str]] = {}
+    for number, parts in logical:
+        text = "".join(parts)
+        if text[:1] == "#":
+            continue
+        name, value = _ldif_attribute(reader, number, text, names)
         if dn is None:
-            if first_record and name == "version" and not attributes:
+            if first_record and name == "version":
                 first_record = False
                 if value.strip() != "1":
                     raise reader.error(number, f"unsupported LDIF version {value.strip()!r}")
                 continue
             if name != "dn":
                 raise reader.error(number, f"record without dn: it starts with {name!r}")
-            first_record = False
             dn, dn_line = value, number
             continue
         if name == "dn":
@@ -202,42 +338,56 @@ def _ldif_records(reader: _LineReader) -> Iterator[AdObject]:
             if value.strip().lower() != "add":
                 raise reader.error(number, f"changetype {value.strip()!r}: an export holds only 'add' records")
             continue
-        if name == "-":
-            raise reader.error(number, "a modify record: an export holds only 'add' records")
-        values = attributes.setdefault(name, [])
-        if not values and len(attributes) > MAX_ATTRIBUTES:
-            raise reader.error(number, f"more than {MAX_ATTRIBUTES} attributes in one record")
+        if name in ("-", "control"):
+            raise reader.error(number, "a modify record or control: an export holds only 'add' records")
+        values = attributes.get(name)
+        if values is None:
+            if len(attributes) >= MAX_ATTRIBUTES:
+                raise reader.error(number, f"more than {MAX_ATTRIBUTES} attributes in one record")
+            values = attributes[name] = []
         values.append(value)
-    if dn is not None:
-        yield _make_object(dn, attributes, f"{reader.name}:{dn_line}")
+    if dn is None:
+        return None  # the version line alone, or comments
+    return _make_object(dn, attributes, f"{reader.name}:{dn_line}")
 
 
-def _ldif_attribute(reader: _LineReader, number: int, line: str) -> tuple[str, str]:
+ATTRIBUTE_DESCRIPTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*(?:;[A-Za-z0-9.=-]+)*")
+
+
+def _ldif_attribute(reader: _BlockReader, number: int, line: str, names: dict[str, tuple[str, bool]]) -> tuple[str, str]:
     if line == "-":
         return "-", ""
     colon = line.find(":")
     if colon <= 0:
         raise reader.error(number, "not an 'attribute: value' line")
-    name = line[:colon].split(";", 1)[0].strip().lower()
-    if not name or not all(c.isalnum() or c in "-." for c in name):
-        raise reader.error(number, f"invalid attribute name {line[:colon][:80]!r}")
-    rest = line[colon + 1:]
-    if rest.startswith(":"):
-        encoded = rest[1:].strip()
+    raw_name = line[:colon]
+    cached = names.get(raw_name)
+    if cached is not None:
+        name = cached[0]
+    else:
+        if not ATTRIBUTE_DESCRIPTION.fullmatch(raw_name):
+            raise reader.error(number, f"invalid attribute name {raw_name[:80]!r}")
+        name = raw_name.split(";", 1)[0].lower()
+        if len(names) < 10_000:  # what the bulk parser knows (see _bulk_record)
+            names[raw_name] = (name, False)
+            names[raw_name + ":"] = (name, True)
+    kind = line[colon + 1: colon + 2]
+    if kind == ":":
         try:
-            raw = base64.b64decode(encoded, validate=True)
+            raw = base64.b64decode(line[colon + 2:].strip(" "), validate=True)
         except (binascii.Error, ValueError):
             raise reader.error(number, f"bad base64 value of {name}") from None
         return name, _binary_text(name, raw)
-    if rest.startswith("<"):
+    if kind == "<":
         raise reader.error(number, f"{name} refers to an external file (':<'), which an export cannot use")
-    return name, rest[1:] if rest.startswith(" ") else rest
+    return name, line[colon + 1:].lstrip(" ")
 
 
 def _binary_text(name: str, raw: bytes) -> str:
     """Binary values as AD displays them: GUIDs in mixed-endian text, SIDs as S-1-…; text as UTF-8."""
     if name in GUID_ATTRIBUTES and len(raw) == 16:
-        return str(uuid.UUID(bytes_le=raw))
+        # uuid.UUID(bytes_le=raw), written out: this runs for every object of a large export
+        return f"{raw[3::-1].hex()}-{raw[5:3:-1].hex()}-{raw[7:5:-1].hex()}-{raw[8:10].hex()}-{raw[10:].hex()}"
     if name in SID_ATTRIBUTES:
         sid = _sid_text(raw)
         if sid is not None:
@@ -252,17 +402,20 @@ def _sid_text(raw: bytes) -> str | None:
     if len(raw) < 8 or raw[0] != 1 or len(raw) != 8 + 4 * raw[1]:
         return None
     authority = int.from_bytes(raw[2:8], "big")
-    subs = [str(int.from_bytes(raw[8 + 4 * i: 12 + 4 * i], "little")) for i in range(raw[1])]
-    return "-".join(["S", "1", str(authority), *subs])
+    subs = struct.unpack_from(f"<{raw[1]}I", raw, 8)
+    return f"S-1-{authority}-" + "-".join(map(str, subs)) if subs else f"S-1-{authority}"
 
 
-def _make_object(dn: str, attributes: dict[str, list[str]], source: str) -> AdObject:
-    return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items()}, source=source)
+def _make_object(dn: str, attributes: dict[str, list[str]], source: str,
+                 keep: frozenset[str] | None = None) -> AdObject:
+    if keep is None:
+        return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items()}, source=source)
+    return AdObject(dn=dn, attributes={k: tuple(v) for k, v in attributes.items() if k in keep}, source=source)
 
 
 # --- CSV (csvde) -------------------------------------------------------------------------------------------
 
-def _csv_records(reader: _LineReader) -> Iterator[AdObject]:
+def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> Iterator[AdObject]:
     numbered = reader.lines()
     last = [0]
 
@@ -305,12 +458,12 @@ def _csv_records(reader: _LineReader) -> Iterator[AdObject]:
                     continue  # csvde leaves an absent attribute empty
                 parts = field.split(";") if name in CSV_MULTI_VALUED else [field]
                 attributes[name] = [_csv_value(reader, start, name, part) for part in parts]
-            yield _make_object(dn, attributes, f"{reader.name}:{start}")
+            yield _make_object(dn, attributes, f"{reader.name}:{start}", keep)
     finally:
         csv.field_size_limit(previous)
 
 
-def _csv_value(reader: _LineReader, number: int, name: str, field: str) -> str:
+def _csv_value(reader: _BlockReader, number: int, name: str, field: str) -> str:
     if len(field) >= 3 and field[:2] in ("X'", "x'") and field.endswith("'"):
         try:
             raw = bytes.fromhex(field[2:-1])
@@ -327,10 +480,20 @@ class ExportDirectorySource:
 
     insecure = False
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, scope_filter: str | None = None) -> None:
+        """scope_filter: [directory] scope_filter (RFC 4515), applied to the export's objects as the domain
+        controller applies it to a live read."""
         self.path = path
         self.description = f"export {os.path.basename(path)}"
         self.evidence: list[Evidence] = []
+        self.scope_filter = scope_filter
+        self._filter: Filter | None = None
+        self._filter_error: str | None = None
+        if scope_filter:
+            try:
+                self._filter = parse_filter(scope_filter)
+            except LdapFilterError as exc:
+                self._filter_error = f"[directory] scope_filter cannot be applied to an export: {exc}"
 
     async def forest(self) -> ForestInfo:
         raise ProbeError(
@@ -340,15 +503,24 @@ class ExportDirectorySource:
 
     def objects(self) -> AsyncIterator[AdObject]:
         """Users, groups and contacts (IdFix's filter), in file order."""
-        return self._stream(lambda obj: obj.kind in DIRECTORY_KINDS, "objects")
+        return self._stream(lambda obj: obj.kind in DIRECTORY_KINDS, "objects", OBJECT_ATTRIBUTES)
 
     def computers(self) -> AsyncIterator[AdObject]:
-        return self._stream(lambda obj: obj.kind == "computer", "computers")
+        return self._stream(lambda obj: obj.kind == "computer", "computers", COMPUTER_ATTRIBUTES)
 
-    async def _stream(self, wanted, what: str) -> AsyncIterator[AdObject]:
+    async def _stream(self, kind_wanted, what: str, attributes: frozenset[str]) -> AsyncIterator[AdObject]:
         started = time.perf_counter()
         records = matched = 0
-        iterator = iter_export(self.path)
+        if self._filter_error is not None:
+            self._record(what, "error", started, 0, 0, error=self._filter_error)
+            raise ProbeError(self._filter_error)
+        scope = self._filter
+        if scope is None:
+            wanted = kind_wanted
+        else:
+            attributes = attributes | scope.attributes
+            wanted = lambda obj: kind_wanted(obj) and scope.matches(obj)  # noqa: E731
+        iterator = iter_export(self.path, keep=attributes)
         try:
             while True:
                 # parse in a worker thread, a batch at a time: a large file must not stall the event loop
@@ -371,10 +543,13 @@ class ExportDirectorySource:
         self._record(what, "ok", started, records, matched)
 
     def _record(self, what: str, outcome: str, started: float, records: int, matched: int, **extra) -> None:
+        data = {"read": what, "records": records, "returned": matched, **extra}
+        if self.scope_filter:
+            data["scope_filter"] = self.scope_filter
         self.evidence.append(Evidence(
             probe="directory", target=f"export {self.path}", outcome=outcome,
             elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
-            data={k: bounded(v) for k, v in {"read": what, "records": records, "returned": matched, **extra}.items()},
+            data={k: bounded(v) for k, v in data.items()},
         ))
 
 
