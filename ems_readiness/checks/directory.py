@@ -203,7 +203,7 @@ async def rule_findings(ctx, *, duplicates: bool, clean: str) -> None:
         return
     a.require_objects()
     if a.scope_filter_unapplied and not duplicates:  # said once, by ADP-001
-        ctx.warned("scope_filter", "[directory] scope_filter was not applied: an export is judged whole, so objects"
+        ctx.warned("scope_filter", "[directory] scope_filter was not applied by the directory source, so objects"
                    " Entra Connect would not sync may be reported", observed=f"scope_filter = {a.scope_filter_unapplied}",
                    remediation="Have the export made with the filter (ldifde -r \"(&(|(objectCategory=Person)"
                                "(objectCategory=Group))<your filter>)\"), or use scope_ous.")
