@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -17,17 +19,54 @@ EXIT_USAGE = 2
 EXIT_TENANT = 3
 
 
+PROG = "ems-readiness"
+
+
 class InputError(click.ClickException):
     """Bad profile, flag or input file: one line, exit 2."""
 
     exit_code = EXIT_USAGE
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.format_message()}", err=True)
+        echo_error(self.format_message())
 
 
-def fail_usage(message: str) -> None:
+def echo_error(message: str) -> None:
+    click.echo(f"{PROG}: error: {one_line(message)}", err=True)
+
+
+def one_line(text: str) -> str:
+    """Line breaks and other unprintable characters as escapes: an error is exactly one line."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+
+
+def fail_usage(message: str) -> NoReturn:
     raise InputError(message)
+
+
+class OneLineErrors(click.Group):
+    """click's own usage errors in the tool's form: one line on stderr, exit 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx else PROG
+            echo_error(f"{exc.format_message()} (see '{where} --help')")
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            echo_error("aborted")
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:  # a closed pipe (| head) is not an error of ours
+                raise
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
 
 
 def load_checks_or_exit():
@@ -39,25 +78,26 @@ def load_checks_or_exit():
         fail_usage(str(exc))
 
 
+def choose_checks(only, skip) -> list:
+    """The checks --only/--skip select; an unknown id or area, or an empty selection, is exit 2."""
+    from ems_readiness.engine.runner import SelectionError, select_checks
+
+    try:
+        checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    except SelectionError as exc:
+        fail_usage(str(exc))
+    if not checks:
+        fail_usage("--only/--skip selected no check")
+    return checks
+
+
 def load_results_file(path: str):
-    from pydantic import ValidationError
+    from ems_readiness.engine.model import ResultsFileError, load_results
 
-    from ems_readiness.engine.model import SCHEMA_ID, Results
-
-    p = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        fail_usage(f"{p}: file not found")
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        fail_usage(f"{p}: not a JSON results file ({type(exc).__name__})")
-    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
-        fail_usage(f"{p}: not an ems-readiness results file (expected \"schema\": \"{SCHEMA_ID}\")")
-    try:
-        return Results.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        fail_usage(f"{p}: invalid results file at '{'.'.join(map(str, first['loc']))}': {first['msg']}")
+        return load_results(path)
+    except ResultsFileError as exc:
+        fail_usage(str(exc))
 
 
 # ---- shared output options -----------------------------------------------------------------
@@ -78,37 +118,85 @@ def output_options(fn):
     return fn
 
 
-def finish(results, *, out_dir: str, formats: list[str], fail_on: str, fail_on_error: bool, lang: str,
-           baseline: str | None, suppress_file: str | None) -> int:
+@dataclass
+class OutputPlan:
+    """The output options, every input file among them read and validated before any probe runs."""
+
+    out_dir: str
+    formats: list[str]
+    fail_on: str
+    fail_on_error: bool
+    lang: str
+    baseline: Any = None  # Results
+    rules: list | None = None  # SuppressionRule
+
+
+def plan_outputs(profile, check_ids, *, out_dir, formats, fail_on, fail_on_error, lang, baseline,
+                 suppress_file) -> OutputPlan:
+    from ems_readiness.reports.outputs import parse_formats
+
+    try:
+        fmt_list = parse_formats(formats) if formats else parse_formats(profile.output.format)
+    except ValueError as exc:
+        fail_usage(f"--format: {exc}")
+    check_output_folder(out_dir)
+    plan = OutputPlan(out_dir, fmt_list, fail_on or profile.output.fail_on, fail_on_error, lang or profile.output.lang)
+    if suppress_file:
+        from ems_readiness.engine.suppressions import SuppressionError, load_suppressions
+
+        try:
+            plan.rules = load_suppressions(suppress_file, check_ids)
+        except SuppressionError as exc:
+            fail_usage(str(exc))
+    if baseline:
+        plan.baseline = load_results_file(baseline)
+    return plan
+
+
+def check_output_folder(out_dir: str) -> None:
+    """The folder exists and is writable, or can be created: checked now, created only to write."""
+    path = Path(out_dir)
+    try:
+        if path.exists():
+            if not path.is_dir():
+                fail_usage(f"--out {out_dir}: cannot create the output folder (a file of that name exists)")
+            parent = path
+        else:
+            parent = next(p for p in path.absolute().parents if p.exists())
+            if not parent.is_dir():
+                fail_usage(f"--out {out_dir}: cannot create the output folder ({parent} is not a folder)")
+    except (OSError, ValueError) as exc:
+        fail_usage(f"--out {out_dir}: not a usable folder name ({getattr(exc, 'strerror', None) or exc})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        fail_usage(f"--out {out_dir}: cannot create the output folder (no write permission in {parent})")
+
+
+def finish(results, plan: OutputPlan) -> int:
     from ems_readiness.reports.compare import annotate
     from ems_readiness.reports.outputs import write_outputs
     from ems_readiness.engine.rollup import responsibility_results, totals
 
-    if suppress_file:
+    if plan.rules is not None:
         from datetime import date
 
-        from ems_readiness.engine.suppressions import SuppressionError, apply_suppressions, load_suppressions
+        from ems_readiness.engine.suppressions import apply_suppressions
 
-        try:
-            rules = load_suppressions(suppress_file)
-        except SuppressionError as exc:
-            fail_usage(str(exc))
-        for warning in apply_suppressions(results, rules, date.today()):
+        for warning in apply_suppressions(results, plan.rules, date.today()):
             click.echo(f"warning: {warning}", err=True)
-    if baseline:
-        annotate(results, load_results_file(baseline))
+    if plan.baseline is not None:
+        annotate(results, plan.baseline)
     results.responsibilities = responsibility_results(results.checks, results.baseline)
     results.totals = totals(results.checks)
     try:
-        written = write_outputs(results, Path(out_dir), formats, lang)
+        written = write_outputs(results, Path(plan.out_dir), plan.formats, plan.lang)
     except OSError as exc:
-        fail_usage(f"--out {out_dir}: cannot write the outputs ({exc.strerror or type(exc).__name__}: {exc.filename})")
+        fail_usage(f"--out {plan.out_dir}: cannot write the outputs ({exc.strerror or type(exc).__name__}: {exc.filename})")
     summary_line(results)
     for path in written:
         click.echo(f"wrote {path}", err=True)
     from ems_readiness.engine.exit_policy import exit_code
 
-    return exit_code(results, fail_on, fail_on_error)
+    return exit_code(results, plan.fail_on, plan.fail_on_error)
 
 
 def summary_line(results) -> None:
@@ -125,20 +213,6 @@ def summary_line(results) -> None:
             detail = f"{len(bad)} of {len(check.findings)} findings" if bad else (check.reason or "")
             click.echo(f"  {check.status.value.upper():5} {check.id:8} [{check.severity.value}] {check.title} ({detail})",
                        err=True)
-
-
-def resolve_output_settings(profile, out_dir, formats, fail_on, lang) -> tuple[str, list[str], str, str]:
-    from ems_readiness.reports.outputs import parse_formats
-
-    try:
-        fmt_list = parse_formats(formats) if formats else parse_formats(profile.output.format)
-    except ValueError as exc:
-        fail_usage(f"--format: {exc}")
-    try:  # an output folder that cannot be written is bad input, found before the scan
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail_usage(f"--out {out_dir}: cannot create the output folder ({exc.strerror or type(exc).__name__})")
-    return out_dir, fmt_list, fail_on or profile.output.fail_on, lang or profile.output.lang
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -182,7 +256,7 @@ def run_scan(profile, checks, **option_kw):
         return asyncio.run(scan(profile, checks, options))
     except ScanAbort as exc:
         progress.stop()
-        click.echo(f"error: {exc}", err=True)
+        echo_error(str(exc))
         sys.exit(EXIT_TENANT)
     finally:
         progress.stop()
@@ -190,8 +264,8 @@ def run_scan(profile, checks, **option_kw):
 
 # ---- commands ------------------------------------------------------------------------------
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="ems-readiness")
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name=PROG)
 def main() -> None:
     """Readiness assessment for Microsoft Enterprise Mobility + Security onboarding.
 
@@ -221,39 +295,46 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory
          no_tenant, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """The live assessment."""
     from ems_readiness.engine.profile import ProfileError, apply_overrides, environment_defaults, load_profile
-    from ems_readiness.engine.runner import select_checks
 
+    # every input is read and validated here, before the first probe
     try:
         profile = load_profile(profile_path)
         resolver_map = parse_resolver_flags(resolvers)
         profile = apply_overrides(profile, {"tenant.id": tenant, "tenant.graph_url": graph_url, "tenant.auth": auth,
                                             "dns.resolvers": resolver_map or None,
                                             "directory.export": directory_export and str(Path(directory_export).resolve()),
-                                            "directory.forest_file": directory_forest and str(Path(directory_forest).resolve())})
+                                            "directory.forest_file": directory_forest and str(Path(directory_forest).resolve())},
+                                  flags={"tenant.id": "--tenant", "tenant.graph_url": "--graph-url",
+                                         "tenant.auth": "--auth", "dns.resolvers": "--resolver",
+                                         "directory.export": "--directory-export",
+                                         "directory.forest_file": "--directory-forest"})
         profile = environment_defaults(profile)
     except ProfileError as exc:
         fail_usage(str(exc))
     validate_directory_files(profile)
     if no_network and no_tenant:
         fail_usage("--no-network and --no-tenant together leave nothing to scan")
-    if not no_network:
-        from ems_readiness.engine.endpoints import CatalogError
-        from ems_readiness.engine.inventory import selected_endpoints
-
-        try:
-            selected_endpoints(profile)  # a bad catalogue is exit 2 before any probing
-        except CatalogError as exc:
-            fail_usage(str(exc))
-    out_dir, fmt_list, fail_on, lang = resolve_output_settings(profile, out_dir or "ems-readiness-report",
-                                                               formats, fail_on, lang)
-    if baseline:
-        load_results_file(baseline)  # bad input is exit 2 before any probing
-    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
-    if not checks:
-        fail_usage("--only/--skip selected no check")
+    if not no_tenant:
+        check_token_variable(profile)
+    checks = choose_checks(only, skip)
+    plan = plan_outputs(profile, all_check_ids(), out_dir=out_dir or "ems-readiness-report", formats=formats,
+                        fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
+                        suppress_file=suppress_file)
     results = run_scan(profile, checks, tenant_side=not no_tenant, network_side=not no_network, quiet=quiet)
-    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
-                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+    sys.exit(finish(results, plan))
+
+
+def check_token_variable(profile) -> None:
+    """A bearer token is printable ASCII; anything else cannot go into a header (never echoed)."""
+    from ems_readiness.engine.auth import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if profile.tenant.auth == "token" and token and not (token.isascii() and token.isprintable()):
+        fail_usage(f"{TOKEN_ENV}: a bearer token is printable ASCII text; this one is not")
+
+
+def all_check_ids() -> set[str]:
+    return {c.id for c in load_checks_or_exit()}
 
 
 def validate_directory_files(profile) -> None:
@@ -298,20 +379,17 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
     """Scan the built-in simulated customer environment on loopback (no account, no internet)."""
     from ems_readiness.simulate.environment import SimulatedEnvironment
     from ems_readiness.engine.profile import Profile
-    from ems_readiness.engine.runner import select_checks
 
-    out_dir, fmt_list, fail_on, lang = resolve_output_settings(Profile(), out_dir or "ems-readiness-demo",
-                                                               formats, fail_on, lang)
-    if baseline:
-        load_results_file(baseline)
-    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    checks = choose_checks(only, skip)
+    plan = plan_outputs(Profile(), all_check_ids(), out_dir=out_dir or "ems-readiness-demo", formats=formats,
+                        fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
+                        suppress_file=suppress_file)
     with SimulatedEnvironment(scenario) as env:
         if not quiet:
             click.echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
         results = run_scan(env.profile(), checks, mode="demo", scenario=scenario, credential=env.credential(),
                            quiet=quiet)
-    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
-                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+    sys.exit(finish(results, plan))
 
 
 @main.command()
@@ -378,9 +456,7 @@ def check_metadata(c) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def permissions(only, skip, fmt) -> None:
     """The least-privilege Graph permissions for the selected checks, app-only and delegated."""
-    from ems_readiness.engine.runner import select_checks
-
-    checks = select_checks(load_checks_or_exit(), list(only), list(skip))
+    checks = choose_checks(only, skip)
     application = sorted({p for c in checks for p in c.permissions.application})
     delegated = sorted({p for c in checks for p in c.permissions.delegated})
     delegated_only = sorted(c.id for c in checks if c.delegated_only)
@@ -409,12 +485,10 @@ def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baselin
 
     results = load_results_file(results_file)
     results.mode = "replay" if results.mode == "live" else results.mode
-    out_dir, fmt_list, fail_on, lang = resolve_output_settings(Profile(), out_dir or "ems-readiness-report",
-                                                               formats, fail_on, lang)
-    if baseline:
-        load_results_file(baseline)
-    sys.exit(finish(results, out_dir=out_dir, formats=fmt_list, fail_on=fail_on, fail_on_error=fail_on_error,
-                    lang=lang, baseline=baseline, suppress_file=suppress_file))
+    plan = plan_outputs(Profile(), all_check_ids() | {c.id for c in results.checks},
+                        out_dir=out_dir or "ems-readiness-report", formats=formats, fail_on=fail_on,
+                        fail_on_error=fail_on_error, lang=lang, baseline=baseline, suppress_file=suppress_file)
+    sys.exit(finish(results, plan))
 
 
 @main.command()
@@ -454,12 +528,19 @@ def catalog_import(json_file, out_file) -> None:
     """Turn a saved JSON of Microsoft's endpoints web service into the catalogue TOML format."""
     from ems_readiness.engine.endpoints import CatalogError, import_m365_json
 
+    if out_file:
+        folder = Path(out_file).absolute().parent
+        if not folder.is_dir():
+            fail_usage(f"--out {out_file}: folder not found: {folder}")
     try:
         text = import_m365_json(Path(json_file))
     except CatalogError as exc:
         fail_usage(str(exc))
     if out_file:
-        Path(out_file).write_text(text, encoding="utf-8")
+        try:
+            Path(out_file).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            fail_usage(f"--out {out_file}: cannot write ({exc.strerror or type(exc).__name__})")
     else:
         click.echo(text)
 
@@ -477,4 +558,4 @@ def catalog_show(catalog_file) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(prog_name=PROG)

@@ -88,7 +88,7 @@ def test_fail_on_threshold(unready_run, tmp_path, fail_on, code):
     (["scan", "--resolver", "nonsense"], "expected NAME=IP[:PORT]"),
     (["scan", "--graph-url", "http://graph.example.test"], "loopback"),
     (["scan", "--no-tenant", "--no-network"], "nothing to scan"),
-    (["scan", "--only", "XYZ-999"], "selected no check"),
+    (["scan", "--only", "XYZ-999"], "no check id or area"),
     (["scan", "--format", "pdf"], "unknown format pdf"),
     (["report", "/nonexistent/results.json"], "file not found"),
     (["diff", "/nonexistent/a.json", "/nonexistent/b.json"], "file not found"),

@@ -316,7 +316,7 @@ def test_a_broken_export_is_exit_2_before_the_scan(tmp_path):
     proc = run_cli("scan", "--no-tenant", "--directory-export", str(export), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2, proc.stderr
     [line] = proc.stderr.strip().splitlines()
-    assert line.startswith("error: ") and "bad.ldf" in line
+    assert line.startswith("ems-readiness: error: ") and "bad.ldf" in line
     missing = run_cli("scan", "--no-tenant", "--directory-forest", str(tmp_path / "none.json"),
                       "--out", str(tmp_path / "out"))
     assert missing.returncode == 2 and "forest description not found" in missing.stderr

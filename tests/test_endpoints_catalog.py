@@ -235,7 +235,7 @@ def test_import_has_no_duplicate_entries(imported):
     assert len(keys) == len(set(keys))
 
 
-@pytest.mark.parametrize("content, words", [("{not json", "not a readable JSON"), ('{"a": 1}', "JSON array"), ('[{"urls": []}]', "endpoint set 1")])
+@pytest.mark.parametrize("content, words", [("{not json", "not valid JSON"), ('{"a": 1}', "JSON array"), ('[{"urls": []}]', "endpoint set 1")])
 def test_import_rejects_bad_files(tmp_path, content, words):
     path = tmp_path / "bad.json"
     path.write_text(content)

@@ -87,6 +87,7 @@ def test_resolver_addresses():
 
 
 def test_relative_paths_resolve_from_the_profile(tmp_path):
-    (tmp_path / "cat.toml").write_text("", encoding="utf-8")
+    (tmp_path / "cat.toml").write_text(
+        '[[endpoint]]\nhost = "a.test"\nports = [443]\nservice = "entra"\nsource = "test"\n', encoding="utf-8")
     p = profile_from_dict({"network": {"catalog": "cat.toml"}}, base_dir=tmp_path)
     assert p.path(p.network.catalog) == tmp_path / "cat.toml"

@@ -87,7 +87,7 @@ def test_empty_file_has_no_rules(tmp_path):
     ('[[suppress]]\ncheck = "A"\nreason = "r"\nexpires = 20270131\n', "entry 1: 'expires' must be a date"),
     ('suppress = "DNS-004"\n', "'suppress' must be an array of tables"),
     ('[suppressions]\ncheck = "A"\n', "unknown top-level key 'suppressions'"),
-    ('[[suppress]\ncheck = "A"\n', "invalid TOML"),
+    ('[[suppress]\ncheck = "A"\n', "not valid TOML"),
 ])
 def test_invalid_file_is_one_line_naming_file_and_entry(tmp_path, text, expected):
     path = write(tmp_path, text)
@@ -99,7 +99,7 @@ def test_invalid_file_is_one_line_naming_file_and_entry(tmp_path, text, expected
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SuppressionError, match=r"missing\.toml: cannot read suppression file"):
+    with pytest.raises(SuppressionError, match=r"missing\.toml: suppression file not found"):
         load_suppressions(tmp_path / "missing.toml")
 
 

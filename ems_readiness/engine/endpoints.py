@@ -19,11 +19,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from ems_readiness.engine.inputs import InputFileError, parse_json, parse_toml, read_text
+
 BUILTIN_CATALOG = "endpoints.toml"
 WILDCARD_TABLE = "wildcard_probe_hosts.toml"
 PROTOCOLS = ("tcp", "udp")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?)*$")
 LARGEST_EXPANDED_RANGE = 64
+PORT_TEXT = re.compile(r"^[0-9]{1,5}$")
 
 # Endpoint-set ids of the Microsoft 365 web service → our service groups (network.md §1a-§1e).
 SERVICE_BY_ENDPOINT_SET = {
@@ -80,24 +83,26 @@ REQUIRED_FIELDS = ("host", "ports", "service", "source")
 def load_catalog(path: Path | str | None = None) -> list[Endpoint]:
     """The endpoints of a catalogue file; None → the package's built-in catalogue."""
     if path is None:
-        name = f"ems_readiness/data/{BUILTIN_CATALOG}"
-        text = resources.files("ems_readiness").joinpath("data", BUILTIN_CATALOG).read_text(encoding="utf-8")
-        return parse_catalog(text, name)
-    p = Path(path)
+        return list(builtin_catalog())
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CatalogError(f"{p}: endpoint catalogue not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{p}: cannot read endpoint catalogue: {exc}") from None
-    return parse_catalog(text, str(p))
+        text = read_text(path, "endpoint catalogue")
+    except InputFileError as exc:
+        raise CatalogError(str(exc)) from None
+    return parse_catalog(text, str(path))
+
+
+@lru_cache(maxsize=1)
+def builtin_catalog() -> tuple[Endpoint, ...]:
+    """The package's catalogue, parsed once (every profile load checks its service names against it)."""
+    text = resources.files("ems_readiness").joinpath("data", BUILTIN_CATALOG).read_text(encoding="utf-8")
+    return tuple(parse_catalog(text, f"ems_readiness/data/{BUILTIN_CATALOG}"))
 
 
 def parse_catalog(text: str, name: str) -> list[Endpoint]:
     try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{name}: not valid TOML: {exc}") from None
+        raw = parse_toml(text, name)
+    except InputFileError as exc:
+        raise CatalogError(str(exc)) from None
     unknown = sorted(set(raw) - {"endpoint"})
     if unknown:
         raise CatalogError(f"{name}: unknown top-level key '{unknown[0]}' (expected [[endpoint]] tables)")
@@ -238,7 +243,8 @@ def endpoint_lines(endpoint: Endpoint) -> list[str]:
 
 def toml_string(text: str) -> str:
     # A JSON string is a valid TOML basic string (same escapes, \uXXXX for control characters).
-    return json.dumps(text, ensure_ascii=False)
+    # TOML also wants DEL escaped, which JSON leaves as is.
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def toml_bool(value: bool) -> str:
@@ -291,11 +297,18 @@ def import_m365_json(json_path: Path | str, source: str | None = None) -> str:
     """Catalogue TOML from a saved answer of the endpoints web service (`/endpoints/worldwide`)."""
     path = Path(json_path)
     try:
-        sets = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CatalogError(f"{path}: not a readable JSON file: {exc}") from None
+        text = read_text(path, "endpoints export")
+    except InputFileError as exc:
+        raise CatalogError(str(exc)) from None
+    return import_m365_text(text, path, source)
+
+
+def import_m365_text(text: str, path: Path, source: str | None = None) -> str:
+    """`import_m365_json` of the file's text; the catalogue it returns is one `parse_catalog` accepts."""
+    try:
+        sets = parse_json(text, str(path))
+    except InputFileError as exc:
+        raise CatalogError(str(exc)) from None
     if not isinstance(sets, list):
         raise CatalogError(f"{path}: expected a JSON array of endpoint sets")
     label = source or f"Microsoft 365 endpoints web service, saved copy {path.name}"
@@ -310,29 +323,60 @@ def import_m365_json(json_path: Path | str, source: str | None = None) -> str:
         "Wildcards are mapped to concrete probe hosts (data/wildcard_probe_hosts.toml); entries with\n"
         "probe = false have no concrete host and are reported, not probed."
     )
-    return dump_catalog(endpoints, header)
+    catalog = dump_catalog(endpoints, header)
+    if not endpoints:
+        raise CatalogError(f"{path}: no endpoint set with URLs and ports: nothing to import")
+    try:  # what we write must be what we read: the same loader judges it
+        parse_catalog(catalog, f"{path} (imported)")
+    except CatalogError as exc:
+        raise CatalogError(f"{exc} (the import would write a catalogue this tool refuses)") from None
+    return catalog
 
 
 def import_endpoint_set(endpoint_set: Any, where: str, assembled: dict[tuple[str, str, str], ImportedEndpoint]) -> None:
-    if not isinstance(endpoint_set, dict) or not isinstance(endpoint_set.get("id"), int):
+    if not isinstance(endpoint_set, dict) or type(endpoint_set.get("id")) is not int:
         raise CatalogError(f"{where}: not an endpoint set with an integer 'id'")
     set_id = endpoint_set["id"]
     where = f"{where} (id {set_id})"
+    check_set_fields(endpoint_set, where)
     urls = endpoint_set.get("urls") or []
     if not urls:
         return  # an IP-only set: our probes work on names
-    service = SERVICE_BY_ENDPOINT_SET.get(set_id) or f"m365-{str(endpoint_set.get('serviceArea', 'other')).lower()}"
-    required = bool(endpoint_set.get("required", False))
+    area = re.sub(r"[^a-z0-9]+", "-", str(endpoint_set.get("serviceArea") or "other").lower()).strip("-") or "other"
+    service = SERVICE_BY_ENDPOINT_SET.get(set_id) or f"m365-{area}"
+    required = endpoint_set.get("required", False)
     note = set_note(endpoint_set)
     for protocol, key in (("tcp", "tcpPorts"), ("udp", "udpPorts")):
         if not endpoint_set.get(key):
             continue
-        ports = parse_port_list(str(endpoint_set[key]), where)
+        ports = parse_port_list(endpoint_set[key], where)
         for url in urls:
-            for host, covers, probe, host_note in probe_hosts_for(str(url).strip().lower()):
+            url = url.strip().lower()
+            if not url or any(ch.isspace() or not ch.isprintable() for ch in url):
+                raise CatalogError(f"{where}: {url!r} is not a host name or wildcard")
+            for host, covers, probe, host_note in probe_hosts_for(url):
+                if probe and not is_concrete_host(host):
+                    raise CatalogError(f"{where}: {host!r} is not a host name or wildcard")
                 key_ = (host, service, protocol)
                 item = assembled.setdefault(key_, ImportedEndpoint(host, service, protocol, probe))
                 item.merge(ports, covers, set_id, required, [note, host_note])
+
+
+SET_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "serviceArea": str, "serviceAreaDisplayName": str, "category": str, "notes": str,
+    "tcpPorts": str, "udpPorts": str, "required": bool, "expressRoute": bool,
+}
+
+
+def check_set_fields(endpoint_set: dict[str, Any], where: str) -> None:
+    """The fields we read have the web service's types; others (ips, …) are not read."""
+    for key, kind in SET_FIELD_TYPES.items():
+        value = endpoint_set.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise CatalogError(f"{where}: '{key}' must be {type_name(kind)}, got {type(value).__name__}")
+    urls = endpoint_set.get("urls")
+    if urls is not None and not (isinstance(urls, list) and all(isinstance(u, str) for u in urls)):
+        raise CatalogError(f"{where}: 'urls' must be a list of strings")
 
 
 def set_note(endpoint_set: dict[str, Any]) -> str:
@@ -353,9 +397,11 @@ def parse_port_list(text: str, where: str) -> list[int]:
     for part in text.split(","):
         part = part.strip()
         low, _, high = part.partition("-")
-        if not low.isdigit() or (high and not high.isdigit()):
+        if not PORT_TEXT.match(low) or (high and not PORT_TEXT.match(high)):
             raise CatalogError(f"{where}: bad port list {text!r}")
         first, last = int(low), int(high or low)
+        if not 0 < first <= last < 65536:
+            raise CatalogError(f"{where}: bad port list {text!r} (ports are 1-65535, ranges low-high)")
         if last - first < LARGEST_EXPANDED_RANGE:
             ports.extend(range(first, last + 1))
         else:

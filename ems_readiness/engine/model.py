@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import Any, Literal
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_ID = "ems-readiness/results/v1"
 
@@ -43,6 +44,18 @@ class Change(str, Enum):
     STILL_FAILING = "still-failing"
     UNCHANGED = "unchanged"
     GONE = "gone"
+
+
+def _plausible(moment: datetime) -> datetime:
+    # a results file read back is input: keep its times where date arithmetic and every
+    # renderer's time-zone conversion stay defined
+    if not 2000 <= moment.year <= 9000:
+        raise ValueError(f"time {moment.isoformat()} is not plausible for a scan")
+    return moment
+
+
+# An instant with its UTC offset; a naive time would compare with nothing
+Timestamp = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 class _Model(BaseModel):
@@ -122,7 +135,7 @@ class Totals(_Model):
 
 class ChangeSummary(_Model):
     baseline_scan_id: str
-    baseline_started: datetime
+    baseline_started: Timestamp
     counts: dict[str, int]
     gone: list[Finding] = Field(default_factory=list, description="baseline findings absent from this run")
 
@@ -131,7 +144,7 @@ class RunSummary(_Model):
     """One earlier run, for the trend line: carried forward from baseline to baseline."""
 
     scan_id: str
-    started: datetime
+    started: Timestamp
     findings: dict[str, int]
 
 
@@ -156,8 +169,8 @@ class Results(_Model):
     schema_: str = Field(default=SCHEMA_ID, alias="schema")
     tool: ToolInfo
     scan_id: str
-    started: datetime
-    finished: datetime
+    started: Timestamp
+    finished: Timestamp
     mode: Literal["live", "demo", "replay"]
     scenario: str | None = None
     tenant_id: str | None = None
@@ -197,3 +210,37 @@ def results_schema() -> dict[str, Any]:
     schema["$id"] = SCHEMA_ID
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+class ResultsFileError(Exception):
+    """A results file that cannot be used: one line naming the file."""
+
+
+def load_results(path: str | Path) -> Results:
+    """A results.json written by this tool (or a compatible one); anything else is ResultsFileError."""
+    from ems_readiness.engine.inputs import InputFileError, read_text
+
+    try:
+        text = read_text(path, "results file")
+    except InputFileError as exc:
+        raise ResultsFileError(str(exc)) from None
+    return parse_results(text, str(path))
+
+
+def parse_results(text: str, name: str) -> Results:
+    from pydantic import ValidationError
+
+    from ems_readiness.engine.inputs import InputFileError, parse_json
+
+    try:
+        raw = parse_json(text, name)
+    except InputFileError as exc:
+        raise ResultsFileError(str(exc)) from None
+    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
+        raise ResultsFileError(f"{name}: not an ems-readiness results file (expected \"schema\": \"{SCHEMA_ID}\")")
+    try:
+        return Results.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ResultsFileError(f"{name}: invalid results file at '{where}': {first['msg'].removeprefix('Value error, ')}") from None

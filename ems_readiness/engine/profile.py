@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
-import tomllib
+import ssl
+import uuid
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ems_readiness.engine.inputs import InputFileError, parse_toml, read_text
 
 AuthMode = Literal["default", "env", "cli", "device-code", "managed-identity", "workload-identity", "token"]
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
@@ -20,7 +24,8 @@ class ProfileError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: no coercion (true is not 1 second, "22" is not a port); a float field still takes an int
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class TenantSection(_Section):
@@ -41,10 +46,30 @@ class TenantSection(_Section):
         check_graph_url(value)
         return value.rstrip("/")
 
+    @field_validator("id")
+    @classmethod
+    def _tenant_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                uuid.UUID(value)
+            except ValueError:
+                try:
+                    check_host_name(value)
+                except ValueError:
+                    raise ValueError(f"{value!r} is neither a tenant id (GUID) nor a domain name") from None
+        return value
+
+    @field_validator("authority")
+    @classmethod
+    def _authority(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_authority(value)
+        return value
+
 
 class IdentitySection(_Section):
     model: Literal["cloud-only", "synced", "federated"] = "synced"
-    max_sync_age_minutes: int = Field(default=180, ge=1)
+    max_sync_age_minutes: int = Field(default=180, ge=1, le=525_600)  # a year
     # the agreed state of Entra Connect features, e.g. { passwordSyncEnabled = true } (DSY-005)
     features: dict[str, bool] = Field(default_factory=dict)
 
@@ -53,6 +78,13 @@ class DnsSection(_Section):
     resolvers: dict[str, str] = Field(default_factory=dict)
     domains: list[str] = Field(default_factory=list)
     timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+
+    @field_validator("domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        for name in value:
+            check_host_name(name.rstrip("."))
+        return value
 
     @field_validator("resolvers")
     @classmethod
@@ -68,17 +100,8 @@ class TlsSection(_Section):
     @field_validator("hosts")
     @classmethod
     def _hosts(cls, value: list[str]) -> list[str]:
-        from ems_readiness.engine.inventory import split_host_port
-
-        for text in value:
-            try:
-                host, port = split_host_port(text)
-            except ValueError:
-                raise ValueError(f"{text!r} is not host or host:port") from None
-            if not host or not 0 < port < 65536:
-                raise ValueError(f"{text!r} is not host or host:port")
-        return value
-    warn_days: int = Field(default=30, ge=0)
+        return check_host_ports(value)
+    warn_days: int = Field(default=30, ge=0, le=3650)  # ten years; beyond that no date arithmetic holds
     trust: str = "system"
     # extra anchors accepted as Microsoft's own for the interception check (emulators only)
     service_roots: str | None = None
@@ -90,9 +113,17 @@ class Target(_Section):
     ports: list[int]
     purpose: str = ""
 
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        check_host_name(value)
+        return value
+
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: list[int]) -> list[int]:
+        if not value:
+            raise ValueError("give at least one port")
         for port in value:
             if not 0 < port < 65536:
                 raise ValueError(f"port {port} out of range")
@@ -143,9 +174,23 @@ class DirectorySection(_Section):
     # leave empty for a customer: .local, .lan, .test and the like are exactly what must be found
     routable_tlds: list[str] = Field(default_factory=list)
 
+    @field_validator("servers")
+    @classmethod
+    def _servers(cls, value: list[str]) -> list[str]:
+        return check_host_ports(value)
+
 
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: list[str]) -> list[str]:
+        from ems_readiness.reports.outputs import parse_formats
+
+        parse_formats(value)
+        return value
+
     fail_on: Literal["none", "low", "medium", "high", "critical"] = "high"
     lang: Literal["en", "zh-CN"] = "en"
 
@@ -160,7 +205,7 @@ class Profile(_Section):
     output: OutputSection = Field(default_factory=OutputSection)
 
     # where relative paths in the profile are resolved from
-    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True, strict=False)
 
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
@@ -168,9 +213,37 @@ class Profile(_Section):
 
 
 def check_graph_url(value: str) -> None:
-    parts = urlsplit(value)
+    parts = _url_parts(value)
     if parts.path.strip("/") or parts.query:
         raise ValueError(f"give the Graph root without a path (e.g. https://graph.microsoft.com), not {value!r}")
+    _check_https(parts, value)
+
+
+def check_authority(value: str) -> None:
+    """The token service root: an https URL, or a bare host name (azure-identity adds https://)."""
+    if "://" not in value:
+        check_host_name(value.rstrip("/"))
+        return
+    parts = _url_parts(value)
+    if parts.query or parts.fragment:
+        raise ValueError(f"give the authority without a query, not {value!r}")
+    _check_https(parts, value)
+
+
+def _url_parts(value: str):
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError(f"not a URL: {value!r}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        raise ValueError(f"not a URL with a valid port: {value!r}") from None
+    if parts.port == 0:
+        raise ValueError(f"not a URL with a valid port: {value!r}")
+    return parts
+
+
+def _check_https(parts, value: str) -> None:
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname in LOOPBACK_NAMES:
@@ -178,6 +251,33 @@ def check_graph_url(value: str) -> None:
     if parts.scheme == "http":
         raise ValueError("http:// is accepted only for loopback hosts (localhost, 127.0.0.1, ::1)")
     raise ValueError(f"not an https URL: {value!r}")
+
+
+def check_host_ports(values: list[str]) -> list[str]:
+    """Each 'host' or 'host:port' ('[v6]:port') names a host and a port 1-65535."""
+    from ems_readiness.engine.inventory import split_host_port
+
+    for text in values:
+        try:
+            host, port = split_host_port(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not host or host:port") from None
+        if not host or not 0 < port < 65536:
+            raise ValueError(f"{text!r} is not host or host:port")
+        check_host_name(host)
+    return values
+
+
+def check_host_name(name: str) -> None:
+    """A DNS name or an IP address, as a probe can connect to it."""
+    from ems_readiness.engine.endpoints import is_concrete_host
+
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower() if not name.isascii() else name.lower()
+    except UnicodeError:
+        ascii_name = ""
+    if not is_concrete_host(ascii_name):
+        raise ValueError(f"{name!r} is not a host name or IP address")
 
 
 def parse_resolver_address(address: str, name: str = "") -> tuple[str, int]:
@@ -208,9 +308,33 @@ def _describe(error: ValidationError, source: str) -> str:
     loc = ".".join(str(p) for p in first["loc"])
     kind = first["type"]
     if kind == "extra_forbidden":
-        return f"{source}: unknown key '{loc}'"
+        return f"{source}: unknown key '{loc}'{_closest_key(first['loc'])}"
     msg = first["msg"].removeprefix("Value error, ")
     return f"{source}: '{loc}': {msg}"
+
+
+def _closest_key(loc: tuple) -> str:
+    """' (did you mean 'tls.warn_days'?)' for a misspelt section or key."""
+    model: type[BaseModel] = Profile
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return ""
+        model = annotation
+    prefix = ".".join(str(p) for p in loc[:-1])
+    names = [f"{prefix}.{n}" if prefix else n for n, f in model.model_fields.items() if not f.exclude]
+    hint = did_you_mean(".".join(str(p) for p in loc), names)
+    return f" ({hint})" if hint else ""
+
+
+def did_you_mean(word: str, names: list[str] | set[str]) -> str:
+    """"did you mean 'x'?" for the closest of `names`, else "known: a, b, c" (short lists only)."""
+    lowered = {n.lower(): n for n in sorted(names)}
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{lowered[close[0]]}'?"
+    return f"known: {', '.join(sorted(names))}" if 0 < len(names) <= 12 else ""
 
 
 def load_profile(path: str | Path | None) -> Profile:
@@ -218,43 +342,92 @@ def load_profile(path: str | Path | None) -> Profile:
         return Profile()
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{p}: profile file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{p}: cannot read profile: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{p}: not valid TOML: {exc}") from None
+        raw = parse_toml(read_text(p, "profile file"), str(p))
+    except InputFileError as exc:
+        raise ProfileError(str(exc)) from None
     return profile_from_dict(raw, source=str(p), base_dir=p.resolve().parent)
 
 
 def profile_from_dict(raw: dict[str, Any], source: str = "profile", base_dir: Path | None = None) -> Profile:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{source}: a profile is a table of sections, not {type(raw).__name__}")
     try:
-        profile = Profile.model_validate(raw)
+        profile = Profile.model_validate({k: v for k, v in raw.items() if k != "base_dir"})
     except ValidationError as exc:
         raise ProfileError(_describe(exc, source)) from None
+    except RecursionError:
+        raise ProfileError(f"{source}: nested too deeply") from None
+    if "base_dir" in raw:
+        raise ProfileError(f"{source}: unknown key 'base_dir'")
     if base_dir is not None:
         profile.base_dir = base_dir
-    for key, value in (("network.catalog", profile.network.catalog),):
-        if value and not profile.path(value).is_file():
-            raise ProfileError(f"{source}: '{key}': file not found: {value}")
-    if profile.tls.trust != "system" and not profile.path(profile.tls.trust).is_file():
-        raise ProfileError(f"{source}: 'tls.trust': file not found: {profile.tls.trust}")
-    if profile.tls.service_roots and not profile.path(profile.tls.service_roots).is_file():
-        raise ProfileError(f"{source}: 'tls.service_roots': file not found: {profile.tls.service_roots}")
+    check_files(profile, source)
+    check_services(profile, source)
     return profile
 
 
-def apply_overrides(profile: Profile, overrides: dict[str, Any], source: str = "command line") -> Profile:
-    """Flags over profile: `overrides` maps 'section.key' to a value; None means not given."""
-    raw = profile.model_dump(exclude={"base_dir"})
+def check_files(profile: Profile, source: str) -> None:
+    """Every file the profile names exists now (and every CA bundle loads), not at first use.
+
+    The directory export and forest description are read whole by their own loaders before the scan."""
+    files = {
+        "network.catalog": profile.network.catalog,
+        "tls.trust": None if profile.tls.trust == "system" else profile.tls.trust,
+        "tls.service_roots": profile.tls.service_roots,
+        "tenant.ca_bundle": profile.tenant.ca_bundle,
+        "directory.ca_bundle": profile.directory.ca_bundle,
+    }
+    for key, value in files.items():
+        if value is None:
+            continue
+        path = profile.path(value)
+        if not path.is_file():
+            raise ProfileError(f"{source}: '{key}': file not found: {value}")
+        if key.endswith(("ca_bundle", "trust")):
+            try:
+                ssl.create_default_context(cafile=str(path))
+            except (ssl.SSLError, OSError, ValueError) as exc:
+                reason = getattr(exc, "reason", None) or type(exc).__name__
+                raise ProfileError(f"{source}: '{key}': {value} is not a PEM certificate bundle ({reason})") from None
+
+
+def check_services(profile: Profile, source: str) -> None:
+    """The catalogue in use loads, and every name set in network.services is one of its services.
+
+    The default list is not held against a profile's own catalogue: it may cover fewer services."""
+    from ems_readiness.engine.endpoints import CatalogError, load_catalog
+
+    try:
+        endpoints = load_catalog(profile.path(profile.network.catalog) if profile.network.catalog else None)
+    except CatalogError as exc:
+        raise ProfileError(str(exc)) from None
+    known = {e.service for e in endpoints}
+    if "services" not in profile.network.model_fields_set and profile.network.catalog:
+        return
+    for name in profile.network.services:
+        if name not in known:
+            raise ProfileError(f"{source}: 'network.services': unknown service {name!r} "
+                               f"({did_you_mean(name, known) or 'the catalogue has no such service'})")
+
+
+def apply_overrides(profile: Profile, overrides: dict[str, Any], source: str = "command line",
+                    flags: dict[str, str] | None = None) -> Profile:
+    """Flags over profile: `overrides` maps 'section.key' to a value; None means not given.
+
+    `flags` maps 'section.key' to the flag that set it, so an error names the flag."""
+    raw = profile.model_dump(exclude={"base_dir"}, exclude_unset=True)
     for dotted, value in overrides.items():
         if value is None or value == () or value == []:
             continue
         section, key = dotted.split(".")
-        raw[section][key] = list(value) if isinstance(value, tuple) else value
-    result = profile_from_dict(raw, source=source, base_dir=profile.base_dir)
-    return result
+        raw.setdefault(section, {})[key] = list(value) if isinstance(value, tuple) else value
+    try:
+        return profile_from_dict(raw, source=source, base_dir=profile.base_dir)
+    except ProfileError as exc:
+        message = str(exc)
+        for dotted, flag in (flags or {}).items():
+            message = message.replace(f"{source}: '{dotted}':", f"{flag}:")
+        raise ProfileError(message) from None
 
 
 def environment_defaults(profile: Profile) -> Profile:

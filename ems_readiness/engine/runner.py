@@ -38,10 +38,22 @@ class ScanOptions:
     credential: Any = None  # a ready credential (tests, demo); else built from the profile
 
 
+class SelectionError(ValueError):
+    """--only/--skip names no check id or area (the message says the closest one)."""
+
+
 def select_checks(checks: list[Check], only: list[str], skip: list[str]) -> list[Check]:
     def matches(c: Check, token: str) -> bool:
         return token.upper() == c.id or token.lower() == c.area
 
+    names = {c.id for c in checks} | {c.area for c in checks}
+    for flag, tokens in (("--only", only), ("--skip", skip)):
+        for token in tokens:
+            if not any(matches(c, token) for c in checks):
+                from ems_readiness.engine.profile import did_you_mean
+
+                hint = did_you_mean(token, names) if len(token) < 100 else ""
+                raise SelectionError(f"{flag} {token!r}: no check id or area of that name{f' ({hint})' if hint else ''}")
     chosen = [c for c in checks if not only or any(matches(c, t) for t in only)]
     return [c for c in chosen if not any(matches(c, t) for t in skip)]
 

@@ -19,13 +19,13 @@ Decisions:
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, Iterable
 
+from ems_readiness.engine.inputs import InputFileError, parse_toml, read_text
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status, Suppression
 
 ALLOWED_KEYS = {"check", "resource", "reason", "owner", "expires"}
@@ -54,24 +54,36 @@ class SuppressionRule:
         return f"{self.source} ({self.check} {self.resource})"
 
 
-def load_suppressions(path: str | Path) -> list[SuppressionRule]:
-    path = Path(path)
+def load_suppressions(path: str | Path, check_ids: Iterable[str] | None = None) -> list[SuppressionRule]:
+    """The rules of a suppression file; with `check_ids`, a rule naming another check is an error."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SuppressionError(f"{path}: cannot read suppression file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise SuppressionError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SuppressionError(f"{path}: invalid TOML: {exc}") from None
+        text = read_text(path, "suppression file")
+    except InputFileError as exc:
+        raise SuppressionError(str(exc)) from None
+    return parse_suppressions(text, str(path), check_ids)
 
+
+def parse_suppressions(text: str, path: str, check_ids: Iterable[str] | None = None) -> list[SuppressionRule]:
+    try:
+        raw = parse_toml(text, path)
+    except InputFileError as exc:
+        raise SuppressionError(str(exc)) from None
     unknown = set(raw) - {"suppress"}
     if unknown:
         raise SuppressionError(f"{path}: unknown top-level key {sorted(unknown)[0]!r} (expected [[suppress]] entries)")
     entries = raw.get("suppress", [])
     if not isinstance(entries, list):
         raise SuppressionError(f"{path}: 'suppress' must be an array of tables ([[suppress]])")
-    return [_parse_entry(entry, f"{path} entry {number}") for number, entry in enumerate(entries, start=1)]
+    rules = [_parse_entry(entry, f"{path} entry {number}") for number, entry in enumerate(entries, start=1)]
+    if check_ids is not None:
+        known = set(check_ids)
+        for rule in rules:
+            if rule.check not in known:
+                from ems_readiness.engine.profile import did_you_mean
+
+                hint = did_you_mean(rule.check, known)
+                raise SuppressionError(f"{rule.source}: unknown check {rule.check!r}{f' ({hint})' if hint else ''}")
+    return rules
 
 
 def _parse_entry(entry: Any, source: str) -> SuppressionRule:
