@@ -121,7 +121,8 @@ def records(shape: DirectoryShape) -> Iterator[Record]:
             upn = rng.choice(upns).upper()
             planted["upn duplicate"] += 1
         elif roll < 0.05 and aliases:
-            upn = rng.choice(aliases)
+            # taken off the list: two users given the same alias as UPN would be a UPN duplicate
+            upn = aliases.pop(rng.randrange(len(aliases)))
             planted["upn = other object's smtp proxy"] += 1
         roll = rng.random()
         if roll < 0.02 and smtp:
@@ -287,6 +288,35 @@ def write_ldif(source: Iterator[Record], out: IO[bytes]) -> int:
     return count
 
 
+# csvde's columns: every attribute the generator writes, DN first
+CSV_COLUMNS = ["DN", "objectClass", "cn", "sn", "givenName", "name", "displayName", "description", "department",
+               "sAMAccountName", "userPrincipalName", "mail", "mailNickname", "proxyAddresses", "targetAddress",
+               "groupType", "member", "userAccountControl", "sAMAccountType", "primaryGroupID", "pwdLastSet",
+               "accountExpires", "lastLogonTimestamp", "codePage", "countryCode", "distinguishedName",
+               "instanceType", "whenCreated", "whenChanged", "uSNCreated", "uSNChanged", "objectGUID", "objectSid",
+               "objectCategory", "dSCorePropagationData", "ou"]
+
+
+def write_csv(source: Iterator[Record], out: IO[bytes]) -> int:
+    """csvde's layout: a header row, one row per object, multi-valued joined by ';', binary as X'hex'."""
+    import csv
+    import io
+
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = csv.writer(text, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for dn, attributes in source:
+        row = [dn] + [""] * (len(CSV_COLUMNS) - 1)
+        for name, values in attributes.items():
+            cell = ";".join(f"X'{v.hex()}'" if isinstance(v, bytes) else v for v in values)
+            row[CSV_COLUMNS.index(name)] = cell
+        writer.writerow(row)
+        count += 1
+    text.detach()
+    return count
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=1000)
@@ -296,15 +326,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--domain", default="contoso.com")
     parser.add_argument("--samba-safe", action="store_true")
     parser.add_argument("--seed", type=int, default=8)
-    parser.add_argument("--out", required=True, help="the .ldf file to write ('-' for stdout)")
+    parser.add_argument("--csv", action="store_true", help="write csvde's CSV instead of ldifde's LDIF")
+    parser.add_argument("--out", required=True, help="the file to write ('-' for stdout)")
     args = parser.parse_args(argv)
     shape = DirectoryShape(users=args.users, groups=args.groups, contacts=args.contacts, base=args.base,
                            domain=args.domain, samba_safe=args.samba_safe, seed=args.seed)
+    write = write_csv if args.csv else write_ldif
     if args.out == "-":
-        count = write_ldif(records(shape), sys.stdout.buffer)
+        count = write(records(shape), sys.stdout.buffer)
     else:
         with open(args.out, "wb") as out:
-            count = write_ldif(records(shape), out)
+            count = write(records(shape), out)
     print(f"{count} records; planted: {dict(sorted(shape.planted.items()))}", file=sys.stderr)
 
 

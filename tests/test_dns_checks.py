@@ -281,7 +281,8 @@ def test_service_records_merged_spf_accepted(knot_server):
 
 
 def test_service_records_errors_skips_and_bad_graph_data(knot_server):
-    broken = [{"recordType": "Mx", "label": "broken.test", "mailExchange": "x.mail.protection.outlook.com", "preference": 0}]
+    broken = [{"recordType": "Mx", "label": "broken.test", "mailExchange": "x.mail.protection.outlook.com", "preference": 0,
+               "isOptional": False}]
     unreadable = [{"recordType": "Srv", "label": "contoso.test", "service": "_sip", "protocol": "_tls"}]
     inventory = StandInInventory(
         ["broken.test", "contoso.test", "northwind.test"],

@@ -9,6 +9,8 @@ Windows AD accepts them all. They are covered here only.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ems_readiness.judges.ad_objects import AdObject
 from ems_readiness.judges.idfix import (
@@ -354,3 +356,29 @@ def test_judge_keeps_no_objects():
     held = [v for v in vars(j).values()]
     assert not any(isinstance(v, AdObject) for v in held)
     assert all(isinstance(dn, str) for index in j._first_holder.values() for dn in index.values())
+
+
+HOSTILE = st.text(alphabet=st.sampled_from(list("aZ09.@:;,-_'\" \t\n[]()<>\\*+=?|{}äÿ€\u2028\x00smtpSMTPx5")), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "cn": HOSTILE, "kind": st.sampled_from(["user", "group", "contact"]),
+    "values": st.dictionaries(st.sampled_from(["displayName", "givenName", "mail", "mailNickname", "proxyAddresses",
+                                               "sAMAccountName", "targetAddress", "userPrincipalName", "groupType",
+                                               "msExchRecipientTypeDetails", "isCriticalSystemObject"]),
+                              st.lists(HOSTILE, min_size=1, max_size=3)),
+}), max_size=6))
+def test_any_objects_judged_without_exception(specs):
+    j = DirectoryJudge()
+    issues = []
+    for n, spec in enumerate(specs):
+        o = obj(f"x{n}", spec["kind"], **spec["values"])
+        o = AdObject(o.dn, {**o.attributes, "cn": (spec["cn"],)})
+        issues += j.add(o)
+    issues += j.finish()
+    for issue in issues:
+        assert issue.rule in RULES and len(issue.value) <= MAX_VALUE
+        assert issue.update is None or len(issue.update) <= MAX_VALUE
+        assert set(issue.error.split(",")) <= {"format", "blank", "duplicate", "character", "topleveldomain",
+                                               "domainpart", "localpart", "length"}

@@ -1,17 +1,116 @@
-"""Small helpers the tenant checks share (not a check module: it declares no checks)."""
+"""Small helpers the tenant checks share (not a check module: it declares no checks).
+
+Absent is not negative: a check reads every tenant field it judges through `require` (or
+`require_time`), which tells "Graph said no" from "Graph didn't say". A field not sent, null where
+the documented shape has a value, a wrong type or an enum value this tool does not know raises
+`Unreadable`; the check turns it into an `error` finding for that one resource, so the other
+resources keep their verdicts.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from ems_readiness.probes.base import ProbeError
 from ems_readiness.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
+
+TYPE_NAMES = {str: "text", int: "a number", bool: "true/false", list: "a list", dict: "an object",
+              type(None): "null", float: "a number"}
+
+
+class Unreadable(ProbeError):
+    """Graph did not say what a check needs; the message names the field, the read and the object.
+    (A ProbeError, so one that escapes a check makes it `error` with just this message.)"""
+
+
+def _where(read: str, field: str, of: str | None) -> str:
+    return f"{read}.{field}" + (f" for {of}" if of else "")
+
+
+def _type_name(kind: Any) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
+
+
+def _is(value: Any, kind: Any) -> bool:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool):  # JSON true is not a number
+        return bool in kinds
+    return isinstance(value, kinds)
+
+
+def shown(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def require(obj: Any, field: str, kind: Any, *, read: str, of: str | None = None, nullable: bool = False,
+            known: Iterable[str] | None = None) -> Any:
+    """`obj[field]` when Graph sent it with the documented type, else `Unreadable`.
+
+    `nullable=True` for fields whose null has a documented meaning (returned as None). `known` lists
+    the documented values of an enum (matched case-insensitively; the documented spelling is returned).
+    """
+    if not isinstance(obj, dict):
+        raise Unreadable(f"Graph sent {read}" + (f" for {of}" if of else "") + f" as {_type_name(type(obj))}, not an object")
+    if field not in obj:
+        raise Unreadable(f"Graph did not send {_where(read, field, of)}")
+    value = obj[field]
+    if value is None:
+        if nullable:
+            return None
+        raise Unreadable(f"Graph sent null for {_where(read, field, of)}")
+    if not _is(value, kind):
+        raise Unreadable(f"Graph sent {_where(read, field, of)} as {_type_name(type(value))}"
+                         f" {shown(value)} (expected {_type_name(kind)})")
+    if known is not None:
+        canonical = {k.lower(): k for k in known}
+        if value.lower() not in canonical:
+            raise Unreadable(f"Graph sent {_where(read, field, of)} = {shown(value)}, a value this tool does not"
+                             f" know (documented: {', '.join(canonical.values())})")
+        return canonical[value.lower()]
+    return value
+
+
+def require_list(obj: Any, field: str, item_kind: Any, *, read: str, of: str | None = None,
+                 nullable: bool = False) -> list[Any] | None:
+    """A list field whose every item has `item_kind`."""
+    items = require(obj, field, list, read=read, of=of, nullable=nullable)
+    for index, item in enumerate(items or []):
+        if not _is(item, item_kind):
+            raise Unreadable(f"Graph sent {_where(read, f'{field}[{index}]', of)} as {_type_name(type(item))}"
+                             f" {shown(item)} (expected {_type_name(item_kind)})")
+    return items
+
+
+def require_time(obj: Any, field: str, *, read: str, of: str | None = None, nullable: bool = False) -> datetime | None:
+    value = require(obj, field, str, read=read, of=of, nullable=nullable)
+    if value is None:
+        return None
+    moment = parse_time(value)
+    if moment is None:
+        raise Unreadable(f"Graph sent {_where(read, field, of)} = {shown(value)}, which is not an ISO-8601 date-time")
+    return moment
+
+
+def label(obj: Any, *fields: str) -> str:
+    """What to call an object in a finding: its first non-empty text field of `fields`, else '?'."""
+    if isinstance(obj, dict):
+        for field in fields:
+            value = obj.get(field)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    return "?"
 
 
 async def organization(ctx: Any) -> tuple[dict[str, Any], Any]:
     orgs, evidence = await ctx.graph.get("organization", select=ORG_FIELDS)
     if not orgs:
         raise RuntimeError("Graph returned no organization object")
+    if not isinstance(orgs[0], dict):
+        raise Unreadable(f"Graph sent organization[0] as {_type_name(type(orgs[0]))}, not an object")
     return orgs[0], evidence
 
 
@@ -40,7 +139,3 @@ def age_text(moment: datetime, now: datetime | None = None) -> str:
 
 def minutes_since(moment: datetime) -> float:
     return (datetime.now(timezone.utc) - moment).total_seconds() / 60
-
-
-def text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""

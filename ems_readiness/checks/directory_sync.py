@@ -10,12 +10,23 @@ from ems_readiness.engine.catalogues import data_text
 from ems_readiness.engine.check import check
 from ems_readiness.probes.graph import GraphError
 
-from ems_readiness.checks._tenant import age_text, minutes_since, organization, parse_time
+from ems_readiness.checks._tenant import (
+    Unreadable, age_text, label, minutes_since, organization, require, require_list, require_time, shown,
+)
 
 SYNC_RESPONSIBILITIES = ["enable.directory-sync", "assess.remediation-checklist"]
 PROVISIONING_ERROR_FILTER = "onPremisesProvisioningErrors/any(e:e/category eq 'PropertyConflict')"
 MAX_OBJECT_FINDINGS = 2000
+# documented values (shared/reference/graph.md §1.4)
+CONFLICT_CATEGORIES = ("PropertyConflict",)
+CONFLICTING_PROPERTIES = ("UserPrincipalName", "ProxyAddress")
 EXAMPLES_PER_SUFFIX = 5
+MAX_UNREADABLE_USERS = 50
+
+
+def org_name(org: Any) -> str:
+    name = label(org, "displayName", "id")
+    return "tenant" if name == "?" else name
 
 
 def sync_planned(ctx) -> bool:
@@ -44,11 +55,16 @@ def sync_planned(ctx) -> bool:
 )
 async def sync_state(ctx) -> None:
     org, evidence = await organization(ctx)
-    enabled = org.get("onPremisesSyncEnabled")
     model = ctx.profile.identity.model
+    resource = org_name(org)
+    try:
+        # null is documented: never synced
+        enabled = require(org, "onPremisesSyncEnabled", bool, read="organization", nullable=True)
+    except Unreadable as exc:
+        ctx.errored(resource, str(exc), evidence=[evidence])
+        return
     observed = {True: "onPremisesSyncEnabled = true", False: "onPremisesSyncEnabled = false (was synced, now off)",
-                None: "onPremisesSyncEnabled = null (never synced)"}.get(enabled, f"onPremisesSyncEnabled = {enabled!r}")
-    resource = org.get("displayName") or org.get("id") or "tenant"
+                None: "onPremisesSyncEnabled = null (never synced)"}[enabled]
     if sync_planned(ctx):
         expected = f"onPremisesSyncEnabled = true (identity model {model})"
         if enabled is True:
@@ -92,11 +108,18 @@ async def sync_recency(ctx) -> None:
         return
     org, evidence = await organization(ctx)
     limit = ctx.profile.identity.max_sync_age_minutes
-    last = parse_time(org.get("onPremisesLastSyncDateTime"))
+    try:
+        report_last_sync(ctx, last_sync(org), limit, evidence)
+    except Unreadable as exc:
+        ctx.errored("last directory sync", str(exc), expected=f"last sync within {limit} minutes", evidence=[evidence])
+    await password_hash_sync_recency(ctx, limit)
+
+
+def report_last_sync(ctx, last, limit: int, evidence) -> None:
     expected = f"last sync within {limit} minutes"
     if last is None:
         ctx.failed("last directory sync", "The tenant has never completed a directory synchronization",
-                   expected=expected, observed=f"onPremisesLastSyncDateTime = {org.get('onPremisesLastSyncDateTime')!r}",
+                   expected=expected, observed="onPremisesLastSyncDateTime = null, onPremisesSyncEnabled not true",
                    evidence=[evidence])
     elif minutes_since(last) > limit:
         ctx.failed("last directory sync", f"The last directory synchronization was {age_text(last)}",
@@ -104,7 +127,15 @@ async def sync_recency(ctx) -> None:
     else:
         ctx.passed("last directory sync", f"Last directory synchronization {age_text(last)}", expected=expected,
                    observed=f"{last.isoformat()} ({age_text(last)})", evidence=[evidence])
-    await password_hash_sync_recency(ctx, limit)
+
+
+def last_sync(org: dict[str, Any]):
+    """The last sync time; None when Graph says the tenant never synced (null, and sync not on)."""
+    last = require_time(org, "onPremisesLastSyncDateTime", read="organization", nullable=True)
+    if last is None and require(org, "onPremisesSyncEnabled", bool, read="organization", nullable=True) is True:
+        raise Unreadable("Graph sent null for organization.onPremisesLastSyncDateTime although"
+                         " onPremisesSyncEnabled is true")
+    return last
 
 
 async def password_hash_sync_recency(ctx, limit: int) -> None:
@@ -115,11 +146,17 @@ async def password_hash_sync_recency(ctx, limit: int) -> None:
     except GraphError as exc:
         ctx.skipped(resource, f"Password hash sync recency not readable (beta API): {exc}")
         return
-    value = orgs[0].get("onPremisesLastPasswordSyncDateTime") if orgs else None
-    moment = parse_time(value)
+    try:
+        if not orgs:
+            raise Unreadable("Graph sent no object for /beta/organization")
+        # beta-only; null is what a tenant without password hash sync reports
+        moment = require_time(orgs[0], "onPremisesLastPasswordSyncDateTime", read="organization (beta)", nullable=True)
+    except Unreadable as exc:
+        ctx.errored(resource, str(exc), evidence=[evidence])
+        return
     if moment is None:
         ctx.skipped(resource, "The tenant reports no password hash synchronization (off, or never ran)",
-                    observed=f"onPremisesLastPasswordSyncDateTime = {value!r}", evidence=[evidence])
+                    observed="onPremisesLastPasswordSyncDateTime = null", evidence=[evidence])
     elif minutes_since(moment) > limit:
         ctx.warned(resource, f"Password hash synchronization last ran {age_text(moment)}",
                    expected=f"within {limit} minutes where password hash sync is on",
@@ -154,11 +191,23 @@ def conflict_remediation(prop: str, value: Any) -> str:
             " clears the error.")
 
 
-def object_key(kind: str, obj: dict[str, Any], label: str) -> str:
+def object_key(kind: str, obj: Any, label_field: str) -> str:
     """Users and contacts by their unique UPN or mail; groups by name and id (names repeat)."""
-    if kind == "group" or not obj.get(label):
-        return f"{obj.get('displayName') or '?'} [{obj.get('id')}]"
-    return str(obj[label])
+    if kind == "group" or label(obj, label_field) == "?":
+        return f"{label(obj, 'displayName')} [{label(obj, 'id')}]"
+    return label(obj, label_field)
+
+
+def provisioning_conflicts(obj: Any, kind: str, key: str) -> list[tuple[dict[str, Any], str]]:
+    """Each recorded conflict with the property that causes it; Unreadable if any is not told."""
+    read, of = f"{kind}s[]", f"{kind} {key}"
+    conflicts = []
+    for error in require_list(obj, "onPremisesProvisioningErrors", dict, read=read, of=of):
+        where = f"{read}.onPremisesProvisioningErrors[]"
+        require(error, "category", str, read=where, of=of, known=CONFLICT_CATEGORIES)
+        conflicts.append((error, require(error, "propertyCausingError", str, read=where, of=of,
+                                         known=CONFLICTING_PROPERTIES)))
+    return conflicts
 
 
 @check(
@@ -182,29 +231,37 @@ def object_key(kind: str, obj: dict[str, Any], label: str) -> str:
     """,
 )
 async def provisioning_errors(ctx) -> None:
-    total = 0
-    for read, kind, select, label in PROVISIONED_KINDS:
+    total = unreadable = 0
+    for read, kind, select, label_field in PROVISIONED_KINDS:
         async for obj in ctx.graph.stream(read, select=select, filter=PROVISIONING_ERROR_FILTER):
-            for error in obj.get("onPremisesProvisioningErrors") or []:
+            key = object_key(kind, obj, label_field)
+            try:
+                conflicts = provisioning_conflicts(obj, kind, key)
+            except Unreadable as exc:
+                unreadable += 1
+                if total + unreadable <= MAX_OBJECT_FINDINGS:
+                    ctx.errored(f"{kind}:{key}", str(exc),
+                                evidence=[ctx.evidence_for(read, id=obj.get("id") if isinstance(obj, dict) else None)])
+                continue
+            for error, prop in conflicts:
                 total += 1
-                if total > MAX_OBJECT_FINDINGS:
+                if total + unreadable > MAX_OBJECT_FINDINGS:
                     continue
-                name = obj.get(label) or obj.get("displayName") or obj.get("id")
-                prop = error.get("propertyCausingError", "?")
+                name = label(obj, label_field, "displayName", "id")
                 # (check, resource) identifies a finding across runs: one per object and conflicting property
                 ctx.failed(
-                    f"{kind}:{object_key(kind, obj, label)}:{prop}",
+                    f"{kind}:{key}:{prop}",
                     f"{kind.capitalize()} {name} is not provisioned: {prop} conflicts with another object",
                     expected=f"{prop} unique in the directory",
-                    observed=f"{error.get('category', '?')} on {prop} = {error.get('value', '?')}"
+                    observed=f"{error['category']} on {prop} = {error.get('value', '?')}"
                              f" since {error.get('occurredDateTime', '?')}",
                     remediation=conflict_remediation(prop, error.get("value")),
                     evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
                 )
-    if total > MAX_OBJECT_FINDINGS:
-        ctx.failed("directory", f"{total - MAX_OBJECT_FINDINGS} more provisioning errors not listed one by one",
-                   observed=f"{total} provisioning errors in all")
-    if total == 0:
+    if total + unreadable > MAX_OBJECT_FINDINGS:
+        ctx.failed("directory", f"{total + unreadable - MAX_OBJECT_FINDINGS} more provisioning errors not listed one by one",
+                   observed=f"{total} provisioning errors in all, {unreadable} objects Graph did not describe")
+    if total == 0 and unreadable == 0:
         ctx.passed("directory", "No user, group or contact has an on-premises provisioning error",
                    observed="0 objects with onPremisesProvisioningErrors",
                    evidence=[e for e in (ctx.graph.stream_evidence(r) for r, *_ in PROVISIONED_KINDS) if e])
@@ -219,7 +276,7 @@ def routable_tlds() -> frozenset[str]:
 def suffix_of(upn: Any) -> str | None:
     if not isinstance(upn, str) or "@" not in upn:
         return None
-    return upn.rsplit("@", 1)[1].lower().rstrip(".")
+    return upn.rsplit("@", 1)[1].lower().rstrip(".") or None
 
 
 def is_routable(suffix: str) -> bool:
@@ -261,29 +318,34 @@ class SuffixTally:
 )
 async def upn_suffixes(ctx) -> None:
     org, org_evidence = await organization(ctx)
-    verified = {str(d.get("name", "")).lower() for d in org.get("verifiedDomains") or [] if isinstance(d, dict)}
+    verified, not_told = verified_domain_names(org)
     on_verified, unverified, fallback, non_routable = SuffixTally(), SuffixTally(), SuffixTally(), SuffixTally()
+    untold = SuffixTally()  # suffixes Graph did not say enough about to judge
+    unreadable_users: list[tuple[str, str]] = []  # (resource, what Graph did not say)
     select = ["id", "userPrincipalName", "onPremisesUserPrincipalName", "onPremisesSyncEnabled"]
     async for user in ctx.graph.stream("users", select=select):
-        upn = user.get("userPrincipalName")
-        suffix = suffix_of(upn)
-        if suffix is None:
+        try:
+            upn, suffix, on_prem, on_prem_suffix = user_suffixes(user)
+            if suffix not in verified:
+                (untold if not_told else unverified).add(suffix, upn)
+            elif suffix.endswith(".onmicrosoft.com") and is_synced(user):
+                fallback.add(on_prem_suffix or suffix, f"{upn} (on-premises {on_prem})")
+            else:
+                on_verified.add(suffix, upn)
+        except Unreadable as exc:
+            unreadable_users.append((f"user:{label(user, 'userPrincipalName', 'id')}", str(exc)))
             continue
-        on_prem_suffix = suffix_of(user.get("onPremisesUserPrincipalName"))
-        if suffix not in verified:
-            unverified.add(suffix, upn)
-        elif user.get("onPremisesSyncEnabled") and suffix.endswith(".onmicrosoft.com"):
-            fallback.add(on_prem_suffix or suffix, f"{upn} (on-premises {user.get('onPremisesUserPrincipalName')})")
-        else:
-            on_verified.add(suffix, upn)
         if on_prem_suffix and not is_routable(on_prem_suffix):
-            non_routable.add(on_prem_suffix, user.get("onPremisesUserPrincipalName"))
+            non_routable.add(on_prem_suffix, on_prem)
     evidence = [org_evidence, ctx.graph.stream_evidence("users")]
     verified_list = ", ".join(sorted(verified))
     for suffix in sorted(unverified.counts):
         ctx.failed(f"suffix:{suffix}", f"{unverified.counts[suffix]} user(s) have a UPN on {suffix}, which is not a verified domain",
                    expected=f"UPN suffix among the verified domains: {verified_list}", observed=unverified.line(suffix),
                    evidence=evidence)
+    for suffix in sorted(untold.counts):
+        ctx.errored(f"suffix:{suffix}", f"Cannot tell whether {suffix} is a verified domain: {not_told}",
+                    observed=untold.line(suffix), evidence=evidence)
     for suffix in sorted(non_routable.counts):
         ctx.failed(f"suffix:{suffix}", f"{non_routable.counts[suffix]} synced user(s) have the non-routable on-premises UPN suffix {suffix}",
                    expected="a routable UPN suffix that is a verified domain", observed=non_routable.line(suffix),
@@ -294,8 +356,53 @@ async def upn_suffixes(ctx) -> None:
     for suffix in sorted(on_verified.counts):
         ctx.passed(f"suffix:{suffix}", f"{on_verified.counts[suffix]} user(s) on the verified domain {suffix}",
                    observed=on_verified.line(suffix), evidence=evidence)
-    if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts):
+    report_unreadable_users(ctx, unreadable_users, evidence)
+    if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts or untold.counts
+            or unreadable_users):
         ctx.skipped("users", "The tenant has no users with a UPN to examine", evidence=evidence)
+
+
+def verified_domain_names(org: dict[str, Any]) -> tuple[set[str], str | None]:
+    """The verified domain names Graph told, and why the list may be incomplete (None when complete)."""
+    try:
+        domains = require_list(org, "verifiedDomains", dict, read="organization")
+    except Unreadable as exc:
+        return set(), str(exc)
+    names, not_told = set(), None
+    for domain in domains:
+        try:
+            names.add(require(domain, "name", str, read="organization.verifiedDomains[]").lower().rstrip("."))
+        except Unreadable as exc:
+            not_told = str(exc)
+    return names, not_told
+
+
+def user_suffixes(user: Any) -> tuple[str, str, str | None, str | None]:
+    """UPN and its suffix, on-premises UPN (null for cloud users, as documented) and its suffix."""
+    of = f"user {label(user, 'id')}"
+    upn = require(user, "userPrincipalName", str, read="users[]", of=of)
+    suffix = suffix_of(upn)
+    if suffix is None:
+        raise Unreadable(f"Graph sent users[].userPrincipalName = {shown(upn)} for {of}, which is not a UPN")
+    on_prem = require(user, "onPremisesUserPrincipalName", str, read="users[]", of=of, nullable=True)
+    on_prem_suffix = suffix_of(on_prem) if on_prem is not None else None
+    if on_prem is not None and on_prem_suffix is None:
+        raise Unreadable(f"Graph sent users[].onPremisesUserPrincipalName = {shown(on_prem)} for {of}, which is not a UPN")
+    return upn, suffix, on_prem, on_prem_suffix
+
+
+def is_synced(user: dict[str, Any]) -> bool:
+    # null is documented: never synced
+    return require(user, "onPremisesSyncEnabled", bool, read="users[]", of=f"user {label(user, 'id')}",
+                   nullable=True) is True
+
+
+def report_unreadable_users(ctx, problems: list[tuple[str, str]], evidence) -> None:
+    for resource, problem in problems[:MAX_UNREADABLE_USERS]:
+        ctx.errored(resource, problem, evidence=evidence)
+    if len(problems) > MAX_UNREADABLE_USERS:
+        ctx.errored("users", f"{len(problems) - MAX_UNREADABLE_USERS} more users Graph did not describe fully",
+                    evidence=evidence)
 
 
 SYNC_FEATURES = (
@@ -327,21 +434,33 @@ SYNC_FEATURES = (
 )
 async def sync_features(ctx) -> None:
     items, evidence = await ctx.graph.get("on_premises_sync")
-    sync = items[0] if isinstance(items, list) and items else items if isinstance(items, dict) else {}
-    features = sync.get("features") or {}
     plan = ctx.profile.identity.features
+    if not items:
+        for name in SYNC_FEATURES:
+            if name in plan:
+                ctx.errored(f"feature:{name}", f"The plan sets {name} but Graph returned no onPremisesSynchronization object",
+                            expected=str(plan[name]).lower(), observed="no object", evidence=[evidence])
+        return
+    try:
+        features = require(items[0], "features", dict, read="directory/onPremisesSynchronization[]")
+    except Unreadable as exc:
+        ctx.errored("features", str(exc), evidence=[evidence])
+        return
     for name in SYNC_FEATURES:
-        value = features.get(name)
-        if name in plan and value is None:
-            ctx.errored(f"feature:{name}", f"The plan sets {name} but Graph did not report it",
-                        expected=str(plan[name]).lower(), observed="not in the answer", evidence=[evidence])
-        elif name in plan:
-            if value is plan[name]:
-                ctx.passed(f"feature:{name}", f"{name} is {value}, as planned", expected=str(plan[name]).lower(),
-                           observed=str(value).lower(), evidence=[evidence])
-            else:
-                ctx.failed(f"feature:{name}", f"{name} is {value} but the plan says {plan[name]}",
-                           expected=str(plan[name]).lower(), observed=str(value).lower(), evidence=[evidence])
-        elif value is not None:
+        if name not in plan and name not in features:
+            continue  # not planned and not reported: nothing to show
+        try:
+            value = require(features, name, bool, read="directory/onPremisesSynchronization[].features")
+        except Unreadable as exc:
+            ctx.errored(f"feature:{name}", str(exc), expected=str(plan[name]).lower() if name in plan else None,
+                        evidence=[evidence])
+            continue
+        if name not in plan:
             ctx.passed(f"feature:{name}", f"{name} is {str(value).lower()} (no plan given)", observed=str(value).lower(),
                        evidence=[evidence])
+        elif value is plan[name]:
+            ctx.passed(f"feature:{name}", f"{name} is {value}, as planned", expected=str(plan[name]).lower(),
+                       observed=str(value).lower(), evidence=[evidence])
+        else:
+            ctx.failed(f"feature:{name}", f"{name} is {value} but the plan says {plan[name]}",
+                       expected=str(plan[name]).lower(), observed=str(value).lower(), evidence=[evidence])

@@ -17,6 +17,7 @@ from ems_readiness.engine.model import Evidence
 from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
+from ems_readiness.checks._tenant import Unreadable, require
 from ems_readiness.judges.spf import SpfRecord, is_spf, parse_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
@@ -237,37 +238,48 @@ def presentation(rdtype: str, value: Any) -> str:
     return f"{value}."
 
 
-def expected_record(raw: dict[str, Any], domain: str) -> ExpectedRecord | None:
-    """One Graph serviceConfigurationRecord as the record to find; None for kinds with no DNS record."""
-    kind = str(raw.get("recordType") or "").lower()
-    label = host(str(raw.get("label") or domain))
-    common = dict(
-        optional=bool(raw.get("isOptional")),
-        service=str(raw.get("supportedService") or ""),
-        ttl=int(raw.get("ttl") or 3600),
-    )
+RECORD_TYPES = ("CName", "Mx", "Srv", "Txt", "Unavailable")  # documented domainDnsRecord kinds
+
+
+def expected_record(raw: Any, domain: str) -> ExpectedRecord | None:
+    """One Graph serviceConfigurationRecord as the record to find; None for kinds with no DNS record.
+
+    A field Graph did not send (or sent with another type or an unknown kind) is a GraphRecordError,
+    never a default: a missing isOptional must not make an optional record required, a missing
+    label must not move the record to the domain's apex."""
+    read = f"domains/{domain}/serviceConfigurationRecords[]"
     try:
+        kind = require(raw, "recordType", str, read=read, known=RECORD_TYPES).lower()
+        if kind == "unavailable":
+            return None
+        label = host(require(raw, "label", str, read=read))
+        common = dict(
+            optional=require(raw, "isOptional", bool, read=read, of=label),
+            # shown only, never judged
+            service=raw.get("supportedService") if isinstance(raw.get("supportedService"), str) else "",
+            ttl=raw.get("ttl") if isinstance(raw.get("ttl"), int) and not isinstance(raw.get("ttl"), bool) else 3600,
+        )
         if kind == "mx":
-            value = MxValue(int(raw.get("preference") or 0), host(raw["mailExchange"]))
+            value = MxValue(require(raw, "preference", int, read=read, of=label),
+                            host(require(raw, "mailExchange", str, read=read, of=label)))
             return ExpectedRecord(label, "MX", value, **common)
         if kind == "txt":
-            return ExpectedRecord(label, "TXT", str(raw["text"]), **common)
+            return ExpectedRecord(label, "TXT", require(raw, "text", str, read=read, of=label), **common)
         if kind == "cname":
-            return ExpectedRecord(label, "CNAME", host(raw["canonicalName"]), **common)
-        if kind == "srv":
-            value = SrvValue(int(raw["priority"]), int(raw["weight"]), int(raw["port"]), host(raw["nameTarget"]))
-            return ExpectedRecord(srv_owner(raw, label), "SRV", value, **common)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise GraphRecordError(f"{kind or 'untyped'} record for {label} lacks a usable {exc}") from None
-    return None  # "Unavailable" and kinds this version does not know
+            return ExpectedRecord(label, "CNAME", host(require(raw, "canonicalName", str, read=read, of=label)), **common)
+        value = SrvValue(*(require(raw, name, int, read=read, of=label) for name in ("priority", "weight", "port")),
+                         host(require(raw, "nameTarget", str, read=read, of=label)))
+        return ExpectedRecord(srv_owner(raw, label, read), "SRV", value, **common)
+    except Unreadable as exc:
+        raise GraphRecordError(str(exc)) from None
 
 
-def srv_owner(raw: dict[str, Any], label: str) -> str:
+def srv_owner(raw: dict[str, Any], label: str, read: str) -> str:
     """Graph gives service '_sip' and protocol '_tls' apart from the label; the owner joins them."""
     if label.startswith("_"):
         return label
-    service = "_" + str(raw.get("service") or "").lstrip("_")
-    protocol = "_" + str(raw.get("protocol") or "").lstrip("_")
+    service = "_" + require(raw, "service", str, read=read, of=label).lstrip("_")
+    protocol = "_" + require(raw, "protocol", str, read=read, of=label).lstrip("_")
     return f"{service}.{protocol}.{label}".lower()
 
 

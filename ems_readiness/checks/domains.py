@@ -8,16 +8,39 @@ from ems_readiness.engine.check import check
 from ems_readiness.engine.inventory import is_initial_domain
 from ems_readiness.probes.graph import GraphError
 
-KNOWN_AUTH_TYPES = {"managed", "federated"}
+from ems_readiness.checks._tenant import Unreadable, label, require
+
+DOMAIN_FIELDS = ["id", "authenticationType", "isVerified", "isDefault", "isInitial", "isRoot", "supportedServices"]
+AUTH_TYPES = ("Managed", "Federated")  # documented values (shared/reference/graph.md §1.2)
 
 
-def record_line(domain: str, record: dict[str, Any]) -> str:
-    ttl = record.get("ttl") or 3600
-    kind = str(record.get("recordType", "")).upper()
-    if kind == "TXT":
-        return f'{domain}. {ttl} IN TXT "{record.get("text", "")}"'
-    if kind == "MX":
-        return f"{domain}. {ttl} IN MX {record.get('preference', 0)} {record.get('mailExchange', '')}."
+async def tenant_domain_objects(ctx) -> tuple[list[Any], Any]:
+    """Every domain object as Graph sent it (the inventory's list leaves out those without an id)."""
+    return await ctx.graph.get("domains", select=DOMAIN_FIELDS)
+
+
+def in_name_order(domains: list[Any]) -> list[tuple[int, Any]]:
+    return sorted(enumerate(domains), key=lambda pair: label(pair[1], "id").lower())
+
+
+def domain_name(domain: Any, index: int) -> str:
+    """The domain's name; Unreadable (with the resource `domains[index]`) when Graph did not send it."""
+    return require(domain, "id", str, read="domains[]", of=f"domain #{index + 1}")
+
+
+def record_line(domain: str, record: Any) -> str | None:
+    """The record as a zone-file line, or None when Graph did not describe it fully."""
+    read, of = f"domains/{domain}/verificationDnsRecords[]", None
+    try:
+        ttl = require(record, "ttl", int, read=read, of=of)
+        kind = require(record, "recordType", str, read=read, of=of).upper()
+        if kind == "TXT":
+            return f'{domain}. {ttl} IN TXT "{require(record, "text", str, read=read, of=of)}"'
+        if kind == "MX":
+            return (f"{domain}. {ttl} IN MX {require(record, 'preference', int, read=read, of=of)}"
+                    f" {require(record, 'mailExchange', str, read=read, of=of)}.")
+    except Unreadable:
+        return None
     return f"{domain}. {ttl} IN {kind} (see Microsoft 365 admin center)"
 
 
@@ -40,20 +63,23 @@ def record_line(domain: str, record: dict[str, Any]) -> str:
     """,
 )
 async def domains_verified(ctx) -> None:
-    domains = await ctx.inventory.tenant_domains()
-    _, evidence = await ctx.graph.get("domains", select=["id", "authenticationType", "isVerified", "isDefault",
-                                                         "isInitial", "isRoot", "supportedServices"])
-    for domain in sorted(domains, key=lambda d: d["id"]):
-        name = domain["id"]
-        verified = domain.get("isVerified")
-        if verified is True:
+    domains, evidence = await tenant_domain_objects(ctx)
+    for index, domain in in_name_order(domains):
+        try:
+            name = domain_name(domain, index)
+        except Unreadable as exc:
+            ctx.errored(f"domains[{index}]", str(exc), evidence=[evidence])
+            continue
+        try:
+            verified = require(domain, "isVerified", bool, read="domains[]", of=name)
+        except Unreadable as exc:
+            ctx.errored(name, str(exc), expected="isVerified = true", evidence=[evidence])
+            continue
+        if verified:
             ctx.passed(name, f"{name} is verified", expected="isVerified = true", observed="isVerified = true",
                        evidence=[evidence])
-        elif verified is False:
-            await unverified_domain(ctx, name, evidence)
         else:
-            ctx.errored(name, f"Graph did not say whether {name} is verified", expected="isVerified = true",
-                        observed=f"isVerified = {verified!r}", evidence=[evidence])
+            await unverified_domain(ctx, name, evidence)
 
 
 async def unverified_domain(ctx, name: str, evidence) -> None:
@@ -63,7 +89,7 @@ async def unverified_domain(ctx, name: str, evidence) -> None:
         ctx.failed(name, f"{name} is not verified (its verification record could not be read: {exc})",
                    expected="isVerified = true", observed="isVerified = false", evidence=[evidence])
         return
-    lines = [record_line(name, r) for r in records if isinstance(r, dict)]
+    lines = [line for line in (record_line(name, r) for r in records) if line]
     txt = [line for line in lines if " TXT " in line]
     expected = (txt or lines or ["the verification record from the admin center"])[0]
     ctx.failed(
@@ -97,27 +123,36 @@ async def unverified_domain(ctx, name: str, evidence) -> None:
     """,
 )
 async def domain_authentication(ctx) -> None:
-    domains = await ctx.inventory.tenant_domains()
-    _, evidence = await ctx.graph.get("domains", select=["id", "authenticationType", "isVerified", "isDefault",
-                                                         "isInitial", "isRoot", "supportedServices"])
+    domains, evidence = await tenant_domain_objects(ctx)
     federated_plan = ctx.profile.identity.model == "federated"
     hosts = await ctx.inventory.federation_hosts_by_domain()
     any_federated = False
-    for domain in sorted(domains, key=lambda d: d["id"]):
-        name = domain["id"]
-        auth = str(domain.get("authenticationType") or "")
+    untold = []  # domains Graph did not say enough about: one of them may be the federated one
+    for index, domain in in_name_order(domains):
+        try:
+            name = domain_name(domain, index)
+        except Unreadable as exc:
+            ctx.errored(f"domains[{index}]", str(exc), evidence=[evidence])
+            untold.append(f"domains[{index}]")
+            continue
         if is_initial_domain(name):
             continue
-        if auth.lower() not in KNOWN_AUTH_TYPES:
-            ctx.warned(name, f"{name} has an authentication type this tool does not know: {auth or 'none given'}",
-                       expected="Managed or Federated", observed=f"authenticationType = {auth!r}", evidence=[evidence])
-        elif auth.lower() == "managed":
+        try:
+            auth = require(domain, "authenticationType", str, read="domains[]", of=name, known=AUTH_TYPES)
+        except Unreadable as exc:
+            ctx.errored(name, str(exc), expected="Managed or Federated", evidence=[evidence])
+            untold.append(name)
+            continue
+        if auth == "Managed":
             ctx.passed(name, f"{name} is managed (cloud authentication)", observed="authenticationType = Managed",
                        evidence=[evidence])
         else:
             any_federated = True
             await federated_domain(ctx, name, hosts.get(name, []), evidence, federated_plan)
-    if federated_plan and not any_federated:
+    if federated_plan and not any_federated and untold:
+        ctx.errored("federation", "Cannot tell whether any custom domain is federated: Graph did not say how "
+                    f"{', '.join(untold)} authenticate", expected="at least one federated domain", evidence=[evidence])
+    elif federated_plan and not any_federated:
         ctx.failed("federation", "The identity model is federated but no custom domain is federated",
                    expected="at least one federated domain", observed="all custom domains managed", evidence=[evidence])
 
@@ -131,7 +166,16 @@ async def federated_domain(ctx, name: str, hosts, evidence, federated_plan: bool
         return
     where = ", ".join(f"{h.host}:{h.port}" for h in hosts)
     observed = "authenticationType = Federated" + (f", sign-in host {where}" if hosts else "")
-    if not hosts:
+    untold = []
+    for entry in config:
+        try:
+            require(entry, "passiveSignInUri", str, read=f"domains/{name}/federationConfiguration[]")
+        except Unreadable as exc:
+            untold.append(str(exc))
+    if untold:
+        ctx.errored(name, f"{name} is federated but Graph did not say where it signs in: {'; '.join(untold)}",
+                    expected="passiveSignInUri https://…", observed=observed, evidence=[evidence, config_evidence])
+    elif not hosts:
         ctx.failed(name, f"{name} is federated but has no https sign-in URI", expected="passiveSignInUri https://…",
                    observed=observed, evidence=[evidence, config_evidence])
     elif federated_plan:

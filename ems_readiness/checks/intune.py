@@ -7,15 +7,24 @@ from typing import Any
 from ems_readiness.engine.check import check
 from ems_readiness.probes.graph import GraphError, GraphNotSupported, GraphPermissionError
 
-from ems_readiness.checks._tenant import organization, text
+from ems_readiness.checks._tenant import Unreadable, label, organization, require, require_list
 
+TERMS_READ = "deviceManagement/termsAndConditions[]"
 TERMS_FIELDS = ["id", "displayName", "title", "bodyText", "acceptanceStatement", "version", "lastModifiedDateTime"]
 REQUIRED_TERMS_TEXT = (("title", "title"), ("bodyText", "body text"), ("acceptanceStatement", "acceptance statement"))
+POLICY_READ = "identity/conditionalAccess/policies[]"
+# documented values (shared/reference/graph.md §1.8, §1.9, §1.1)
+POLICY_STATES = ("enabled", "disabled", "enabledForReportingButNotEnforced")
+SUBSCRIPTION_STATES = ("pending", "active", "warning", "disabled", "deleted", "blocked", "lockedOut")
 
 
-async def intune_terms(ctx) -> tuple[list[dict[str, Any]], Any]:
+async def intune_terms(ctx) -> tuple[list[Any], Any]:
     terms, evidence = await ctx.graph.get("terms_and_conditions", select=TERMS_FIELDS)
-    return [t for t in terms if isinstance(t, dict)], evidence
+    return terms, evidence
+
+
+def terms_name(policy: Any) -> str:
+    return label(policy, "displayName", "id")
 
 
 @check(
@@ -44,25 +53,35 @@ async def terms_written(ctx) -> None:
                    observed="0 policies", evidence=[evidence])
         return
     for policy in terms:
-        name = policy.get("displayName") or policy.get("id")
-        empty = [label for key, label in REQUIRED_TERMS_TEXT if not text(policy.get(key))]
-        observed = ", ".join(f"{label}: {'empty' if not text(policy.get(key)) else repr(text(policy.get(key))[:60])}"
-                             for key, label in REQUIRED_TERMS_TEXT) + f"; version {policy.get('version')}"
+        name = terms_name(policy)
+        try:
+            texts = {key: require(policy, key, str, read=TERMS_READ, of=f"terms '{name}'").strip()
+                     for key, _ in REQUIRED_TERMS_TEXT}
+        except Unreadable as exc:
+            ctx.errored(f"terms:{name}", str(exc), expected="title, body text and acceptance statement all filled in",
+                        evidence=[evidence])
+            continue
+        empty = [what for key, what in REQUIRED_TERMS_TEXT if not texts[key]]
+        version = policy.get("version")
+        observed = ", ".join(f"{what}: {repr(texts[key][:60]) if texts[key] else 'empty'}"
+                             for key, what in REQUIRED_TERMS_TEXT) + f"; version {'not sent' if version is None else version}"
         if empty:
             ctx.failed(f"terms:{name}", f"Terms and conditions '{name}' have an empty {', '.join(empty)}",
                        expected="title, body text and acceptance statement all filled in", observed=observed,
                        evidence=[evidence])
         else:
-            ctx.passed(f"terms:{name}", f"Terms and conditions '{name}' are complete (version {policy.get('version')})",
+            ctx.passed(f"terms:{name}", f"Terms and conditions '{name}' are complete"
+                       + (f" (version {version})" if version is not None else ""),
                        observed=observed, evidence=[evidence])
 
 
-def target_text(assignment: dict[str, Any]) -> str:
-    target = assignment.get("target") or {}
-    kind = str(target.get("@odata.type", "")).rsplit(".", 1)[-1]
+def target_text(assignment: Any, of: str) -> str:
+    read = f"{TERMS_READ}.assignments[]"
+    target = require(assignment, "target", dict, read=read, of=of)
+    kind = require(target, "@odata.type", str, read=f"{read}.target", of=of).rsplit(".", 1)[-1]
     if "groupId" in target:
-        return f"{kind} group {target['groupId']}"
-    return kind or "unknown target"
+        return f"{kind} group {require(target, 'groupId', str, read=f'{read}.target', of=of)}"
+    return kind
 
 
 @check(
@@ -86,10 +105,23 @@ async def terms_assigned(ctx) -> None:
                    expected="terms assigned to at least one group", observed="0 policies", evidence=[evidence])
         return
     for policy in terms:
-        name = policy.get("displayName") or policy.get("id")
-        assignments, assignment_evidence = await ctx.graph.get("terms_assignments", ids={"id": policy["id"]})
-        targets = [target_text(a) for a in assignments if isinstance(a, dict)]
-        if targets:
+        name = terms_name(policy)
+        try:
+            terms_id = require(policy, "id", str, read=TERMS_READ, of=f"terms '{name}'")
+        except Unreadable as exc:
+            ctx.errored(f"terms:{name}", str(exc), evidence=[evidence])
+            continue
+        assignments, assignment_evidence = await ctx.graph.get("terms_assignments", ids={"id": terms_id})
+        targets, unreadable = [], []
+        for assignment in assignments:
+            try:
+                targets.append(target_text(assignment, f"terms '{name}'"))
+            except Unreadable as exc:
+                unreadable.append(str(exc))
+        if unreadable and not targets:
+            ctx.errored(f"terms:{name}", "; ".join(dict.fromkeys(unreadable)), expected="assigned to at least one group",
+                        evidence=[assignment_evidence])
+        elif targets:
             ctx.passed(f"terms:{name}", f"Terms and conditions '{name}' are assigned", observed="; ".join(targets),
                        evidence=[assignment_evidence])
         else:
@@ -97,13 +129,51 @@ async def terms_assigned(ctx) -> None:
                        expected="assigned to at least one group", observed="0 assignments", evidence=[assignment_evidence])
 
 
-def enforcing_policies(policies: list[dict[str, Any]], agreement_id: str | None = None) -> list[dict[str, Any]]:
-    found = []
+def policy_name(policy: Any) -> str:
+    return label(policy, "displayName", "id")
+
+
+def requires_terms(policy: Any, agreement_id: str | None) -> bool:
+    """Whether the policy's grant controls name the agreement (any agreement for None)."""
+    of = f"policy '{policy_name(policy)}'"
+    # null grantControls is documented: a policy with session controls only
+    controls = require(policy, "grantControls", dict, read=POLICY_READ, of=of, nullable=True)
+    if controls is None:
+        return False
+    terms = require_list(controls, "termsOfUse", str, read=f"{POLICY_READ}.grantControls", of=of)
+    return bool(terms) and (agreement_id is None or agreement_id.lower() in {t.lower() for t in terms})
+
+
+def policy_state(policy: Any) -> str:
+    return require(policy, "state", str, read=POLICY_READ, of=f"policy '{policy_name(policy)}'", known=POLICY_STATES)
+
+
+def enforcing_policies(policies: list[Any], agreement_id: str | None = None) -> tuple[list[Any], list[str]]:
+    """The policies that require the agreement, and what Graph did not say about the others."""
+    found, unknown = [], []
     for policy in policies:
-        terms = ((policy.get("grantControls") or {}).get("termsOfUse")) or []
-        if terms and (agreement_id is None or agreement_id in terms):
-            found.append(policy)
-    return found
+        try:
+            if requires_terms(policy, agreement_id):
+                found.append(policy)
+        except Unreadable as exc:
+            unknown.append(str(exc))
+    return found, unknown
+
+
+def enabled_among(policies: list[Any]) -> tuple[list[Any], list[str]]:
+    enabled, unknown = [], []
+    for policy in policies:
+        try:
+            if policy_state(policy) == "enabled":
+                enabled.append(policy)
+        except Unreadable as exc:
+            unknown.append(str(exc))
+    return enabled, unknown
+
+
+def policy_text(policy: Any) -> str:
+    state = policy.get("state") if isinstance(policy, dict) else None
+    return f"{policy_name(policy)} ({'state not sent' if state is None else state})"
 
 
 @check(
@@ -126,41 +196,62 @@ def enforcing_policies(policies: list[dict[str, Any]], agreement_id: str | None 
 async def terms_of_use(ctx) -> None:
     policies, policy_evidence = await ctx.graph.get(
         "conditional_access_policies", select=["id", "displayName", "state", "grantControls"])
-    policies = [p for p in policies if isinstance(p, dict)]
     try:
         agreements, agreement_evidence = await ctx.graph.get("agreements", select=["id", "displayName"])
     except GraphNotSupported as exc:
         ctx.skipped("terms-of-use agreements", f"Agreements are not readable: {exc}")
-        report_policies(ctx, enforcing_policies(policies), policy_evidence)
+        report_policies(ctx, policies, policy_evidence)
         return
     if not agreements:
         ctx.warned("terms-of-use agreements", "No Entra terms-of-use agreement exists",
                    expected="an agreement, if the organization presents terms at sign-in", observed="0 agreements",
                    evidence=[agreement_evidence])
     for agreement in agreements:
-        name = agreement.get("displayName") or agreement.get("id")
-        enforcing = enforcing_policies(policies, agreement.get("id"))
-        enabled = [p for p in enforcing if p.get("state") == "enabled"]
-        observed = "; ".join(f"{p.get('displayName')} ({p.get('state')})" for p in enforcing) or "no policy requires it"
+        name = label(agreement, "displayName", "id")
+        try:
+            agreement_id = require(agreement, "id", str, read="identityGovernance/termsOfUse/agreements[]",
+                                   of=f"agreement '{name}'")
+        except Unreadable as exc:
+            ctx.errored(f"agreement:{name}", str(exc), evidence=[agreement_evidence])
+            continue
+        enforcing, unknown = enforcing_policies(policies, agreement_id)
+        enabled, unknown_state = enabled_among(enforcing)
+        unknown += unknown_state
+        observed = "; ".join(policy_text(p) for p in enforcing) or "no policy requires it"
         if enabled:
             ctx.passed(f"agreement:{name}", f"Agreement '{name}' is enforced by conditional access", observed=observed,
                        evidence=[agreement_evidence, policy_evidence])
+        elif unknown:
+            ctx.errored(f"agreement:{name}", f"Cannot tell whether agreement '{name}' is enforced: "
+                        + "; ".join(dict.fromkeys(unknown)), observed=observed,
+                        evidence=[agreement_evidence, policy_evidence])
         else:
             ctx.warned(f"agreement:{name}", f"Agreement '{name}' is not enforced by an enabled conditional access policy",
                        expected="an enabled policy with grantControls.termsOfUse naming it", observed=observed,
                        evidence=[agreement_evidence, policy_evidence])
 
 
-def report_policies(ctx, enforcing: list[dict[str, Any]], evidence) -> None:
-    for policy in enforcing:
-        name = policy.get("displayName") or policy.get("id")
-        if policy.get("state") == "enabled":
+def report_policies(ctx, policies: list[Any], evidence) -> None:
+    """Without the agreements (app-only sign-in): every policy that requires terms of use."""
+    told = 0  # policies that require terms of use, or that Graph did not say enough about
+    for policy in policies:
+        name = policy_name(policy)
+        try:
+            if not requires_terms(policy, None):
+                continue
+            told += 1
+            state = policy_state(policy)
+        except Unreadable as exc:
+            told += 1
+            ctx.errored(f"policy:{name}", str(exc), evidence=[evidence])
+            continue
+        if state == "enabled":
             ctx.passed(f"policy:{name}", f"Conditional access policy '{name}' requires terms of use",
-                       observed=f"state {policy.get('state')}", evidence=[evidence])
+                       observed=f"state {state}", evidence=[evidence])
         else:
-            ctx.warned(f"policy:{name}", f"Conditional access policy '{name}' requires terms of use but is {policy.get('state')}",
-                       expected="state enabled", observed=f"state {policy.get('state')}", evidence=[evidence])
-    if not enforcing:
+            ctx.warned(f"policy:{name}", f"Conditional access policy '{name}' requires terms of use but is {state}",
+                       expected="state enabled", observed=f"state {state}", evidence=[evidence])
+    if not told:
         ctx.warned("conditional access", "No conditional access policy requires terms of use",
                    expected="an enabled policy with grantControls.termsOfUse", observed="none", evidence=[evidence])
 
@@ -193,32 +284,42 @@ MDM_AUTHORITY_MEANING = {
 )
 async def intune_service(ctx) -> None:
     management, evidence = await ctx.graph.get("device_management", select=["id", "subscriptionState", "intuneAccountId"])
-    state = management.get("subscriptionState")
-    if state is None:
-        ctx.errored("Intune subscription", "Graph did not report the Intune subscription state",
-                    expected="subscriptionState = active", observed="subscriptionState not in the answer",
-                    evidence=[evidence])
-    elif state == "active":
+    report_subscription(ctx, management, evidence)
+    await report_mdm_authority(ctx)
+
+
+def report_subscription(ctx, management: Any, evidence) -> None:
+    try:
+        state = require(management, "subscriptionState", str, read="deviceManagement", known=SUBSCRIPTION_STATES)
+    except Unreadable as exc:
+        ctx.errored("Intune subscription", str(exc), expected="subscriptionState = active", evidence=[evidence])
+        return
+    if state == "active":
         ctx.passed("Intune subscription", "The Intune subscription is active", expected="subscriptionState = active",
                    observed=f"subscriptionState = {state}", evidence=[evidence])
     else:
-        ctx.failed("Intune subscription", f"The Intune subscription is {state or 'not reported'}",
+        ctx.failed("Intune subscription", f"The Intune subscription is {state}",
                    expected="subscriptionState = active", observed=f"subscriptionState = {state!r}", evidence=[evidence])
-    org, _ = await organization(ctx)
+
+
+async def report_mdm_authority(ctx) -> None:
     try:
-        mdm, mdm_evidence = await ctx.graph.get("mdm_authority", ids={"id": org["id"]},
+        org, _ = await organization(ctx)
+        org_id = require(org, "id", str, read="organization")
+        mdm, mdm_evidence = await ctx.graph.get("mdm_authority", ids={"id": org_id},
                                                 select=["id", "mobileDeviceManagementAuthority"])
-    except (GraphPermissionError, GraphError) as exc:
+    except (GraphPermissionError, GraphError, Unreadable) as exc:
         ctx.errored("MDM authority", f"The MDM authority could not be read: {exc}")
         return
-    if mdm.get("mobileDeviceManagementAuthority") is None:
-        ctx.errored("MDM authority", "Graph did not report the MDM authority",
-                    expected="mobileDeviceManagementAuthority = intune", observed="not in the answer",
+    try:
+        authority = require(mdm, "mobileDeviceManagementAuthority", str, read="organization/{id}",
+                            known=MDM_AUTHORITY_MEANING)
+    except Unreadable as exc:
+        ctx.errored("MDM authority", str(exc), expected="mobileDeviceManagementAuthority = intune",
                     evidence=[mdm_evidence])
         return
-    authority = str(mdm["mobileDeviceManagementAuthority"])
-    meaning = MDM_AUTHORITY_MEANING.get(authority.lower(), f"a value this tool does not know ({authority})")
-    if authority.lower() == "intune":
+    meaning = MDM_AUTHORITY_MEANING[authority]
+    if authority == "intune":
         ctx.passed("MDM authority", "The MDM authority is Intune", expected="mobileDeviceManagementAuthority = intune",
                    observed=f"{authority} ({meaning})", evidence=[mdm_evidence])
     else:

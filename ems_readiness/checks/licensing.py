@@ -8,7 +8,14 @@ from typing import Any
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 
+from ems_readiness.checks._tenant import Unreadable, label, require, require_list
+
+READ = "subscribedSkus[]"
+# documented values (shared/reference/graph.md §1.5; servicePlanInfo.provisioningStatus)
+CAPABILITY_STATUSES = ("Enabled", "Warning", "Suspended", "Deleted", "LockedOut")
+PROVISIONING_STATUSES = ("Success", "Disabled", "Error", "PendingInput", "PendingActivation", "PendingProvisioning")
 CAPACITY_STATUSES = {"Enabled"}
+SKU_FIELDS = ["id", "skuId", "skuPartNumber", "capabilityStatus", "consumedUnits", "prepaidUnits", "servicePlans"]
 
 
 @lru_cache(maxsize=1)
@@ -16,28 +23,79 @@ def capabilities() -> list[dict[str, Any]]:
     return data_toml("ems_service_plans.toml")["capability"]
 
 
+def sku_name(sku: Any) -> str:
+    return label(sku, "skuPartNumber", "skuId", "id")
+
+
+def of_sku(sku: Any) -> str:
+    return f"SKU {sku_name(sku)}"
+
+
 def free_units(sku: dict[str, Any]) -> int:
-    prepaid = sku.get("prepaidUnits") or {}
-    enabled = prepaid.get("enabled") if isinstance(prepaid.get("enabled"), int) else 0
-    consumed = sku.get("consumedUnits") if isinstance(sku.get("consumedUnits"), int) else 0
+    prepaid = require(sku, "prepaidUnits", dict, read=READ, of=of_sku(sku))
+    enabled = require(prepaid, "enabled", int, read=f"{READ}.prepaidUnits", of=of_sku(sku))
+    consumed = require(sku, "consumedUnits", int, read=READ, of=of_sku(sku))
     return enabled - consumed
 
 
-def plans_in(sku: dict[str, Any], wanted: list[dict[str, str]]) -> list[dict[str, Any]]:
-    ids = {p["id"].lower() for p in wanted}
-    names = {p["name"].upper() for p in wanted}
-    return [
-        plan for plan in sku.get("servicePlans") or []
-        if isinstance(plan, dict)
-        and (str(plan.get("servicePlanId", "")).lower() in ids or str(plan.get("servicePlanName", "")).upper() in names)
-    ]
+def plan_is(plan: Any, wanted: list[dict[str, str]], of: str) -> bool:
+    """Matched by servicePlanId (the same in every SKU), servicePlanName as fallback."""
+    read = f"{READ}.servicePlans[]"
+    try:
+        plan_id = require(plan, "servicePlanId", str, read=read, of=of)
+    except Unreadable as missing_id:
+        plan_id, why = None, missing_id
+    try:
+        name = require(plan, "servicePlanName", str, read=read, of=of)
+    except Unreadable:
+        name = None
+    if plan_id is not None and plan_id.lower() in {p["id"].lower() for p in wanted}:
+        return True
+    if name is not None and name.upper() in {p["name"].upper() for p in wanted}:
+        return True
+    if plan_id is None and name is None:
+        raise why
+    return False
+
+
+def plans_in(sku: Any, wanted: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The SKU's plans among `wanted`; Unreadable when the SKU's plans cannot be told."""
+    plans = require_list(sku, "servicePlans", dict, read=READ, of=of_sku(sku))
+    return [plan for plan in plans if plan_is(plan, wanted, of_sku(sku))]
+
+
+def is_usable(sku: dict[str, Any], plan: dict[str, Any]) -> bool:
+    """Enabled SKU and plan provisioned; a known negative on either side settles it."""
+    answers = []
+    for read_it in (
+        lambda: require(sku, "capabilityStatus", str, read=READ, of=of_sku(sku), known=CAPABILITY_STATUSES) in CAPACITY_STATUSES,
+        lambda: require(plan, "provisioningStatus", str, read=f"{READ}.servicePlans[]", of=of_sku(sku),
+                        known=PROVISIONING_STATUSES) == "Success",
+    ):
+        try:
+            answers.append(read_it())
+        except Unreadable as exc:
+            answers.append(exc)
+    if False in answers:
+        return False
+    for answer in answers:
+        if isinstance(answer, Unreadable):
+            raise answer
+    return True
+
+
+def sent(obj: Any, field: str) -> str:
+    value = obj.get(field) if isinstance(obj, dict) else None
+    return "not sent" if value is None else str(value)
 
 
 def describe(sku: dict[str, Any], plan: dict[str, Any]) -> str:
-    return (
-        f"{sku.get('skuPartNumber', '?')}: plan {plan.get('servicePlanName', '?')} {plan.get('provisioningStatus', '?')},"
-        f" SKU {sku.get('capabilityStatus', '?')}, {free_units(sku)} free of {(sku.get('prepaidUnits') or {}).get('enabled', 0)}"
-    )
+    try:
+        units = f"{free_units(sku)} free of {sku['prepaidUnits']['enabled']}"
+    except Unreadable:
+        units = "free units not sent"
+    return (f"{sku_name(sku)}: plan {label(plan, 'servicePlanName', 'servicePlanId')} {sent(plan, 'provisioningStatus')},"
+            f" SKU {sent(sku, 'capabilityStatus')}, {units}")
 
 
 @check(
@@ -60,41 +118,84 @@ def describe(sku: dict[str, Any], plan: dict[str, Any]) -> str:
     """,
 )
 async def ems_service_plans(ctx) -> None:
-    skus, evidence = await ctx.graph.get("subscribed_skus")
-    skus = [s for s in skus if isinstance(s, dict)]
+    skus, evidence = await ctx.graph.get("subscribed_skus", select=SKU_FIELDS)
     for capability in capabilities():
-        carrying = [(sku, plan) for sku in skus for plan in plans_in(sku, capability["plans"])]
-        usable = [
-            (sku, plan) for sku, plan in carrying
-            if sku.get("capabilityStatus") in CAPACITY_STATUSES and plan.get("provisioningStatus") == "Success"
-        ]
-        free = sum(max(0, free_units(sku)) for sku, _ in {id(s): (s, p) for s, p in usable}.values())
-        observed = "; ".join(describe(sku, plan) for sku, plan in carrying) or "no subscribed SKU carries it"
-        expected = f"{' or '.join(p['name'] for p in capability['plans'])} provisioned (Success) in an Enabled SKU with free units"
-        resource = capability["title"]
-        if usable and free > 0:
-            ctx.passed(resource, f"{capability['title']}: {free} licence(s) free", expected=expected,
-                       observed=observed, evidence=[evidence])
-        elif usable:
-            ctx.failed(resource, f"{capability['title']} is licensed but every licence is assigned (0 free)",
-                       expected=expected, observed=observed, evidence=[evidence],
-                       remediation="Buy more licences or free some: the onboarding's pilot users need unassigned licences.")
-        else:
-            lesser = [sku.get("skuPartNumber", "?") for sku in skus for _ in plans_in(sku, capability.get("not_enough", []))]
-            message = f"{capability['title']} is not available to assign"
-            if carrying:
-                message += ": the plan is present but disabled or its subscription is not Enabled"
-            if lesser:
-                message += f" (only Basic Mobility and Security in {', '.join(sorted(set(lesser)))})"
-            ctx.failed(resource, message, expected=expected, observed=observed, evidence=[evidence],
-                       remediation=capability["fix"])
+        assess_capability(ctx, capability, skus, evidence)
     for sku in skus:
-        status = sku.get("capabilityStatus")
-        carries_ems = any(plans_in(sku, c["plans"]) for c in capabilities())
-        if carries_ems and status not in CAPACITY_STATUSES:
-            ctx.warned(
-                f"SKU {sku.get('skuPartNumber', sku.get('skuId', '?'))}",
-                f"Subscription {sku.get('skuPartNumber', '?')} carries EMS plans but is {status}: its licences are not capacity",
-                expected="capabilityStatus Enabled", observed=f"capabilityStatus {status}", evidence=[evidence],
-                remediation="Renew or reactivate the subscription before the onboarding, or plan without it.",
-            )
+        assess_sku(ctx, sku, evidence)
+
+
+def assess_capability(ctx, capability: dict[str, Any], skus: list[Any], evidence) -> None:
+    carrying: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    usable: dict[int, dict[str, Any]] = {}
+    unknown: list[str] = []  # what Graph did not say that could change the verdict
+    for sku in skus:
+        try:
+            plans = plans_in(sku, capability["plans"])
+        except Unreadable as exc:
+            unknown.append(str(exc))
+            continue
+        for plan in plans:
+            carrying.append((sku, plan))
+            try:
+                if is_usable(sku, plan):
+                    usable[id(sku)] = sku
+            except Unreadable as exc:
+                unknown.append(str(exc))
+    free = 0
+    for sku in usable.values():
+        try:
+            free += max(0, free_units(sku))
+        except Unreadable as exc:
+            unknown.append(str(exc))
+    observed = "; ".join(describe(sku, plan) for sku, plan in carrying) or "no subscribed SKU carries it"
+    expected = f"{' or '.join(p['name'] for p in capability['plans'])} provisioned (Success) in an Enabled SKU with free units"
+    resource = capability["title"]
+    if free > 0:
+        ctx.passed(resource, f"{capability['title']}: {free} licence(s) free", expected=expected,
+                   observed=observed, evidence=[evidence])
+    elif unknown:
+        ctx.errored(resource, f"Cannot tell whether {capability['title']} is available: {'; '.join(dict.fromkeys(unknown))}",
+                    expected=expected, observed=observed, evidence=[evidence])
+    elif usable:
+        ctx.failed(resource, f"{capability['title']} is licensed but every licence is assigned (0 free)",
+                   expected=expected, observed=observed, evidence=[evidence],
+                   remediation="Buy more licences or free some: the onboarding's pilot users need unassigned licences.")
+    else:
+        message = f"{capability['title']} is not available to assign"
+        if carrying:
+            message += ": the plan is present but disabled or its subscription is not Enabled"
+        lesser = lesser_skus(skus, capability.get("not_enough", []))
+        if lesser:
+            message += f" (only Basic Mobility and Security in {', '.join(lesser)})"
+        ctx.failed(resource, message, expected=expected, observed=observed, evidence=[evidence],
+                   remediation=capability["fix"])
+
+
+def lesser_skus(skus: list[Any], plans: list[dict[str, str]]) -> list[str]:
+    found = set()
+    for sku in skus:
+        try:
+            if plans_in(sku, plans):
+                found.add(sku_name(sku))
+        except Unreadable:
+            pass  # only named in the message; the verdict already accounts for unreadable SKUs
+    return sorted(found)
+
+
+def assess_sku(ctx, sku: Any, evidence) -> None:
+    resource = of_sku(sku)
+    try:
+        if not any(plans_in(sku, c["plans"]) for c in capabilities()):
+            return
+        status = require(sku, "capabilityStatus", str, read=READ, of=resource, known=CAPABILITY_STATUSES)
+    except Unreadable as exc:
+        ctx.errored(resource, str(exc), evidence=[evidence])
+        return
+    if status not in CAPACITY_STATUSES:
+        ctx.warned(
+            resource,
+            f"Subscription {sku_name(sku)} carries EMS plans but is {status}: its licences are not capacity",
+            expected="capabilityStatus Enabled", observed=f"capabilityStatus {status}", evidence=[evidence],
+            remediation="Renew or reactivate the subscription before the onboarding, or plan without it.",
+        )

@@ -265,7 +265,10 @@ def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, b
         return None
     if dn[:1] == "<":
         return None
-    attributes: dict[str, list[str]] = {}
+    # values go in as tuples (most attributes hold one); a second value turns them into a list, made a
+    # tuple again at the end
+    attributes: dict[str, tuple[str, ...] | list[str]] = {}
+    several: list[str] = []
     known = names.get
     held = attributes.get
     decode = binascii.a2b_base64
@@ -286,16 +289,24 @@ def _bulk_record(record: str, names: dict[str, tuple[str, bool]], source: str, b
         elif value[:1] == " ":
             value = value.lstrip(" ")
         values = held(key)
-        if values is not None:
-            values.append(value)
-        elif key in _LDIF_CONTROL:
-            if key != "changetype" or value != "add":
+        if values is None:
+            if key in _LDIF_CONTROL:
+                if key != "changetype" or value != "add":
+                    return None
+            elif len(attributes) >= MAX_ATTRIBUTES:
                 return None
-        elif len(attributes) >= MAX_ATTRIBUTES:
-            return None
+            else:
+                attributes[key] = (value,)
+        elif type(values) is tuple:
+            attributes[key] = [*values, value]
+            several.append(key)
         else:
-            attributes[key] = [value]
-    return _make_object(dn, attributes, source) if build else _CHECKED
+            values.append(value)  # type: ignore[union-attr]
+    if not build:
+        return _CHECKED
+    for key in several:
+        attributes[key] = tuple(attributes[key])
+    return AdObject(dn=dn, attributes=attributes, source=source)  # type: ignore[arg-type]
 
 
 _CHECKED = AdObject(dn="", attributes={})  # validate_export's placeholder for a record that parsed
@@ -437,6 +448,8 @@ def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> It
             raise reader.error(last[0], "the csvde header must start with DN and name every column")
         if len(names) > MAX_ATTRIBUTES:
             raise reader.error(last[0], f"more than {MAX_ATTRIBUTES} columns")
+        columns = [(index, name, name in CSV_MULTI_VALUED) for index, name in enumerate(names) if index
+                   and (keep is None or name in keep)]
         while True:
             start = last[0] + 1
             try:
@@ -452,13 +465,17 @@ def _csv_records(reader: _BlockReader, keep: frozenset[str] | None = None) -> It
             dn = row[0]
             if not dn:
                 raise reader.error(start, "row without DN")
-            attributes: dict[str, list[str]] = {}
-            for name, field in zip(names[1:], row[1:]):
+            attributes: dict[str, tuple[str, ...]] = {}
+            for index, name, multi in columns:
+                field = row[index]
                 if field == "":
                     continue  # csvde leaves an absent attribute empty
-                parts = field.split(";") if name in CSV_MULTI_VALUED else [field]
-                attributes[name] = [_csv_value(reader, start, name, part) for part in parts]
-            yield _make_object(dn, attributes, f"{reader.name}:{start}", keep)
+                if multi:
+                    attributes[name] = tuple(_csv_value(reader, start, name, part) for part in field.split(";"))
+                else:
+                    attributes[name] = (_csv_value(reader, start, name, field) if field[:2] in ("X'", "x'")
+                                        else field,)
+            yield AdObject(dn=dn, attributes=attributes, source=f"{reader.name}:{start}")
     finally:
         csv.field_size_limit(previous)
 

@@ -377,7 +377,10 @@ def _any_filter(match: re.Match[str]) -> Filter:
     wanted = _literal(match.group("literal"))
 
     def matches(item: GraphObject) -> bool:
-        return any(_equals(_get(entry, prop), wanted) for entry in _get(item, collection) or ())
+        # a malformed tenant (the mutation tests make them) matches nothing rather than crash the server
+        entries = _get(item, collection)
+        return isinstance(entries, list) and any(
+            _equals(_get(entry, prop), wanted) for entry in entries if isinstance(entry, dict))
     return Filter(matches, advanced=False, operator="any")
 
 

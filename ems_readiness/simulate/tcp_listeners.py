@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from ems_readiness.simulate.ports import bind_preferred
+
 MODES = ("open", "refused", "filtered")
 LOOPBACK = "127.0.0.1"
 PORT_TOKEN = re.compile(r"^\{\{port:([A-Za-z0-9_.-]+)\}\}$")
@@ -109,7 +111,7 @@ class TcpSimulator:
             return closed_port(port)
         server = self._own(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind((LOOPBACK, port))
+        bind_preferred(server, LOOPBACK, port)
         port = server.getsockname()[1]
         if mode == "open":
             server.listen(128)
@@ -169,7 +171,7 @@ def closed_port(port: int = 0) -> int:
     """A free port number that nothing listens on (`port` if it is free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK, port))
+        bind_preferred(sock, LOOPBACK, port)
         return sock.getsockname()[1]
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from cryptography import x509
 
+from ems_readiness.simulate.ports import bind_preferred
 from ems_readiness.simulate.certs import CASES, WEAK_CASES, CertificateFactory, pem, write_bundle
 
 STALL = "stall"
@@ -242,7 +243,7 @@ class TlsSimulator:
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            sock.bind((self.host, spec.port))
+            bind_preferred(sock, self.host, spec.port)
         except OSError as exc:
             sock.close()
             raise OSError(f"TLS server {spec.name!r}: cannot listen on {self.host}:{spec.port}: {exc}") from None
