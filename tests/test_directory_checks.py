@@ -369,3 +369,17 @@ def test_the_fixes_file_is_written_only_when_the_directory_was_assessed(tmp_path
     written = write_outputs(results, tmp_path / "b", ["json"], "en")
     assert (tmp_path / "b" / "directory-fixes.csv") in written
     assert (tmp_path / "b" / "directory-fixes.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+
+
+def test_the_demo_shows_the_directory_findings_and_writes_the_fixes(tmp_path):
+    proc = run_cli("demo", "--out", str(tmp_path), "--format", "json,csv", "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    checks = {c["id"]: c for c in results["checks"]}
+    assert checks["ADP-001"]["status"] == "fail" and checks["ADP-004"]["status"] == "fail"
+    assert any(f["resource"] == "admin-takeover:meganb@contoso.test" for f in checks["ADP-004"]["findings"])
+    rows = list(csv.reader(io.StringIO((tmp_path / "directory-fixes.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[0][:6] == ["DISTINGUISHEDNAME", "ATTRIBUTE", "ERROR", "VALUE", "UPDATE", "ACTION"]
+    assert len(rows) - 1 == results["directory_fixes_total"] > 5
+    assert any(r[1] == "mailNickname" and r[3] == ".lynner" and r[4] == "lynner" for r in rows)
+    assert "ADP-004" in proc.stderr  # listed among the failing checks
