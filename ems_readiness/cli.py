@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from ems_readiness import __version__
+from ems_readiness.engine.terminal import echo, json_text, one_line
 
 EXIT_USAGE = 2
 EXIT_TENANT = 3
@@ -32,12 +33,7 @@ class InputError(click.ClickException):
 
 
 def echo_error(message: str) -> None:
-    click.echo(f"{PROG}: error: {one_line(message)}", err=True)
-
-
-def one_line(text: str) -> str:
-    """Line breaks and other unprintable characters as escapes: an error is exactly one line."""
-    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)
+    echo(f"{PROG}: error: {one_line(message)}", err=True)
 
 
 def fail_usage(message: str) -> NoReturn:
@@ -182,7 +178,7 @@ def finish(results, plan: OutputPlan) -> int:
         from ems_readiness.engine.suppressions import apply_suppressions
 
         for warning in apply_suppressions(results, plan.rules, date.today()):
-            click.echo(f"warning: {warning}", err=True)
+            echo(f"warning: {one_line(warning)}", err=True)
     if plan.baseline is not None:
         annotate(results, plan.baseline)
     results.responsibilities = responsibility_results(results.checks, results.baseline)
@@ -193,7 +189,7 @@ def finish(results, plan: OutputPlan) -> int:
         fail_usage(f"--out {plan.out_dir}: cannot write the outputs ({exc.strerror or type(exc).__name__}: {exc.filename})")
     summary_line(results)
     for path in written:
-        click.echo(f"wrote {path}", err=True)
+        echo(f"wrote {path}", err=True)
     from ems_readiness.engine.exit_policy import exit_code
 
     return exit_code(results, plan.fail_on, plan.fail_on_error)
@@ -206,13 +202,13 @@ def summary_line(results) -> None:
     if results.baseline:
         counts = results.baseline.counts
         line += f" | vs baseline: {counts.get('fixed', 0)} fixed, {counts.get('regressed', 0)} regressed, {counts.get('new', 0)} new, {counts.get('still-failing', 0)} still failing"
-    click.echo(line, err=True)
+    echo(line, err=True)
     for check in results.checks:
         if check.status.value in ("fail", "error"):
             bad = [f for f in check.findings if f.status.value == check.status.value]
             detail = f"{len(bad)} of {len(check.findings)} findings" if bad else (check.reason or "")
-            click.echo(f"  {check.status.value.upper():5} {check.id:8} [{check.severity.value}] {check.title} ({detail})",
-                       err=True)
+            echo(one_line(f"  {check.status.value.upper():5} {check.id:8} [{check.severity.value}] {check.title} ({detail})"),
+                 err=True)
 
 
 # ---- progress ------------------------------------------------------------------------------
@@ -237,10 +233,13 @@ class Progress:
 
     def done(self, result, n: int, total: int) -> None:
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=f"{result.id} {result.status.value}")
+            from rich.markup import escape
+
+            description = escape(one_line(f"{result.id} {result.status.value}"))
+            self._bar.update(self._task, advance=1, description=description)
         elif self.enabled:
-            click.echo(f"[{n:>2}/{total}] {result.id:8} {result.status.value:5} {result.duration_ms:8.0f} ms  {result.title}",
-                       err=True)
+            echo(one_line(f"[{n:>2}/{total}] {result.id:8} {result.status.value:5} {result.duration_ms:8.0f} ms  "
+                          f"{result.title}"), err=True)
 
     def stop(self) -> None:
         if self._bar is not None:
@@ -272,6 +271,12 @@ def main() -> None:
     Probes the tenant (read-only, Microsoft Graph) and the network the way the services will see
     it, and maps every result to the customer responsibilities of the FastTrack onboarding.
     """
+    from ems_readiness.engine.secrets import register_environment
+    from ems_readiness.engine.terminal import configure_logging, install_excepthook
+
+    register_environment()  # before anything can read, print or echo them
+    configure_logging()
+    install_excepthook()
 
 
 @main.command()
@@ -311,6 +316,10 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory
         profile = environment_defaults(profile)
     except ProfileError as exc:
         fail_usage(str(exc))
+    if profile.network.proxy:
+        from ems_readiness.engine.secrets import register_proxy_url
+
+        register_proxy_url(profile.network.proxy)
     validate_directory_files(profile)
     if no_network and no_tenant:
         fail_usage("--no-network and --no-tenant together leave nothing to scan")
@@ -386,7 +395,7 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
                         suppress_file=suppress_file)
     with SimulatedEnvironment(scenario) as env:
         if not quiet:
-            click.echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
+            echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
         results = run_scan(env.profile(), checks, mode="demo", scenario=scenario, credential=env.credential(),
                            quiet=quiet)
     sys.exit(finish(results, plan))
@@ -433,14 +442,14 @@ def list_checks(fmt) -> None:
     """The check catalogue: id, title, area, severity, responsibilities, Graph permissions."""
     checks = load_checks_or_exit()
     if fmt == "json":
-        click.echo(json.dumps([check_metadata(c) for c in checks], indent=2, ensure_ascii=False))
+        echo(json_text([check_metadata(c) for c in checks], indent=2))
         return
     for c in checks:
         perms = ", ".join(c.permissions.application) or ("delegated only: " + ", ".join(c.permissions.delegated)
                                                          if c.permissions.delegated else "-")
-        click.echo(f"{c.id:8} {c.severity.value:7} {c.area:15} {c.title}")
-        click.echo(f"{'':8} responsibilities: {', '.join(c.responsibilities)}{' (topic ' + c.topic + ')' if c.topic else ''}")
-        click.echo(f"{'':8} Graph: {perms}")
+        echo(f"{c.id:8} {c.severity.value:7} {c.area:15} {c.title}")
+        echo(f"{'':8} responsibilities: {', '.join(c.responsibilities)}{' (topic ' + c.topic + ')' if c.topic else ''}")
+        echo(f"{'':8} Graph: {perms}")
 
 
 def check_metadata(c) -> dict[str, Any]:
@@ -461,19 +470,19 @@ def permissions(only, skip, fmt) -> None:
     delegated = sorted({p for c in checks for p in c.permissions.delegated})
     delegated_only = sorted(c.id for c in checks if c.delegated_only)
     if fmt == "json":
-        click.echo(json.dumps({"application": application, "delegated": delegated,
-                               "delegated_only_checks": delegated_only}, indent=2))
+        echo(json_text({"application": application, "delegated": delegated,
+                        "delegated_only_checks": delegated_only}, indent=2))
         return
     click.echo("Application permissions (app-only sign-in; grant admin consent):")
     for p in application:
         users = ", ".join(c.id for c in checks if p in c.permissions.application)
-        click.echo(f"  {p:42} {users}")
+        echo(f"  {p:42} {users}")
     click.echo("\nDelegated permissions (signed-in user, who also needs a directory role such as Global Reader):")
     for p in delegated:
         users = ", ".join(c.id for c in checks if p in c.permissions.delegated)
-        click.echo(f"  {p:42} {users}")
+        echo(f"  {p:42} {users}")
     if delegated_only:
-        click.echo(f"\nDelegated sign-in only (skipped under app-only): {', '.join(delegated_only)}")
+        echo(f"\nDelegated sign-in only (skipped under app-only): {', '.join(delegated_only)}")
 
 
 @main.command()
@@ -501,11 +510,11 @@ def diff(old_file, new_file, fmt) -> None:
 
     comparison = compare(load_results_file(old_file), load_results_file(new_file))
     if fmt == "json":
-        click.echo(json.dumps(comparison.as_dict(), indent=2, ensure_ascii=False))
+        echo(json_text(comparison.as_dict(), indent=2))
     elif fmt == "md":
-        click.echo(render_markdown(comparison))
+        echo(render_markdown(comparison))
     else:
-        click.echo(render_text(comparison))
+        echo(render_text(comparison))
 
 
 @main.command()

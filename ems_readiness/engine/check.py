@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
 from ems_readiness.engine.model import Evidence, Finding, GraphPermissions, Severity, Status
+from ems_readiness.engine.secrets import scrub
 
 if TYPE_CHECKING:
     from ems_readiness.engine.context import CheckContext
@@ -149,8 +150,11 @@ class FindingSink:
 
 
 def bound_text(text: str, limit: int) -> str:
-    """Untrusted text (tenant data, DNS answers) is bounded before it enters the results."""
-    text = text.replace("\x00", "")
+    """Untrusted text (tenant data, DNS answers) is bounded before it enters the results.
+
+    Secrets are scrubbed first: cutting a message inside an echoed secret would leave a part of
+    it that no later scrub recognises."""
+    text = scrub(str(text).replace("\x00", ""))
     if len(text) <= limit:
         return text
     return text[: limit - 12] + " …[truncated]"

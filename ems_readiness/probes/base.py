@@ -46,7 +46,7 @@ class EvidenceLog:
         evidence = Evidence(
             probe=probe,  # type: ignore[arg-type]
             target=bound_text(target, 500),
-            outcome=outcome,
+            outcome=bound_text(outcome, 200),
             elapsed_ms=None if elapsed_ms is None else round(elapsed_ms, 1),
             data={k: bounded(v) for k, v in data.items()},
         )
@@ -54,23 +54,64 @@ class EvidenceLog:
         return evidence
 
 
-def bounded(value: Any, depth: int = 0) -> Any:
-    """Untrusted values enter evidence bounded in size and depth."""
-    if isinstance(value, str):
-        return bound_text(value, MAX_EVIDENCE_VALUE)
-    if isinstance(value, (int, float, bool)) or value is None:
+MAX_EVIDENCE_ITEMS = 200  # per list or object
+MAX_EVIDENCE_DEPTH = 6
+# The whole of one evidence value: without it, 200 lists of 200 lists of ... are each in bounds.
+MAX_EVIDENCE_TOTAL_CHARS = 200_000
+MAX_EVIDENCE_NODES = 5_000
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.chars = MAX_EVIDENCE_TOTAL_CHARS
+        self.nodes = MAX_EVIDENCE_NODES
+
+    def take(self, text: str) -> str | None:
+        """`text` if it fits what is left, else None."""
+        self.nodes -= 1
+        self.chars -= len(text)
+        return text if self.nodes >= 0 and self.chars >= 0 else None
+
+
+def bounded(value: Any, depth: int = 0, budget: _Budget | None = None) -> Any:
+    """Untrusted values enter evidence bounded in size, depth and total volume."""
+    budget = budget or _Budget()
+    if isinstance(value, bool) or value is None:
         return value
-    if depth > 6:
-        return bound_text(repr(value), 200)
+    if isinstance(value, (int, float)):
+        return value if budget.take("0") is not None else None
+    if isinstance(value, str):
+        return _bounded_text(value, MAX_EVIDENCE_VALUE, budget)
+    if depth > MAX_EVIDENCE_DEPTH:
+        return _bounded_text(repr(value), 200, budget)
     if isinstance(value, dict):
-        return {bound_text(str(k), 200): bounded(v, depth + 1) for k, v in list(value.items())[:200]}
+        items = list(value.items())
+        out: Any = {}
+        for k, v in items[:MAX_EVIDENCE_ITEMS]:
+            key = _bounded_text(str(k), 200, budget)
+            if key == _OVER_BUDGET:
+                break
+            out[key] = bounded(v, depth + 1, budget)
+        return out
     if isinstance(value, (list, tuple, set)):
         items = list(value)
-        out = [bounded(v, depth + 1) for v in items[:200]]
-        if len(items) > 200:
-            out.append(f"…{len(items) - 200} more")
+        out = []
+        for v in items[:MAX_EVIDENCE_ITEMS]:
+            if budget.nodes <= 0 or budget.chars <= 0:
+                break
+            out.append(bounded(v, depth + 1, budget))
+        if len(items) > len(out):
+            out.append(f"…{len(items) - len(out)} more")
         return out
-    return bound_text(str(value), MAX_EVIDENCE_VALUE)
+    return _bounded_text(str(value), MAX_EVIDENCE_VALUE, budget)
+
+
+_OVER_BUDGET = "…[evidence size limit reached]"
+
+
+def _bounded_text(text: str, limit: int, budget: _Budget) -> str:
+    text = bound_text(text, limit)
+    return budget.take(text) or _OVER_BUDGET
 
 
 class Stopwatch:

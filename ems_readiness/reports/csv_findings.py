@@ -24,6 +24,8 @@ from ems_readiness.reports.i18n import check_lang
 from ems_readiness.reports.sarif import check_level_finding
 
 BOM = "\ufeff"
+CELL_CHARS = 32_000  # Excel holds 32,767 characters in a cell and splits a longer one across rows
+CELL_CUT = " …[truncated; see results.json]"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 
@@ -56,6 +58,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def csv_cell(value: object) -> str:
     text = "" if value is None else _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    if len(text) > CELL_CHARS:
+        text = text[: CELL_CHARS - len(CELL_CUT)] + CELL_CUT
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 
 from jinja2 import Environment, FunctionLoader, StrictUndefined
@@ -370,6 +370,7 @@ def _load_template(name: str) -> tuple[str, str, None]:
     return path.read_text(encoding="utf-8"), f"ems_readiness/reports/templates/{name}", None
 
 
+@cache  # one environment keeps the compiled templates: rendering is then a fraction of the cost
 def environment() -> Environment:
     return Environment(
         loader=FunctionLoader(_load_template),

@@ -62,7 +62,7 @@ def _testsuite(results: Results, index: int, area: str, checks: list[CheckResult
             "package": f"{CLASSNAME_PREFIX}.{xml_text(area)}",
             "id": str(index),
             # the schema's timestamp has no time zone: it is UTC
-            "timestamp": results.started.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "timestamp": results.started.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
             "hostname": xml_text(results.vantage.host).strip() or "localhost",
             "tests": str(len(checks)),
             "failures": str(outcomes.count(Status.FAIL)),

@@ -13,6 +13,7 @@ from datetime import timezone
 
 from ems_readiness.engine.model import Change, CheckResult, Finding, Results, Status
 from ems_readiness.engine.suppressions import effective_status, is_suppressed
+from ems_readiness.engine.terminal import inert_commands
 
 from ems_readiness.reports.check_texts import check_text
 from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
@@ -85,7 +86,8 @@ def render(results: Results, lang: str = "en") -> str:
         _changes(results, lang),
         _suppressed(results, lang),
     ]
-    return "\n\n".join(section for section in sections if section) + "\n"
+    # CI logs that print this file must not run a workflow command from it
+    return inert_commands("\n\n".join(section for section in sections if section) + "\n")
 
 
 def _label(key: str, lang: str, **values: object) -> str:

@@ -1,11 +1,32 @@
-"""Every output format from one results document."""
+"""Every output format from one results document.
+
+Before any renderer sees the document, `publishable` makes a copy fit to be written anywhere:
+every string in it (findings, evidence, settings, tenant data) has the run's secrets scrubbed
+and lone surrogates (valid in a Python string, impossible in UTF-8) replaced by U+FFFD; times
+are in UTC and numbers finite, so every format can carry them and results.json reads back. Doing it
+on the model, before escaping and truncation, means no renderer's escaping (HTML entities, JSON
+escapes, Markdown backslashes) or shortening can turn a secret into a form the scrub misses.
+Each rendered text is scrubbed once more and written atomically: a temporary file renamed into
+place, so a failure never leaves a truncated or empty output.
+"""
 
 from __future__ import annotations
 
 import importlib
+import math
+import os
+import re
+import tempfile
+import typing
+from datetime import datetime, timezone
+from enum import Enum
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from ems_readiness.engine.model import Results
+from ems_readiness.engine.secrets import scrub
 
 # format -> (file name, module with `render(results, lang) -> str`)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -17,6 +38,8 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("findings.csv", "ems_readiness.reports.csv_findings"),
 }
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def parse_formats(text: str | list[str]) -> list[str]:
     items = text if isinstance(text, list) else text.split(",")
@@ -27,30 +50,128 @@ def parse_formats(text: str | list[str]) -> list[str]:
     return formats or ["html", "json"]
 
 
+def clean_text(text: str) -> str:
+    """A string fit for any output: secrets scrubbed, lone surrogates replaced."""
+    text = scrub(text)
+    return _SURROGATE.sub("\ufffd", text) if _has_surrogate(text) else text
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def publishable(results: Results) -> Results:
+    """A copy of `results` fit for any output (see the module text): every string cleaned, every
+    time aware and in UTC, every number finite. The model accepts more than a file can carry."""
+    return _cleaned_model(results)
+
+
+def _cleaned_model(model: BaseModel) -> BaseModel:
+    fields = type(model).model_fields
+    updates = {}
+    for name, info in fields.items():
+        value = getattr(model, name)
+        if isinstance(value, float) and not math.isfinite(value):
+            cleaned: Any = None if _optional(info.annotation) else 0.0
+        else:
+            cleaned = _cleaned(value)
+        if cleaned is not value:
+            updates[name] = cleaned
+    return model.model_copy(update=updates) if updates else model
+
+
+def _optional(annotation: Any) -> bool:
+    return type(None) in typing.get_args(annotation)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, Enum) or value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, str):
+        cleaned = clean_text(value)
+        return value if cleaned == value else cleaned
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None  # what JSON would make of it
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, BaseModel):
+        return _cleaned_model(value)
+    if isinstance(value, dict):
+        return {_cleaned(k): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_cleaned(v) for v in value]
+    return clean_text(str(value))
+
+
+def _utc(moment: datetime) -> datetime:
+    """Naive times are read as UTC (as the tool writes them); times that overflow on the way are clamped."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        edge = datetime.max if moment.year > 1 else datetime.min
+        return edge.replace(tzinfo=timezone.utc)
+
+
 def render(results: Results, fmt: str, lang: str) -> str:
+    """One format of an already `publishable` document."""
     if fmt == "json":
         return results.dump_json() + "\n"
     module = importlib.import_module(FORMATS[fmt][1])
     return module.render(results, lang=lang)
 
 
-def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = out_dir / FORMATS[fmt][0]
-        text = render(results, fmt, lang)
-        # CSV carries a BOM so Excel reads UTF-8; the renderer adds it
-        path.write_text(text, encoding="utf-8", newline="" if fmt == "csv" else None)
-        written.append(path)
-    if results.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
+def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
+    """File name -> text of every output: the formats asked for, and directory-fixes.csv when the
+    directory was assessed."""
+    clean = publishable(results)
+    texts = {FORMATS[fmt][0]: render(clean, fmt, lang) for fmt in formats}
+    if clean.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
         from ems_readiness.reports import directory_fixes
 
-        path = out_dir / directory_fixes.FILE_NAME
-        path.write_text(directory_fixes.render(results), encoding="utf-8", newline="")
+        texts[directory_fixes.FILE_NAME] = directory_fixes.render(clean)
+    return {name: clean_text(text) for name, text in texts.items()}
+
+
+def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
+    """Write `text` as UTF-8 to a temporary file beside `path`, then rename it into place."""
+    if newline is None and os.linesep != "\n":
+        text = text.replace("\n", os.linesep)
+    data = text.encode("utf-8", "replace")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = render_all(results, formats, lang)  # everything rendered before anything is written
+    written = []
+    for name, text in texts.items():
+        path = out_dir / name
+        # a CSV carries a BOM so Excel reads UTF-8, and its own CRLF line ends; the renderer adds both
+        write_atomic(path, text, newline="" if name.endswith(".csv") else None)
         written.append(path)
-    if "md" in formats:
+    summary = texts.get(FORMATS["md"][0])
+    if summary is not None:
         from ems_readiness.reports.github import append_step_summary
 
-        append_step_summary((out_dir / FORMATS["md"][0]).read_text(encoding="utf-8"))
+        append_step_summary(summary)
     return written

@@ -71,7 +71,8 @@ def fingerprint(check_id: str, resource: str) -> str:
 
 def render(results: Results, lang: str = "en") -> str:
     check_lang(lang)
-    rule_index = {check.id: index for index, check in enumerate(results.checks)}
+    rules = _rule_checks(results)
+    rule_index = {check.id: index for index, check in enumerate(rules)}
     sarif_results = [
         _result(check, finding, rule_index[check.id])
         for check in results.checks
@@ -113,8 +114,16 @@ def _driver(results: Results, lang: str) -> dict[str, Any]:
         "version": results.tool.version,
         "semanticVersion": results.tool.version,
         "informationUri": information_uri(),
-        "rules": [_rule(localized(check, lang), lang) for check in results.checks],
+        "rules": [_rule(localized(check, lang), lang) for check in _rule_checks(results)],
     }
+
+
+def _rule_checks(results: Results) -> list[CheckResult]:
+    """One check per id (SARIF rules are unique): the first, where a document repeats an id."""
+    first: dict[str, CheckResult] = {}
+    for check in results.checks:
+        first.setdefault(check.id, check)
+    return list(first.values())
 
 
 def _rule(check: CheckResult, lang: str) -> dict[str, Any]:
@@ -122,7 +131,8 @@ def _rule(check: CheckResult, lang: str) -> dict[str, Any]:
         "id": check.id,
         "shortDescription": {"text": check.title},
         "defaultConfiguration": {"level": LEVEL_BY_SEVERITY[check.severity]},
-        "properties": {"tags": ["security", check.area, *check.responsibilities]},
+        # SARIF wants the tags unique
+        "properties": {"tags": list(dict.fromkeys(["security", check.area, *check.responsibilities]))},
     }
     if check.why:
         rule["fullDescription"] = {"text": check.why}
@@ -228,7 +238,8 @@ def _without_empty(values: dict[str, Any]) -> dict[str, Any]:
 def _utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat, unlike strftime, writes a year before 1000 with four digits
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 @lru_cache(maxsize=1)
