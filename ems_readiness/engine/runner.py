@@ -216,7 +216,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         finished=datetime.now(timezone.utc),
         mode=options.mode,  # type: ignore[arg-type]
         scenario=options.scenario,
-        tenant_id=tenant_id,
+        tenant_id=bound_text(str(tenant_id), 200) if tenant_id is not None else None,  # Graph's, untrusted
         tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
         vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
                         proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None),
