@@ -321,8 +321,9 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory
 
         register_proxy_url(profile.network.proxy)
     validate_directory_files(profile)
-    if no_network and no_tenant:
-        fail_usage("--no-network and --no-tenant together leave nothing to scan")
+    check_directory_password(profile)
+    if no_network and no_tenant and not (profile.directory.servers or profile.directory.export):
+        fail_usage("--no-network and --no-tenant together leave nothing to scan (no [directory] either)")
     if not no_tenant:
         check_token_variable(profile)
     checks = choose_checks(only, skip)
@@ -344,6 +345,15 @@ def check_token_variable(profile) -> None:
 
 def all_check_ids() -> set[str]:
     return {c.id for c in load_checks_or_exit()}
+
+
+def check_directory_password(profile) -> None:
+    """A live directory read needs the bind password from the environment: missing is exit 2, not a failed bind."""
+    from ems_readiness.probes.directory import PASSWORD_ENV
+
+    if profile.directory.servers and not profile.directory.export and not os.environ.get(PASSWORD_ENV):
+        fail_usage(f"[directory] servers are set but {PASSWORD_ENV} is not: the bind password comes from the "
+                   "environment only")
 
 
 def validate_directory_files(profile) -> None:

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.tls_servers",
     "tests.support.netns",
     "tests.support.proxy",
+    "tests.support.samba",
 ]

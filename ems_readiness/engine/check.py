@@ -44,7 +44,7 @@ class Check:
     topic: str | None = None
     permissions: GraphPermissions = field(default_factory=GraphPermissions)
     delegated_only: bool = False
-    side: str = "tenant"  # "tenant" (needs Graph) or "network"
+    side: str = "tenant"  # "tenant" (needs Graph), "network" or "directory" (on-premises AD)
     module: str = ""
 
     @property

@@ -126,6 +126,9 @@ class Vantage(_Model):
     host: str
     resolvers: dict[str, str] = Field(default_factory=dict)
     proxy: str | None = None
+    directory: str | None = Field(default=None, description="the directory source read: LDAP server or export file")
+    directory_insecure: bool = Field(default=False,
+                                     description="the directory server's TLS certificate was not verified (opt-in)")
 
 
 class Totals(_Model):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ems_readiness.engine.inputs import InputFileError, parse_toml, read_text
 
@@ -177,7 +177,26 @@ class DirectorySection(_Section):
     @field_validator("servers")
     @classmethod
     def _servers(cls, value: list[str]) -> list[str]:
+        from ems_readiness.probes.directory import parse_server
+
+        for server in value:
+            parse_server(server)  # raises ValueError naming the server (and refuses URLs)
         return check_host_ports(value)
+
+    @field_validator("scope_filter")
+    @classmethod
+    def _scope_filter(cls, value: str | None) -> str | None:
+        if value:
+            from ems_readiness.probes.directory import check_filter
+
+            return check_filter(value)
+        return value or None
+
+    @model_validator(mode="after")
+    def _bind_account(self) -> "DirectorySection":
+        if self.servers and not self.bind_dn:
+            raise ValueError("servers are given but no bind_dn (a plain domain user reads all the probe needs)")
+        return self
 
 
 class OutputSection(_Section):

@@ -24,7 +24,8 @@ CHECK_TIME_LIMIT = 900.0
 
 
 class ScanAbort(Exception):
-    """The tenant could not be reached or sign-in failed (exit 3); the message is safe to print."""
+    """The tenant could not be reached or sign-in failed, or the directory could not be bound when it was
+    the only thing asked (exit 3); the message is safe to print."""
 
 
 @dataclass
@@ -92,6 +93,22 @@ async def connect_tenant(profile: Profile, evidence: EvidenceLog, credential: An
     return graph, claims, tenant_id, tenant_name
 
 
+async def open_directory(profile: Profile, evidence: EvidenceLog, options: ScanOptions):
+    """The directory source, or None. When the directory is all this scan asks for, a failed bind is exit 3;
+    otherwise the directory checks report it as `error` and the rest of the scan runs."""
+    from ems_readiness.probes.directory import open_directory_source
+
+    directory = open_directory_source(profile, evidence)
+    connect = getattr(directory, "connect", None)
+    if connect is not None and not options.tenant_side and not options.network_side:
+        try:
+            await connect()
+        except ProbeError as exc:
+            await directory.close()  # type: ignore[union-attr]
+            raise ScanAbort(f"the directory could not be read: {exc}") from None
+    return directory
+
+
 def build_network_probes(profile: Profile, evidence: EvidenceLog):
     from ems_readiness.probes.dns import DnsProbe
     from ems_readiness.probes.tcp import TcpProbe
@@ -107,8 +124,14 @@ def build_network_probes(profile: Profile, evidence: EvidenceLog):
     return dns, tcp, tls
 
 
-def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | None) -> tuple[Status, str] | None:
+def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | None,
+             directory=None) -> tuple[Status, str] | None:
     """A reason not to run the check at all, decided before any request."""
+    if check.side == "directory":
+        if directory is None:
+            return Status.SKIP, ("the on-premises directory is not part of this scan "
+                                 "(no [directory] servers or export)")
+        return None
     if check.side == "tenant" and not options.tenant_side:
         return Status.SKIP, "the tenant side is not part of this scan (--no-tenant)"
     if check.side == "network" and not options.network_side:
@@ -177,7 +200,8 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     dns = tcp = tls = None
     if options.network_side:
         dns, tcp, tls = build_network_probes(profile, evidence)
-    probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp)
+    directory = await open_directory(profile, evidence, options)
+    probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp, directory=directory)
     inventory = Inventory(profile, graph)
     total = len(checks)
     done = 0
@@ -186,7 +210,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
 
     async def one(check: Check) -> CheckResult:
         nonlocal done
-        early = precheck(check, options, graph, claims)
+        early = precheck(check, options, graph, claims, directory)
         if early:
             result = result_of(check, early[0], early[1], 0.0)
         else:
@@ -203,6 +227,8 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     finally:
         if graph is not None:
             await graph.aclose()
+        if directory is not None and hasattr(directory, "close"):
+            await directory.close()
     check_results = sorted(results, key=lambda r: r.id)
     fixes, fixes_total = directory_fixes(probes.directory)
     stats: dict[str, Any] = {"observations": len(evidence.items)}
@@ -219,7 +245,9 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         tenant_id=bound_text(str(tenant_id), 200) if tenant_id is not None else None,  # Graph's, untrusted
         tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
         vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
-                        proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None),
+                        proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None,
+                        directory=directory.description if directory is not None else None,
+                        directory_insecure=bool(directory is not None and directory.insecure)),
         settings=scan_settings(profile, options),
         checks=check_results,
         responsibilities=responsibility_results(check_results, None),

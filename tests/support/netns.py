@@ -151,14 +151,15 @@ def wait_reachable(address: str, port: int, timeout: float = 5.0) -> None:
 
 
 @contextlib.contextmanager
-def network_namespace(ports: dict[str, int] | None = None) -> Iterator[Namespace]:
-    """Set up the namespace (needs root, ip, iptables); removed on exit."""
+def network_namespace(ports: dict[str, int] | None = None, tag: str = "") -> Iterator[Namespace]:
+    """Set up the namespace (needs root, ip, iptables); removed on exit. A `tag` tells apart
+    several namespaces of one test process (a letter: interface names are limited to 15 bytes)."""
     ports = dict(ports or PORTS)
     ip = require_tool("ip", "iproute2")
     iptables = require_tool("iptables", "iptables")
     remove_stale_namespaces(ip)
     pid = os.getpid()
-    name, host_if, ns_if = f"emsr-test-{pid}", f"emsrh{pid}", f"emsrn{pid}"
+    name, host_if, ns_if = f"emsr-test-{pid}{'-' + tag if tag else ''}", f"emsrh{tag}{pid}", f"emsrn{tag}{pid}"
     x = unused_subnet(ip)
     host_address, address = f"10.200.{x}.1", f"10.200.{x}.2"
     run(ip, "netns", "add", name)
