@@ -54,7 +54,8 @@ def run_directory_checks(raw_profile: dict, source=None, graph_url: str | None =
         if graph_url:
             tenant_profile = profile_from_dict({**raw_profile, "tenant": {"graph_url": graph_url, "auth": "token"}})
             graph, *_ = await connect_tenant(tenant_profile, EvidenceLog(), StaticTokenCredential(token))
-        directory = source or ExportDirectorySource(profile.path(profile.directory.export))
+        directory = source or ExportDirectorySource(str(profile.path(profile.directory.export)),
+                                                    scope_filter=profile.directory.scope_filter)
         probes = Probes(graph=graph, dns=None, tls=None, tcp=None, directory=directory)
         try:
             results = await asyncio.gather(*(run_check(c, CheckContext(c, profile, probes, None))
@@ -346,8 +347,39 @@ def test_the_directory_is_read_once_per_scan_whatever_the_source(tmp_path):
     assert results["ADP-001"].status is Status.FAIL and results["ADP-003"].status is Status.FAIL
 
 
-def test_an_export_cannot_apply_the_scope_filter_and_says_so(tmp_path):
-    export = ldif_users(tmp_path / "f.ldf", 2, "user{i}@contoso.com")
-    results = run_directory_checks({"directory": {"export": str(export), "scope_filter": "(department=Sales)"}})
-    finding = by_resource(results["ADP-001"].findings)["scope_filter"]
-    assert finding.status is Status.WARN and "(department=Sales)" in finding.observed
+def test_the_scope_filter_is_applied_or_its_absence_said(tmp_path):
+    export = ldif_users(tmp_path / "f.ldf", 3, "user {i}@contoso.com")
+    raw = {"directory": {"export": str(export), "scope_filter": "(sAMAccountName=user1)"}}
+    filtered = run_directory_checks(raw)
+    finding = by_resource(filtered["ADP-001"].findings)["IDF-UPN-CHARACTER:userPrincipalName"]
+    assert finding.message.startswith("1 object(s)") and "scope_filter" not in by_resource(filtered["ADP-001"].findings)
+    unfiltered = run_directory_checks(raw, source=ExportDirectorySource(str(export)))
+    warning = by_resource(unfiltered["ADP-001"].findings)["scope_filter"]
+    assert warning.status is Status.WARN and "(sAMAccountName=user1)" in warning.observed
+
+
+def test_the_fixes_file_is_written_only_when_the_directory_was_assessed(tmp_path):
+    from ems_readiness.reports.outputs import write_outputs
+
+    from .test_html_report import sample_results
+
+    results = sample_results()
+    assert not any(p.name == "directory-fixes.csv" for p in write_outputs(results, tmp_path / "a", ["json"], "en"))
+    results.directory_fixes, results.directory_fixes_total = [], 0  # assessed, nothing to fix: a header only
+    written = write_outputs(results, tmp_path / "b", ["json"], "en")
+    assert (tmp_path / "b" / "directory-fixes.csv") in written
+    assert (tmp_path / "b" / "directory-fixes.csv").read_text(encoding="utf-8-sig").count("\n") == 1
+
+
+def test_the_demo_shows_the_directory_findings_and_writes_the_fixes(tmp_path):
+    proc = run_cli("demo", "--out", str(tmp_path), "--format", "json,csv", "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    checks = {c["id"]: c for c in results["checks"]}
+    assert checks["ADP-001"]["status"] == "fail" and checks["ADP-004"]["status"] == "fail"
+    assert any(f["resource"] == "admin-takeover:meganb@contoso.test" for f in checks["ADP-004"]["findings"])
+    rows = list(csv.reader(io.StringIO((tmp_path / "directory-fixes.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[0][:6] == ["DISTINGUISHEDNAME", "ATTRIBUTE", "ERROR", "VALUE", "UPDATE", "ACTION"]
+    assert len(rows) - 1 == results["directory_fixes_total"] > 5
+    assert any(r[1] == "mailNickname" and r[3] == ".lynner" and r[4] == "lynner" for r in rows)
+    assert "ADP-004" in proc.stderr  # listed among the failing checks

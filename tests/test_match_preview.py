@@ -9,7 +9,8 @@ import pytest
 
 from ems_readiness.judges.ad_objects import AdObject
 from ems_readiness.judges.match_preview import (
-    CloudUser, OnPremUser, cloud_user, immutable_id_of, on_prem_user, preview, primary_smtp_of,
+    CloudUser, OnPremUser, cloud_user, guid_of_immutable_id, immutable_id_of, on_prem_user, preview,
+    primary_smtp_of,
 )
 
 GUID = "3e5e719c-a7df-5e6b-8b94-cf508652ab5f"
@@ -17,7 +18,7 @@ ANCHOR = immutable_id_of(GUID)
 OTHER_ANCHOR = immutable_id_of("11111111-2222-3333-4444-555555555555")
 
 
-def on_prem(upn="meganb@contoso.test", smtp="meganb@contoso.test", anchor=ANCHOR, name="Megan Bowen"):
+def on_prem(upn="meganb@contoso.test", smtp="meganb@contoso.test", anchor=GUID, name="Megan Bowen"):
     return OnPremUser(dn=f"CN={name},OU=Staff,DC=corp,DC=local", upn=upn, primary_smtp=smtp, anchor=anchor,
                       anchor_source="objectGUID", display_name=name)
 
@@ -68,6 +69,15 @@ def test_anchor_is_base64_of_the_guid_in_dotnet_byte_order():
     assert immutable_id_of(GUID) == base64.b64encode(uuid.UUID(GUID).bytes_le).decode()
     assert immutable_id_of("{" + GUID + "}") == immutable_id_of(GUID)
     assert immutable_id_of("not a guid") is None
+    assert guid_of_immutable_id(ANCHOR) == GUID
+    assert guid_of_immutable_id("RW1wbG95ZWUxMjM=") is None  # an anchor that is not a GUID (employeeID)
+    assert guid_of_immutable_id("not base64!") is None
+
+
+def test_hard_match_whatever_the_case_and_braces_of_the_guid_text():
+    obj = AdObject("CN=M,DC=corp,DC=local", {"objectclass": ("user",), "objectguid": ("{" + GUID.upper() + "}",)})
+    [outcome] = preview([on_prem_user(obj)], [cloud(immutable=ANCHOR, synced=True)])
+    assert outcome.kind == "already-synced"
 
 
 @pytest.mark.parametrize("proxies, mail, expected", [
@@ -87,7 +97,7 @@ def test_on_prem_user_prefers_the_consistency_guid_as_anchor():
                                              "mail": ("a@contoso.test",)})
     user = on_prem_user(obj)
     assert (user.upn, user.primary_smtp, user.anchor, user.anchor_source) == (
-        "a@contoso.test", "a@contoso.test", immutable_id_of(other), "mS-DS-ConsistencyGuid")
+        "a@contoso.test", "a@contoso.test", other, "mS-DS-ConsistencyGuid")
     bare = on_prem_user(AdObject("CN=B,DC=corp,DC=local", {"objectclass": ("user",)}))
     assert (bare.upn, bare.anchor, bare.anchor_source) == (None, None, None)
 

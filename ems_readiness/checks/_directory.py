@@ -51,7 +51,7 @@ class DirectoryAssessment:
     large_groups: list[tuple[str, int]] = field(default_factory=list)
     computers: int | None = None
     computers_error: str | None = None
-    scope_filter_unapplied: str | None = None                 # an export cannot apply [directory] scope_filter
+    scope_filter_unapplied: str | None = None                 # the source did not apply [directory] scope_filter
     evidence: list[Evidence] = field(default_factory=list)
 
     def require_objects(self) -> None:
@@ -120,8 +120,8 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
     settings = profile.directory
     scopes = [normalize_dn(ou) for ou in settings.scope_ous]
     result.forest, result.forest_error = await _forest(source, profile)
-    if settings.scope_filter and result.description.startswith("export"):
-        result.scope_filter_unapplied = settings.scope_filter
+    if settings.scope_filter and getattr(source, "scope_filter", None) != settings.scope_filter:
+        result.scope_filter_unapplied = settings.scope_filter  # a source that does not filter: say so
     lab = lab_tlds(profile)
     judge = DirectoryJudge(tlds=default_tlds() | {f".{tld}" for tld in lab})
     try:

@@ -203,7 +203,7 @@ async def rule_findings(ctx, *, duplicates: bool, clean: str) -> None:
         return
     a.require_objects()
     if a.scope_filter_unapplied and not duplicates:  # said once, by ADP-001
-        ctx.warned("scope_filter", "[directory] scope_filter was not applied: an export is judged whole, so objects"
+        ctx.warned("scope_filter", "[directory] scope_filter was not applied by the directory source, so objects"
                    " Entra Connect would not sync may be reported", observed=f"scope_filter = {a.scope_filter_unapplied}",
                    remediation="Have the export made with the filter (ldifde -r \"(&(|(objectCategory=Person)"
                                "(objectCategory=Group))<your filter>)\"), or use scope_ous.")
@@ -343,7 +343,8 @@ async def match_preview(ctx) -> None:
                    expected="a clean match or a new account",
                    observed=f"{outcome.on_prem.upn} ({outcome.via}) → cloud {c.upn} [{c.id}]"
                             f"{', roles ' + ', '.join(c.roles) if c.roles else ''}"
-                            f"{', immutable id ' + c.immutable_id if c.immutable_id else ''}",
+                            f"{', immutable id ' + c.immutable_id if c.immutable_id else ''}"
+                            f"{anchor_text(outcome.on_prem)}",
                    evidence=evidence)
         if len(by_kind.get(kind, [])) > MAX_OBJECT_FINDINGS:
             status(f"{kind}:more", f"{len(by_kind[kind]) - MAX_OBJECT_FINDINGS} more not listed one by one")
@@ -361,6 +362,13 @@ async def match_preview(ctx) -> None:
                        evidence=evidence)
     if not outcomes:
         ctx.skipped("users", f"No on-premises user to match ({scope_line(a)})")
+
+
+def anchor_text(user: Any) -> str:
+    from ems_readiness.judges.match_preview import immutable_id_of
+
+    anchor = immutable_id_of(user.anchor) if user.anchor else None
+    return f"; on-premises anchor {anchor} ({user.anchor_source})" if anchor else ""
 
 
 def outcome_lines(outcomes: list[Any], limit: int = 10) -> str:

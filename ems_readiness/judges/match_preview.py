@@ -36,7 +36,7 @@ class OnPremUser:
     dn: str
     upn: str | None
     primary_smtp: str | None       # the SMTP: proxy address, else mail; lower-case, no prefix
-    anchor: str | None             # the immutable id Entra Connect will write (base64)
+    anchor: str | None             # the source anchor's GUID, lower-case text (its base64 is the immutable id)
     anchor_source: str | None      # "mS-DS-ConsistencyGuid" | "objectGUID"
     display_name: str | None
 
@@ -68,6 +68,15 @@ def immutable_id_of(guid_text: str) -> str | None:
         return None
 
 
+def guid_of_immutable_id(immutable_id: str) -> str | None:
+    """The GUID an immutable id encodes (lower-case text); None for an anchor that is not a GUID."""
+    try:
+        raw = base64.b64decode(immutable_id, validate=True)
+    except (ValueError, TypeError):
+        return None
+    return str(uuid.UUID(bytes_le=raw)) if len(raw) == 16 else None
+
+
 def primary_smtp_of(proxy_addresses: Iterable[str], mail: str | None) -> str | None:
     for address in proxy_addresses:
         if address.startswith("SMTP:"):  # upper-case prefix marks the primary address
@@ -81,7 +90,8 @@ def on_prem_user(obj: AdObject) -> OnPremUser:
     for attribute, key in (("mS-DS-ConsistencyGuid", "ms-ds-consistencyguid"), ("objectGUID", "objectguid")):
         values = attributes.get(key)
         if values and values[0]:
-            anchor, source = immutable_id_of(values[0]), attribute
+            # compared as text: cheaper than encoding every user's anchor (cloud ids are decoded instead)
+            anchor, source = values[0].strip("{}").lower(), attribute
             break
     upn = (attributes.get("userprincipalname") or ("",))[0].strip()
     mail = attributes.get("mail")
@@ -129,8 +139,9 @@ class _Index:
         self.by_alias: dict[str, CloudUser] = {}
         self.by_name: dict[str, CloudUser] = {}
         for user in cloud:
-            if user.immutable_id:
-                self.by_anchor.setdefault(user.immutable_id, user)
+            anchor = guid_of_immutable_id(user.immutable_id) if user.immutable_id else None
+            if anchor:
+                self.by_anchor.setdefault(anchor, user)
             if user.upn:
                 self.by_upn.setdefault(user.upn, user)
             if user.primary_smtp:

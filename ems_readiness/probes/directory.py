@@ -697,7 +697,7 @@ def open_directory_source(profile: "Profile", log: EvidenceLog) -> DirectorySour
     if settings.export:
         from ems_readiness.probes.directory_export import ExportDirectorySource
 
-        return ExportDirectorySource(str(profile.path(settings.export)))
+        return ExportDirectorySource(str(profile.path(settings.export)), scope_filter=settings.scope_filter)
     if not settings.servers:
         return None
     password = os.environ.get(PASSWORD_ENV, "")
