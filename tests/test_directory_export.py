@@ -264,3 +264,39 @@ def test_any_near_valid_file_gives_objects_or_export_error(tmp_path, lines, newl
     text = newline.join(lines)
     _any_outcome(write(tmp_path, text.encode("utf-16" if utf16 else "utf-8", "surrogatepass")))
 
+
+
+VALUES = st.one_of(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=0x2FF), max_size=120),
+                   st.binary(min_size=16, max_size=16))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(objects=st.lists(st.tuples(
+    st.text(alphabet="abcXYZ =,", min_size=1, max_size=30),
+    st.lists(st.tuples(st.sampled_from(["cn", "displayName", "proxyAddresses", "objectGUID", "description",
+                                        "member;range=0-1", "mail"]), VALUES), max_size=8)), min_size=1, max_size=8))
+def test_bulk_parse_equals_line_by_line_parse(tmp_path, objects):
+    """The fast path (whole records) and the exact one (line by line) read every record the same."""
+    from ems_readiness.probes import directory_export
+
+    records = []
+    for n, (rdn, attributes) in enumerate(objects):
+        lines = [f"dn: CN={rdn.strip() or 'x'}{n},DC=corp,DC=example", "changetype: add"]
+        for name, value in attributes:
+            if isinstance(value, bytes) or not value.isascii() or value[:1] in (" ", ":", "<") or value.endswith(" "):
+                data = value if isinstance(value, bytes) else value.encode()
+                lines.append(f"{name}:: {b64(data)}")
+            else:
+                lines.append(f"{name}: {value}")
+        records.append(lines)
+    path = write(tmp_path, ldif(*records))
+    fast = list(iter_export(path))
+    reader = directory_export._BlockReader(path)
+    slow = []
+    try:
+        text = "".join(t for _, t in reader.blocks())
+        for record, line in directory_export._split_records(text.rstrip("\n"), 1):
+            slow.append(directory_export._ldif_record_by_line(reader, record, line, {}, False))
+    finally:
+        reader.close()
+    assert [(o.dn, dict(o.attributes), o.source) for o in fast] == [(o.dn, dict(o.attributes), o.source) for o in slow]

@@ -355,7 +355,15 @@ def test_judge_keeps_no_objects():
     j.add(obj("A", userPrincipalName="a@contoso.com", proxyAddresses="SMTP:a@contoso.com"))
     held = [v for v in vars(j).values()]
     assert not any(isinstance(v, AdObject) for v in held)
-    assert all(isinstance(dn, str) for index in j._first_holder.values() for dn in index.values())
+    assert all(isinstance(dn, str) and kind == "user" for index in j._first_holder.values()
+               for dn, kind in index.values())
+
+
+def test_first_holder_row_has_the_first_holders_kind():
+    group = obj("Sales", "group", proxyAddresses=["SMTP:sales@contoso.com", "X500:/o=Corp/cn=sales"])
+    contact = obj("Ext", "contact", proxyAddresses=["SMTP:ext@contoso.com", "x500:/o=Corp/cn=Sales"])
+    rows = {i.dn: i.kind for i in judge(group, contact) if i.rule == "IDF-PROXY-DUPLICATE"}
+    assert rows == {group.dn: "group", contact.dn: "contact"}
 
 
 HOSTILE = st.text(alphabet=st.sampled_from(list("aZ09.@:;,-_'\" \t\n[]()<>\\*+=?|{}äÿ€\u2028\x00smtpSMTPx5")), max_size=300)

@@ -6,7 +6,7 @@ the chain sees the proposal, so the final proposal fixes everything found. `Dire
 chains the way IdFix does and returns one `DirectoryIssue` per failing rule (each carrying the chain's
 final proposal); duplicates are detected in the same streaming pass, against everything added before
 (case-insensitive, across every forest of the run), and returned by `finish`. The judge keeps no
-objects: only the duplicate indexes (normalised value → the DN of its first holder) and counters.
+objects: only the duplicate indexes (normalised value → the DN and kind of its first holder) and counters.
 """
 
 from __future__ import annotations
@@ -328,6 +328,7 @@ class _Failure:
     errors: tuple[str, ...]
     action: str = "EDIT"
     duplicate_of: str | None = None
+    holder_kind: ObjectKind = "other"
 
 
 class _Chain:
@@ -423,12 +424,14 @@ class DirectoryJudge:
         self.skipped: dict[str, int] = {}
         self.by_kind: dict[str, int] = {}
         self.upn_suffixes: dict[str, int] = {}
-        # IdFix attribute name → normalised value → DN of the first holder (DN strings are shared)
-        self._first_holder: dict[str, dict[str, str]] = {
+        # IdFix attribute name → normalised value → (DN, kind) of the first holder, one tuple per object
+        # shared by all its values
+        self._first_holder: dict[str, dict[str, tuple[str, ObjectKind]]] = {
             name: {} for name in
             ("mail", "mailNickname", "proxyAddresses", "sAMAccountName", "targetAddress", "userPrincipalName")
         }
         self._first_reported: set[tuple[str, str]] = set()
+        self._current: tuple[str, ObjectKind] = ("", "other")  # the object being judged
         self._duplicates: list[DirectoryIssue] = []
         self._suffix_verdicts: dict[str, str | None] = {}
 
@@ -437,6 +440,7 @@ class DirectoryJudge:
         """Judge one object; returns its per-object issues (duplicates come from `finish`)."""
         self.seen += 1
         kind = obj.kind
+        self._current = (obj.dn, kind)
         self.by_kind[kind] = self.by_kind.get(kind, 0) + 1
         reason = skip_reason(obj, kind)
         if reason is not None:
@@ -495,7 +499,7 @@ class DirectoryJudge:
         if key in self._first_reported:
             return
         self._first_reported.add(key)
-        self._duplicates.append(DirectoryIssue(failure.rule, attribute, failure.duplicate_of, kind, value,
+        self._duplicates.append(DirectoryIssue(failure.rule, attribute, failure.duplicate_of, failure.holder_kind, value,
                                                update, action, "duplicate", RULES[failure.rule].source))
 
     def _duplicate(self, chain: _Chain, obj: AdObject, attribute: str, rule: str) -> None:
@@ -503,9 +507,9 @@ class DirectoryJudge:
         key = chain.value.lower()
         holder = index.get(key)
         if holder is None:
-            index[key] = obj.dn
+            index[key] = self._current
             return
-        failure = _Failure(rule, ("duplicate",), _duplicate_action(attribute, obj, chain), holder)
+        failure = _Failure(rule, ("duplicate",), _duplicate_action(attribute, obj, chain), holder[0], holder[1])
         chain.failures.append(failure)
 
     def _single(self, obj: AdObject, kind: ObjectKind, attribute: str, issues: list[DirectoryIssue],
@@ -643,18 +647,18 @@ class DirectoryJudge:
             if value:
                 key = value.lower()
                 holder = proxies.get("smtp:" + key)
-                if holder is not None and holder != obj.dn and self._first_holder[attribute].get(key) != holder:
+                if holder is not None and holder[0] != obj.dn and self._first_holder[attribute].get(key) != holder:
                     self._duplicates.append(self._plain("ER-SMTP-DUPLICATE", obj, kind, value, None, "duplicate",
-                                                        attribute=attribute, other_dn=holder))
+                                                        attribute=attribute, other_dn=holder[0]))
         for value in obj.attributes.get("proxyaddresses", ()):
             if value[:5].lower() != "smtp:":
                 continue
             address = value[5:].lower()
             for attribute in ("userPrincipalName", "mail"):
                 holder = self._first_holder[attribute].get(address)
-                if holder is not None and holder != obj.dn and proxies.get("smtp:" + address) != holder:
+                if holder is not None and holder[0] != obj.dn and proxies.get("smtp:" + address) != holder:
                     self._duplicates.append(self._plain("ER-SMTP-DUPLICATE", obj, kind, value, None, "duplicate",
-                                                        other_dn=holder))
+                                                        other_dn=holder[0]))
                     break
 
     # --- helpers -----------------------------------------------------------------------------------
