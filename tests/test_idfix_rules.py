@@ -390,3 +390,9 @@ def test_any_objects_judged_without_exception(specs):
         assert issue.update is None or len(issue.update) <= MAX_VALUE
         assert set(issue.error.split(",")) <= {"format", "blank", "duplicate", "character", "topleveldomain",
                                                "domainpart", "localpart", "length"}
+
+
+def test_a_declared_lab_tld_is_routable_in_the_judge_itself():
+    assert upn_suffix_problem("contoso.test") is not None
+    assert upn_suffix_problem("contoso.test", routable=frozenset({"test"})) is None
+    assert upn_suffix_problem("bad_label!.test", routable=frozenset({"test"})) is not None

@@ -123,19 +123,19 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
     if settings.scope_filter and getattr(source, "scope_filter", None) != settings.scope_filter:
         result.scope_filter_unapplied = settings.scope_filter  # a source that does not filter: say so
     lab = lab_tlds(profile)
-    judge = DirectoryJudge(tlds=default_tlds() | {f".{tld}" for tld in lab})
+    judge = DirectoryJudge(tlds=default_tlds() | {f".{tld}" for tld in lab}, routable_tlds=lab)
     try:
         async for obj in source.objects():
             if scopes and not in_scope(obj.dn, scopes):
                 result.out_of_scope += 1
                 continue
             skipped_before = sum(judge.skipped.values())
-            result.issues.extend(_lab_filtered(judge.add(obj), lab))
+            result.issues.extend(judge.add(obj))
             if sum(judge.skipped.values()) == skipped_before:  # IdFix's skip rules leave system objects out
                 _collect(result, obj)
     except ProbeError as exc:
         result.objects_error = str(exc)
-    result.issues.extend(_lab_filtered(judge.finish(), lab))
+    result.issues.extend(judge.finish())
     result.seen = judge.seen
     result.skipped = dict(judge.skipped)
     result.by_kind = dict(judge.by_kind)
@@ -153,16 +153,7 @@ def suffix_problem(suffix: str, lab: frozenset[str]) -> str | None:
     """Why a UPN suffix is not routable; a lab's own top-level domains ([directory] routable_tlds) are."""
     from ems_readiness.judges.idfix import upn_suffix_problem
 
-    if suffix.rstrip(".").rsplit(".", 1)[-1].lower() in lab:
-        return None
-    return upn_suffix_problem(suffix)
-
-
-def _lab_filtered(issues: list[Any], lab: frozenset[str]) -> list[Any]:
-    if not lab:
-        return issues
-    return [i for i in issues if not (i.rule == "ER-UPN-SUFFIX" and suffix_problem(i.value.rpartition("@")[2], lab)
-                                      is None)]
+    return upn_suffix_problem(suffix, routable=lab)
 
 
 def _collect(result: DirectoryAssessment, obj: AdObject) -> None:

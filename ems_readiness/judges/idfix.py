@@ -230,8 +230,13 @@ def default_tlds() -> frozenset[str]:
     return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
-def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None) -> str | None:
-    """Why a UPN suffix cannot become a verified domain in Entra ID, or None when it can."""
+def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None,
+                       routable: frozenset[str] = frozenset()) -> str | None:
+    """Why a UPN suffix cannot become a verified domain in Entra ID, or None when it can.
+
+    `routable` names top-level domains (without the dot) the caller declares routable although they
+    are private, e.g. a lab's `.test` ([directory] routable_tlds).
+    """
     name = suffix.strip().rstrip(".").lower()
     if not name:
         return "no suffix"
@@ -243,6 +248,8 @@ def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None) -> str |
     if name.endswith(".home.arpa") or name == "home.arpa":
         return "home.arpa is reserved for home networks (RFC 8375)"
     tld = labels[-1]
+    if tld in routable:
+        return None
     known = "." + tld in (tlds if tlds is not None else default_tlds())
     if tld in PRIVATE_TLDS and not (known and tld == "ad"):
         return f".{tld} is a private, non-routable top-level domain"
@@ -418,8 +425,9 @@ def _duplicate_action(attribute: str, obj: AdObject, chain: _Chain) -> str:
 class DirectoryJudge:
     """Judges a stream of objects; keeps only the duplicate indexes and counters, never the objects."""
 
-    def __init__(self, *, tlds: frozenset[str] | None = None) -> None:
+    def __init__(self, *, tlds: frozenset[str] | None = None, routable_tlds: frozenset[str] = frozenset()) -> None:
         self.tlds = tlds if tlds is not None else default_tlds()
+        self.routable_tlds = routable_tlds  # see upn_suffix_problem
         self.seen = 0
         self.skipped: dict[str, int] = {}
         self.by_kind: dict[str, int] = {}
@@ -632,7 +640,7 @@ class DirectoryJudge:
         if suffix not in self._suffix_verdicts:
             if len(self._suffix_verdicts) > 10_000:  # a hostile input cannot grow this without bound
                 self._suffix_verdicts.clear()
-            self._suffix_verdicts[suffix] = upn_suffix_problem(suffix, self.tlds)
+            self._suffix_verdicts[suffix] = upn_suffix_problem(suffix, self.tlds, self.routable_tlds)
         if self._suffix_verdicts[suffix] is not None:
             issues.append(self._plain("ER-UPN-SUFFIX", obj, kind, value, None, "domainpart"))
 
