@@ -20,7 +20,7 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
-from ems_readiness.engine.model import Evidence, Finding, GraphPermissions, Severity, Status
+from ems_readiness.engine.model import ActionRef, Evidence, Finding, GraphPermissions, Severity, Status
 from ems_readiness.engine.secrets import scrub
 
 if TYPE_CHECKING:
@@ -117,6 +117,7 @@ class FindingSink:
         observed: Any = None,
         remediation: str | None = None,
         evidence: Iterable[Evidence | None] = (),
+        action: ActionRef | None = None,
     ) -> Finding:
         finding = Finding(
             check_id=self.check.id,
@@ -129,6 +130,7 @@ class FindingSink:
                 self.check.fix if status in (Status.FAIL, Status.WARN) else None
             ),
             evidence=[e for e in evidence if e is not None],
+            action=action,
         )
         self.findings.append(finding)
         return finding

@@ -72,6 +72,14 @@ class Evidence(_Model):
     data: dict[str, Any] = Field(default_factory=dict, description="raw values, bounded in size")
 
 
+class ActionRef(_Model):
+    """The remediation a finding calls for. Findings that name the same (key, params) are one action
+    in the plan: "publish CNAME X -> Y", "renew the certificate of host H", "resolver R does not answer"."""
+
+    key: str = Field(description="stable action key, e.g. 'dns.publish-cname'")
+    params: dict[str, str] = Field(default_factory=dict, description="what makes two actions the same action")
+
+
 class Finding(_Model):
     check_id: str
     resource: str = Field(description="what the finding is about: a domain, host:port, record or object")
@@ -81,6 +89,7 @@ class Finding(_Model):
     observed: str | None = None
     remediation: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
+    action: ActionRef | None = Field(default=None, description="the remediation this finding calls for")
     change: Change | None = Field(default=None, description="set when compared with a baseline")
     suppressed: Suppression | None = None
 
