@@ -52,3 +52,13 @@ def test_split_horizon_differs_per_site(demo):
     enrollment = {f["site"]: f["status"] for f in findings(merged, "DNS-001")
                   if f["resource"] == "enterpriseenrollment.contoso.test"}
     assert enrollment == {"head-office": "fail", "branch-office": "pass"}
+
+
+def test_the_branch_backhaul_shows_in_its_network_quality(demo):
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    login = {f["site"]: f for f in findings(merged, "NET-004") if f["resource"].startswith("login.microsoftonline.com:")}
+    branch = login["branch-office"]
+    assert branch["status"] in ("warn", "fail"), branch["observed"]  # 45 ms each way: 90 ms or more a round trip
+    handshakes = [e["data"]["handshake_ms"] for e in branch["evidence"] if e["probe"] == "tls"]
+    assert handshakes and min(handshakes) >= 90
+    assert any(f["site"] == "branch-office" and f["resource"].startswith("resolver ") for f in findings(merged, "NET-004"))

@@ -28,6 +28,7 @@ from typing import Any
 
 from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
+from ems_readiness.simulate.delay_relay import DelayRelay
 from ems_readiness.simulate.dns_server import DnsSimulator
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.hostile_proxy import HostileProxy
@@ -85,6 +86,7 @@ class BranchFixture:
     address: str
     listeners: list[ListenerSpec]
     domains: list[str]
+    relays: dict[str, float]  # listener name -> one-way delay in seconds
 
 
 def load_branch_fixture(path: Path) -> BranchFixture | None:
@@ -93,7 +95,8 @@ def load_branch_fixture(path: Path) -> BranchFixture | None:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     return BranchFixture(site=str(raw["site"]), address=str(raw["address"]),
                          listeners=[ListenerSpec.of(item) for item in raw.get("listener", [])],
-                         domains=[str(d) for d in raw.get("domains", [])])
+                         domains=[str(d) for d in raw.get("domains", [])],
+                         relays={str(r["name"]): float(r["delay_ms"]) / 1000 for r in raw.get("relay", [])})
 
 
 class SimulatedEnvironment:
@@ -150,8 +153,9 @@ class SimulatedEnvironment:
         self.targets = network.resolved_targets(self.ports)
 
     def _start_branch(self, source: Path, zones: list[Path]) -> BranchFixture | None:
-        """The second site: its own internal resolver (zones-branch/ over the head office's zones) and
-        listeners on its own loopback address on the head office's port numbers (its firewall)."""
+        """The second site: its own internal resolver (zones-branch/ over the head office's zones), and
+        on its own loopback address, on the head office's port numbers, listeners (its firewall) and
+        delay relays to the head office's listeners (its long way out)."""
         branch = load_branch_fixture(source / "branch.toml")
         if branch is None:
             self.branch_resolvers = dict(self.resolvers)
@@ -159,6 +163,9 @@ class SimulatedEnvironment:
         if branch.listeners:
             self._keep(TcpSimulator([ListenerSpec(s.name, s.mode, self.ports[s.name]) for s in branch.listeners],
                                     address=branch.address))
+        for name, delay in branch.relays.items():
+            self._keep(DelayRelay(("127.0.0.1", self.ports[name]), delay, address=branch.address,
+                                  port=self.ports[name]).start())
         internal = self._keep(DnsSimulator(public_view(zones, source / "zones-branch")).start()).address
         self.branch_resolvers = {"internal": internal, "public": self.resolvers["public"]}
         return branch
