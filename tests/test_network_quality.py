@@ -39,8 +39,8 @@ def test_verdict_bands_and_labels():
     assert judge_front_door(20, 5).status is Status.PASS
     assert judge_front_door(5, 60).status is Status.WARN  # the handshake round trip is slow: the worse decides
     slow = judge_front_door(250, 10)
-    assert slow.status is Status.FAIL and slow.points == 30 and slow.label == "users might complain"
-    assert points_label(80) == "meets recommendations" and points_label(60) == "acceptable"
+    assert slow.status is Status.FAIL and slow.points == 30 and slow.label == "users-might-complain"
+    assert points_label(80) == "meets-recommendations" and points_label(60) == "acceptable"
     assert per_round_trip(100, "TLSv1.2") == 50 and per_round_trip(100, "TLSv1.3") == 100
     assert judge_proxy_added(30) is Status.WARN and judge_proxy_added(10) is Status.PASS
 

@@ -20,6 +20,7 @@ from typing import Any
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
 from ems_readiness.engine.model import ActionRef, Status
+from ems_readiness.engine.texts import msg
 from ems_readiness.judges.network_quality import (
     judge_front_door, judge_proxy_added, median, per_round_trip, thresholds,
 )
@@ -50,7 +51,7 @@ LATENCY_ACTION = ActionRef(key="network.front-door-latency")
 async def network_quality(ctx: CheckContext) -> None:
     doors = front_doors(ctx)
     if not doors:
-        ctx.skipped("network.services", "no required TLS front-door endpoint in the selected services (network.services)")
+        ctx.skipped("network.services", msg("net.quality.no-doors"))
         return
     via_proxy = bool(ctx.tcp.proxy)
     samples = thresholds().samples
@@ -97,21 +98,24 @@ def figures(observations: list) -> dict[str, Any] | None:
 def report_front_door(ctx: CheckContext, host: str, port: int, through: list, direct: list, via_proxy: bool) -> None:
     resource = f"{host}:{port}"
     evidence = [e for o in (*through, *(direct if via_proxy else [])) for e in o.all_evidence]
-    path = "through the proxy" if via_proxy else "direct"
+    path = msg("net.quality.path.proxy" if via_proxy else "net.quality.path.direct")
     seen = figures(through)
     if seen is None:
-        why = through[0].describe()
-        ctx.errored(resource, f"The latency to {resource} could not be measured ({path}): {why}; "
-                    "NET-001 and the TLS checks say whether it is reachable", evidence=evidence)
+        ctx.errored(resource, msg("net.quality.unmeasured", resource=resource, path=path, why=through[0].describe()),
+                    evidence=evidence)
         return
     verdict = judge_front_door(seen["tcp_ms"], seen["tls_round_trip_ms"])
-    observed = (f"{path}: TCP connect {seen['tcp_ms']:g} ms, TLS handshake {seen['handshake_ms']:g} ms "
-                f"({seen['protocol']}, {seen['tls_round_trip_ms']:g} ms per round trip), best of {seen['samples']} "
-                f"(median connect and handshake {seen['median_total_ms']:g} ms); "
-                f"{verdict.points:g} points: {verdict.label}")
-    expected = "25 ms or less to the front door (80 points or more in Microsoft's network assessment)"
+    label = msg(f"net.quality.label.{verdict.label}")
+    observed = msg("net.quality.observed", path=path, tcp=f"{seen['tcp_ms']:g}", handshake=f"{seen['handshake_ms']:g}",
+                   protocol=seen["protocol"] or "?", round_trip=f"{seen['tls_round_trip_ms']:g}",
+                   samples=seen["samples"], median=f"{seen['median_total_ms']:g}", points=f"{verdict.points:g}",
+                   label=label)
+    limits = thresholds()
+    expected = msg("net.quality.expected", ms=f"{max(ms for ms, p in limits.points if p >= limits.pass_points):g}",
+                   points=f"{limits.pass_points:g}")
     proxy_note, proxy_status = proxy_share(seen, figures(direct) if via_proxy else None, via_proxy)
-    message = f"{resource}: {verdict.judged_ms:g} ms round trip ({path}), {verdict.label}{proxy_note}"
+    message = msg("net.quality.measured", resource=resource, ms=f"{verdict.judged_ms:g}", path=path, label=label,
+                  proxy=proxy_note)
     status = verdict.status if proxy_status is Status.PASS or verdict.status is Status.FAIL else Status.WARN
     kw: dict[str, Any] = dict(expected=expected, observed=observed, evidence=evidence)
     if status is Status.PASS:
@@ -123,17 +127,15 @@ def report_front_door(ctx: CheckContext, host: str, port: int, through: list, di
     report(resource, message, action=action, **kw)
 
 
-def proxy_share(through: dict[str, Any], direct: dict[str, Any] | None, via_proxy: bool) -> tuple[str, Status]:
+def proxy_share(through: dict[str, Any], direct: dict[str, Any] | None, via_proxy: bool) -> tuple[Any, Status]:
     if not via_proxy:
         return "", Status.PASS
     if direct is None:
-        return ("; the proxy's share cannot be told apart: the direct path did not answer "
-                "(devices here can only use the proxy)"), Status.PASS
+        return msg("net.quality.proxy.unseparated"), Status.PASS
     added = round(through["total_ms"] - direct["total_ms"], 1)
     status = judge_proxy_added(added)
-    limit = thresholds().proxy_added_warn_ms
-    verdict = f"more than the {limit:g} ms" if status is Status.WARN else f"within the {limit:g} ms"
-    return f"; the proxy adds {added:g} ms ({verdict} Microsoft's connectivity test tolerates)", status
+    over = "net.quality.proxy.over" if status is Status.WARN else "net.quality.proxy.within"
+    return msg(over, added=f"{added:g}", limit=f"{thresholds().proxy_added_warn_ms:g}"), status
 
 
 async def report_resolvers(ctx: CheckContext, name: str) -> None:
@@ -144,8 +146,9 @@ async def report_resolvers(ctx: CheckContext, name: str) -> None:
         label = ctx.dns.resolver_label(resolver)
         resource = f"resolver {resolver}"
         if answer.status.unanswered:
-            ctx.errored(resource, f"{label} did not answer for {name}: {answer.describe()}", evidence=[answer.evidence])
+            ctx.errored(resource, msg("net.quality.resolver.unanswered", resolver=label, name=name,
+                                      answer=answer.describe_text()), evidence=[answer.evidence])
             continue
-        ctx.passed(resource, f"{label} answered for {name} in {round(answer.elapsed_ms, 1):g} ms (information only: Microsoft's "
-                   "connectivity test attaches no threshold to it)", observed=f"{round(answer.elapsed_ms, 1):g} ms",
-                   evidence=[answer.evidence])
+        ms = f"{round(answer.elapsed_ms, 1):g}"
+        ctx.passed(resource, msg("net.quality.resolver.answered", resolver=label, name=name, ms=ms),
+                   observed=msg("net.quality.ms", ms=ms), evidence=[answer.evidence])
