@@ -86,3 +86,18 @@ def stamp_site(results: "Results") -> "Results":
     read = tenant_read(results)
     results.tenant_reads = [read] if read else []
     return results
+
+
+def check_at_site(check: "CheckResult", site: str) -> "CheckResult":
+    """A network check as one site saw it: that site's findings and their roll-up."""
+    from ems_readiness.engine.check import rollup
+    from ems_readiness.engine.model import Status
+
+    findings = [f for f in check.findings if f.site == site]
+    status = rollup(f.status for f in findings) or Status.SKIP
+    return check.model_copy(update={"findings": findings, "status": status,
+                                    "reason": check.reason if not findings else None})
+
+
+def multi_site(results: "Results") -> bool:
+    return len(results.sites) > 1

@@ -11,6 +11,11 @@
       </testsuite>
     </testsuites>
 
+A document that speaks for several sites (a merge) has one suite per network area and site
+("network @ lyon", classname "ems-readiness.network.lyon", the site's host as hostname), holding
+the site's own findings, so a CI test tab shows which site fails what; tenant and directory areas
+stay one suite each.
+
 A check's outcome is its status with suppressed findings set aside (`effective_status`): fail →
 <failure>, error → <error>, skip → <skipped>, pass and warn → a passing test case. The schema
 allows no output inside a test case, so warnings and suppressed findings go to the suite's
@@ -24,6 +29,7 @@ import xml.etree.ElementTree as ET
 from datetime import timezone
 
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status
+from ems_readiness.engine.sites import check_at_site, multi_site, side_of
 from ems_readiness.engine.suppressions import effective_status, is_suppressed
 
 from ems_readiness.reports.check_texts import localized
@@ -45,26 +51,35 @@ def xml_text(value: object) -> str:
 def render(results: Results, lang: str = "en") -> str:
     check_lang(lang)
     root = ET.Element("testsuites")
-    by_area: dict[str, list[CheckResult]] = {}
+    by_suite: dict[tuple[str, str | None], list[CheckResult]] = {}
+    per_site = multi_site(results)
     for check in results.checks:  # test names and messages in the report language
-        by_area.setdefault(check.area, []).append(localized(check, lang))
-    for index, (area, checks) in enumerate(by_area.items()):
-        root.append(_testsuite(results, index, area, checks))
+        if per_site and side_of(check) == "network":
+            for site in results.sites:
+                by_suite.setdefault((check.area, site.site), []).append(localized(check_at_site(check, site.site), lang))
+        else:
+            by_suite.setdefault((check.area, None), []).append(localized(check, lang))
+    hosts = {site.site: site.vantage.host for site in results.sites}
+    for index, ((area, site), checks) in enumerate(by_suite.items()):
+        root.append(_testsuite(results, index, area, checks, site, hosts.get(site or "")))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _testsuite(results: Results, index: int, area: str, checks: list[CheckResult]) -> ET.Element:
+def _testsuite(results: Results, index: int, area: str, checks: list[CheckResult], site: str | None = None,
+               host: str | None = None) -> ET.Element:
     outcomes = [effective_status(check) for check in checks]
+    name = xml_text(area).strip() or "checks"
+    package = f"{CLASSNAME_PREFIX}.{xml_text(area)}" + (f".{xml_text(site)}" if site else "")
     suite = ET.Element(
         "testsuite",
         {
-            "name": xml_text(area).strip() or "checks",
-            "package": f"{CLASSNAME_PREFIX}.{xml_text(area)}",
+            "name": f"{name} @ {xml_text(site)}" if site else name,
+            "package": package,
             "id": str(index),
             # the schema's timestamp has no time zone: it is UTC
             "timestamp": results.started.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds"),
-            "hostname": xml_text(results.vantage.host).strip() or "localhost",
+            "hostname": xml_text(host or results.vantage.host).strip() or "localhost",
             "tests": str(len(checks)),
             "failures": str(outcomes.count(Status.FAIL)),
             "errors": str(outcomes.count(Status.ERROR)),
@@ -75,8 +90,10 @@ def _testsuite(results: Results, index: int, area: str, checks: list[CheckResult
     properties = ET.SubElement(suite, "properties")
     for name, value in _scan_properties(results):
         ET.SubElement(properties, "property", {"name": name, "value": xml_text(value)})
+    if site:
+        ET.SubElement(properties, "property", {"name": "site", "value": xml_text(site)})
     for check, outcome in zip(checks, outcomes):
-        suite.append(_testcase(check, outcome))
+        suite.append(_testcase(check, outcome, package))
     ET.SubElement(suite, "system-out").text = _suite_output(checks)
     ET.SubElement(suite, "system-err").text = ""
     return suite
@@ -93,11 +110,11 @@ def _scan_properties(results: Results) -> list[tuple[str, str]]:
     return [(name, value) for name, value in pairs if value]
 
 
-def _testcase(check: CheckResult, outcome: Status) -> ET.Element:
+def _testcase(check: CheckResult, outcome: Status, classname: str | None = None) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": f"{CLASSNAME_PREFIX}.{xml_text(check.area)}",
+            "classname": classname or f"{CLASSNAME_PREFIX}.{xml_text(check.area)}",
             "name": xml_text(f"{check.id} {check.title}"),
             "time": _seconds(check.duration_ms),
         },

@@ -17,7 +17,10 @@ be assessed. Decisions, each forced by how code scanning reads SARIF:
 - Fingerprints. `partialFingerprints["emsReadiness/v1"]` = sha256(check id + "\\n" + resource): the
   pair that identifies a finding across runs, so an alert stays one alert from night to night and
   closes when the finding is fixed. Every result points at the same file with no line, so code
-  scanning's own line-hash fingerprint could not tell findings apart.
+  scanning's own line-hash fingerprint could not tell findings apart. In a document that speaks
+  for several sites (a merge), a network finding's site is part of its location (a second logical
+  location of kind "namespace", and `fullyQualifiedName` "site/resource") and of the fingerprint
+  (check id + "\n" + resource + "\n" + site): one alert per site that has the problem.
 - Suppressed findings stay in the log with `suppressions: [{kind: "external", ...}]`.
 """
 
@@ -32,6 +35,7 @@ from typing import Any
 
 from ems_readiness.engine.catalogues import responsibilities
 from ems_readiness.engine.model import CheckResult, Finding, Results, Severity, Status
+from ems_readiness.engine.sites import multi_site
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports.check_texts import localized, localized_finding
@@ -65,16 +69,18 @@ HELP_HEADINGS = {
 }
 
 
-def fingerprint(check_id: str, resource: str) -> str:
-    return hashlib.sha256(f"{check_id}\n{resource}".encode("utf-8")).hexdigest()
+def fingerprint(check_id: str, resource: str, site: str | None = None) -> str:
+    key = f"{check_id}\n{resource}" + (f"\n{site}" if site else "")
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def render(results: Results, lang: str = "en") -> str:
     check_lang(lang)
     rules = _rule_checks(results)
     rule_index = {check.id: index for index, check in enumerate(rules)}
+    per_site = multi_site(results)
     sarif_results = [
-        _result(check, localized_finding(finding, lang), rule_index[check.id])
+        _result(check, localized_finding(finding, lang), rule_index[check.id], per_site)
         for check in results.checks
         for finding in reported_findings(check)
     ]
@@ -161,21 +167,29 @@ def _responsibility_text(key: str, lang: str) -> str:
         return ""
 
 
-def _result(check: CheckResult, finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(check: CheckResult, finding: Finding, rule_index: int, per_site: bool = False) -> dict[str, Any]:
+    site = finding.site if per_site else None
+    resource = finding.resource or check.id
+    logical: list[dict[str, Any]] = [{"name": resource, "kind": "resource"}]
+    if site:
+        logical = [{"name": resource, "kind": "resource", "fullyQualifiedName": f"{site}/{resource}"},
+                   {"name": site, "kind": "namespace"}]
     result: dict[str, Any] = {
         "ruleId": check.id,
         "ruleIndex": rule_index,
         "level": _level(check, finding),
-        "message": {"text": _message(finding)},
+        "message": {"text": (f"[{site}] " if site else "") + _message(finding)},
         "locations": [
             {
                 "physicalLocation": {"artifactLocation": {"uri": RESULTS_URI}},
-                "logicalLocations": [{"name": finding.resource or check.id, "kind": "resource"}],
+                "logicalLocations": logical,
             }
         ],
-        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(check.id, finding.resource)},
+        "partialFingerprints": {FINGERPRINT_KEY: fingerprint(check.id, finding.resource, site)},
         "properties": _result_properties(check, finding),
     }
+    if site:
+        result["properties"]["site"] = site
     if is_suppressed(finding):
         suppression = finding.suppressed
         assert suppression is not None
@@ -227,6 +241,7 @@ def _run_properties(results: Results) -> dict[str, Any]:
             "mode": results.mode,
             "tenantId": results.tenant_id,
             "tenantName": results.tenant_name,
+            "sites": [site.site for site in results.sites] if multi_site(results) else None,
         }
     )
 
