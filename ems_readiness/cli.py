@@ -565,13 +565,13 @@ def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baselin
 @output_options
 def merge(results_files, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """Merge the results of several sites (and merged documents) into one results document and report."""
-    from ems_readiness.engine.merge import MergeError, merge_results
+    from ems_readiness.engine.merge import MergeError, merge_files
+    from ems_readiness.engine.model import ResultsFileError
     from ems_readiness.engine.profile import Profile
 
-    documents = [(path, load_results_file(path)) for path in results_files]
     try:
-        results = merge_results(documents)
-    except MergeError as exc:
+        results = merge_files(results_files)
+    except (MergeError, ResultsFileError) as exc:
         fail_usage(str(exc))
     if formats and "json" not in formats.split(","):
         formats += ",json"  # the merged document is always written: it is the input of the next merge or diff

@@ -231,3 +231,17 @@ def test_diff_of_merged_documents_is_per_site(tmp_path):
     changes = json.loads(proc.stdout)
     assert [(e["check_id"], e["site"]) for e in changes["fixed"]] == [("NET-001", "branch")]
     assert all(e["site"] != "hq" for e in changes["fixed"] + changes["regressed"])
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ('"message": "login:443 pass"', '"message": "\\ud800 lone"', "not valid Unicode"),
+    ('"duration_ms": 0.0', '"duration_ms": 1e999', "1e999"),
+])
+def test_merge_inputs_are_checked_like_any_results_file(tmp_path, field, value, says):
+    text = scan("hq", 0).dump_json()
+    assert field in text
+    path = tmp_path / "bad.json"
+    path.write_text(text.replace(field, value, 1), encoding="utf-8")
+    proc = run("merge", str(path), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert str(path) in proc.stderr and says in proc.stderr

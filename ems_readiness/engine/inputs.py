@@ -47,16 +47,21 @@ def parse_toml(text: str, name: str) -> dict[str, Any]:
     return data
 
 
-def parse_json(text: str, name: str) -> Any:
+def parse_json(text: str, name: str, check: bool = True) -> Any:
+    """JSON text as Python values; with `check`, also plain (see check_plain). A caller that drops
+    part of the data first may check the rest itself."""
     try:
-        data = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant)
+        # unchecked, numbers too large for a float are refused as they are read
+        hooks = {} if check else {"parse_float": _finite_float}
+        data = json.loads(text.removeprefix("\ufeff"), parse_constant=_reject_constant, **hooks)
     except _NonFinite as exc:
         raise InputFileError(f"{name}: not valid JSON: {exc} is not a JSON number") from None
     except json.JSONDecodeError as exc:
         raise InputFileError(f"{name}: not valid JSON: {exc}") from None
     except RecursionError:
         raise InputFileError(f"{name}: nested too deeply") from None
-    check_plain(data, name)
+    if check:
+        check_plain(data, name)
     return data
 
 
@@ -91,6 +96,13 @@ def _check_string(text: str, name: str) -> None:
 
 class _NonFinite(ValueError):
     pass
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NonFinite(text)
+    return value
 
 
 def _reject_constant(text: str) -> Any:

@@ -5,6 +5,7 @@ One document holds everything a renderer needs; renderers never re-run probes.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
@@ -301,7 +302,7 @@ class ResultsFileError(Exception):
     """A results file that cannot be used: one line naming the file."""
 
 
-def load_results(path: str | Path) -> Results:
+def load_results(path: str | Path, lean: bool = False) -> Results:
     """A results.json written by this tool (or a compatible one); anything else is ResultsFileError."""
     from ems_readiness.engine.inputs import InputFileError, read_text
 
@@ -309,16 +310,56 @@ def load_results(path: str | Path) -> Results:
         text = read_text(path, "results file")
     except InputFileError as exc:
         raise ResultsFileError(str(exc)) from None
-    return parse_results(text, str(path))
+    return parse_results(text, str(path), lean=lean)
 
 
-def parse_results(text: str, name: str) -> Results:
+def without_network_evidence(raw: dict[str, Any]) -> None:
+    """What a merge does not carry, dropped before validation: the observation log and the raw
+    evidence of network findings (each site's own results.json keeps them)."""
+    from ems_readiness.engine.check import NETWORK_AREAS
+
+    raw["observations"] = []
+    checks = raw.get("checks")
+    for check in checks if isinstance(checks, list) else []:
+        if isinstance(check, dict) and (check.get("side") == "network" or
+                                        check.get("side") is None and check.get("area") in NETWORK_AREAS):
+            for finding in check.get("findings") or []:
+                if isinstance(finding, dict):
+                    finding["evidence"] = []
+
+
+# What check_plain looks for in strings, as it shows in JSON text: an escaped surrogate (a lone one
+# cannot come from the UTF-8 file any other way). Non-finite numbers are refused by the parser.
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def free_form_parts(raw: dict[str, Any], suspect: bool) -> list[Any]:
+    """The parts of a (lean) results document the models take as any JSON (settings, stats,
+    evidence data): only they can be nested arbitrarily deep. A text that looks suspect is checked whole."""
+    if suspect:
+        return [raw]
+    parts: list[Any] = [raw.get("settings"), raw.get("stats")]
+    for key in ("sites", "checks"):
+        items = raw.get(key)
+        parts.extend(items if isinstance(items, list) else [items])
+    return [p for p in parts if p is not None and not (isinstance(p, dict) and "findings" in p)] + [
+        f.get("evidence") for c in raw.get("checks") or [] if isinstance(c, dict)
+        for f in c.get("findings") or [] if isinstance(f, dict) and f.get("evidence")]
+
+
+def parse_results(text: str, name: str, lean: bool = False) -> Results:
     from pydantic import ValidationError
 
     from ems_readiness.engine.inputs import InputFileError, parse_json
 
+    from ems_readiness.engine.inputs import check_plain
+
     try:
-        raw = parse_json(text, name)
+        raw = parse_json(text, name, check=not lean)
+        if lean and isinstance(raw, dict):  # what is dropped need not be checked: the rest is
+            without_network_evidence(raw)
+            for part in free_form_parts(raw, suspect=bool(_SUSPECT.search(text))):
+                check_plain(part, name)
     except InputFileError as exc:
         raise ResultsFileError(str(exc)) from None
     if not isinstance(raw, dict) or raw.get("schema") not in READABLE_SCHEMAS:
