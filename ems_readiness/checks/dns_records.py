@@ -18,7 +18,8 @@ from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
 from ems_readiness.checks._tenant import Unreadable, require
-from ems_readiness.judges.spf import SpfRecord, is_spf, parse_spf, spf_covers
+from ems_readiness.checks._spf import SpfWalk, raw, walk_spf
+from ems_readiness.judges.spf import is_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
 SPF = EXPECTED["spf"]
@@ -412,42 +413,6 @@ async def service_records(ctx: CheckContext) -> None:
 # --- DNS-004: SPF --------------------------------------------------------------------------------
 
 
-@dataclass
-class LookupTally:
-    """The DNS-querying terms of a record and of everything it includes (RFC 7208 §4.6.4)."""
-
-    count: int = 0
-    reached: set[str] = field(default_factory=set)
-    unfollowed: list[str] = field(default_factory=list)  # includes left once over the limit
-    problems: list[str] = field(default_factory=list)
-    unanswered: list[DnsAnswer] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-async def tally_lookups(ctx: CheckContext, record: SpfRecord, tally: LookupTally, limit: int) -> LookupTally:
-    tally.count += record.lookups
-    followed = record.followed()
-    for index, (term, target) in enumerate(followed):
-        if tally.count > limit:  # already over the limit; following further only costs queries
-            tally.unfollowed += [t for _, t in followed[index:]]
-            break
-        tally.reached.add(target)
-        answer = await ctx.dns.query(target, "TXT")
-        tally.evidence.append(answer.evidence)
-        if answer.status.unanswered:
-            tally.unanswered.append(answer)
-            continue
-        included = [v for v in answer.values if is_spf(v)] if answer.ok else []
-        if len(included) != 1:
-            count = "no" if not included else str(len(included))
-            tally.problems.append(f"'{term.text}': {target} has {count} SPF records, a permanent error for receivers")
-            continue
-        nested = parse_spf(included[0])
-        tally.problems.extend(f"in {target}: {problem}" for problem in nested.problems)
-        await tally_lookups(ctx, nested, tally, limit)
-    return tally
-
-
 def serves_exchange_online(mx: DnsAnswer) -> bool:
     suffixes = tuple("." + s for s in SPF["exchange_online_mx_suffixes"])
     return mx.ok and any(value.exchange.endswith(suffixes) for value in mx.values)
@@ -460,47 +425,94 @@ def spf_expected(domain: str, needs_include: bool) -> str:
     return f"one valid SPF record with at most {limit} DNS lookups"
 
 
-async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
+async def assess_spf(ctx: CheckContext, domain: str) -> list[Verdict]:
+    """The record against RFC 7208 (resource: the domain), then the policy concerns, each its own
+    finding: a record that lets every sender pass, and Exchange Online's include."""
     txt, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "MX"))
     evidence = [txt.evidence, mx.evidence]
     needs_include = serves_exchange_online(mx)
     expected = spf_expected(domain, needs_include)
     if txt.status.unanswered:
         failure = f"Could not read the SPF record: {resolver_failure(ctx, txt)}."
-        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
-    records = [v for v in txt.values if is_spf(v)] if txt.ok else []
-    if not records:
-        return missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)
-    if len(records) > 1:
-        return Verdict(
+        return [Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))]
+    shown_records = [v for v in txt.values if is_spf(raw(v))] if txt.ok else []
+    if not shown_records:
+        return [missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)]
+    if len(shown_records) > 1:
+        return [Verdict(
             "failed",
             domain,
-            f"{domain} publishes {len(records)} SPF records; receivers treat that as a permanent error "
-            "and SPF fails for all mail from the domain.",
+            f"{domain} publishes {len(shown_records)} SPF records; receivers treat that as a permanent error "
+            "(RFC 7208 §4.5) and SPF fails for all mail from the domain.",
             dict(
                 expected=expected,
-                observed=quoted(records),
+                observed=quoted(shown_records),
                 remediation=f"Merge them into one TXT record at {domain} and delete the others.",
                 evidence=evidence,
             ),
-        )
-    record = parse_spf(records[0])
-    tally = await tally_lookups(ctx, record, LookupTally(), SPF["max_dns_lookups"])
-    problems = [*record.problems, *tally.problems, *lookup_problems(tally), *include_problems(tally, needs_include, mx)]
+        )]
+    walk = await walk_spf(ctx, domain, raw(shown_records[0]))
     details = dict(
         expected=expected,
-        observed=f'"{records[0]}" ({lookups(tally.count)} counted)',
-        evidence=[*evidence, *tally.evidence],
+        observed=f'"{shown_records[0]}" ({lookups(walk.lookups)} counted)',
+        evidence=[*evidence, *walk.evidence],
     )
-    if problems:
-        return Verdict("failed", domain, f"The SPF record of {domain} has problems: " + "; ".join(problems) + ".", details)
-    if tally.unanswered:
-        failures = ", ".join(resolver_failure(ctx, answer) for answer in tally.unanswered)
-        return Verdict("errored", domain, f"Could not count the SPF lookups of {domain}: {failures}.", details)
-    if mx.status.unanswered and SPF["include"] not in tally.reached:
+    if walk.problems:
+        message = (f"The SPF record of {domain} has a permanent error, so receivers ignore its policy: "
+                   + "; ".join(map(str, walk.problems)) + ".")
+        return [Verdict("failed", domain, message, details)]
+    if walk.unanswered:
+        failures = ", ".join(resolver_failure(ctx, answer) for answer in walk.unanswered)
+        return [Verdict("errored", domain, f"Could not evaluate the SPF record of {domain}: {failures}.", details)]
+    voids = f", {walk.voids} of them finding nothing" if walk.voids else ""
+    unread = f"; not looked up, as they depend on the sender: {', '.join(walk.unfollowed)}" if walk.unfollowed else ""
+    verdicts = [Verdict("passed", domain, f"One valid SPF record with {lookups(walk.lookups)}{voids}{unread}.", details)]
+    if walk.passes_everyone:
+        verdicts.append(pass_all_verdict(domain, walk, details))
+    include = include_verdict(ctx, domain, walk, mx, needs_include, details)
+    return verdicts + ([include] if include else [])
+
+
+def pass_all_verdict(domain: str, walk: SpfWalk, details: dict[str, Any]) -> Verdict:
+    return Verdict(
+        "warned",
+        f"{domain} +all",
+        f"The SPF record of {domain} lets every sender pass ({walk.passes_everyone}). RFC 7208 allows it, "
+        f"but then anyone can send mail as {domain} and pass SPF.",
+        dict(details, expected=f"a record that ends in -all or ~all and names {domain}'s senders",
+             remediation=f"End the SPF record of {domain} with -all (or ~all while testing) instead of "
+                         "+all, and list every service that sends its mail."),
+    )
+
+
+def include_verdict(
+    ctx: CheckContext, domain: str, walk: SpfWalk, mx: DnsAnswer, needs_include: bool, details: dict[str, Any]
+) -> Verdict | None:
+    """Exchange Online's include, where the domain's mail goes through Exchange Online."""
+    resource = f"{domain} include:{SPF['include']}"
+    reached = SPF["include"] in walk.reached
+    if reached and needs_include:
+        return Verdict("passed", resource, f"The SPF record of {domain} includes {SPF['include']}.", details)
+    if reached:
+        return None
+    if mx.status.unanswered:
         failure = f"Could not tell whether Exchange Online receives mail: {resolver_failure(ctx, mx)}."
-        return Verdict("errored", domain, failure, details)
-    return Verdict("passed", domain, f"One valid SPF record with {lookups(tally.count)}.", details)
+        return Verdict("errored", resource, failure, details)
+    if not needs_include:
+        return None
+    if walk.unfollowed:
+        return Verdict(
+            "errored", resource,
+            f"Could not tell whether the SPF record of {domain} includes {SPF['include']}: "
+            f"{', '.join(walk.unfollowed)} depend on the sender and were not looked up.", details)
+    hosts = ", ".join(value.exchange for value in mx.values)
+    return Verdict(
+        "failed", resource,
+        f"Mail for {domain} goes to Exchange Online ({hosts}) but its SPF record does not include "
+        f"{SPF['include']}, so mail sent through Exchange Online fails SPF.",
+        dict(details, remediation=f'Add include:{SPF["include"]} before the "all" of the SPF record of {domain}, '
+                                  f'e.g. "{SPF["record"]}".'),
+    )
 
 
 def missing_spf_verdict(
@@ -534,21 +546,6 @@ def lookups(count: int) -> str:
     return f"{count} DNS lookup" + ("" if count == 1 else "s")
 
 
-def lookup_problems(tally: LookupTally) -> list[str]:
-    limit = SPF["max_dns_lookups"]
-    if tally.count <= limit:
-        return []
-    return [f"{tally.count} DNS-querying terms through its includes, more than the limit of {limit} (a permanent error)"]
-
-
-def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> list[str]:
-    """Only when every include was followed: one left unread may hold Microsoft's."""
-    if not needs_include or SPF["include"] in tally.reached or tally.unfollowed:
-        return []
-    hosts = ", ".join(value.exchange for value in mx.values)
-    return [f"mail goes to Exchange Online ({hosts}) but the record does not include {SPF['include']}"]
-
-
 @check(
     id="DNS-004",
     title="SPF record valid and includes Exchange Online Protection",
@@ -558,13 +555,16 @@ def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> 
     topic="network-security",
     why="""
         Receivers check a domain's SPF record before they accept its mail. Two SPF records, a syntax
-        error or more than 10 DNS lookups make SPF fail for every message; without
+        error, more than 10 DNS-querying terms or more than two lookups that find nothing are a
+        permanent error (RFC 7208): receivers then ignore the record, so forged mail is not rejected.
+        A record that passes every sender (+all) lets anyone send as the domain; without
         include:spf.protection.outlook.com, mail sent through Exchange Online fails SPF.
         """,
     fix="""
         Keep exactly one TXT record starting with v=spf1 per domain, e.g.
-        v=spf1 include:spf.protection.outlook.com -all, merging other senders into it; stay within
-        10 DNS-querying terms (include, a, mx, ptr, exists, redirect) counted through every include.
+        v=spf1 include:spf.protection.outlook.com -all, merging other senders into it; correct the
+        term the finding names (it gives the RFC 7208 section); stay within 10 DNS-querying terms
+        (include, a, mx, ptr, exists, redirect) counted through every include, and end with -all or ~all.
         """,
 )
 async def spf_record(ctx: CheckContext) -> None:
@@ -572,8 +572,9 @@ async def spf_record(ctx: CheckContext) -> None:
     if not domains:
         skip_no_domains(ctx)
         return
-    for verdict in await asyncio.gather(*(assess_spf(ctx, d) for d in domains)):
-        verdict.report(ctx)
+    for verdicts in await asyncio.gather(*(assess_spf(ctx, d) for d in domains)):
+        for verdict in verdicts:
+            verdict.report(ctx)
 
 
 # --- DNS-005: every resolver gives the same answers ---------------------------------------------
