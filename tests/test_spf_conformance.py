@@ -25,6 +25,7 @@ from ems_readiness.checks.dns_records import spf_record
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.model import Finding, Status
 from ems_readiness.engine.profile import Profile
+from ems_readiness.engine.texts import CHECK_FIX, render
 from ems_readiness.probes.base import EvidenceLog
 from ems_readiness.probes.dns import DnsProbe
 from tests.support.knot import KnotServer
@@ -108,6 +109,9 @@ def test_dns_004_agrees_with_the_rfc_7208_suite(scenario: Scenario, knot_tools, 
             disagreements.append(f"{case.name} ({case.domain}, RFC 7208 {case.spec}): suite says "
                                  f"{'/'.join(sorted(case.expected))}, DNS-004 {finding.status.value}: {finding.message}")
     assert not disagreements, "\n".join(disagreements)
+    for finding in findings.values():  # every sentence DNS-004 wrote has its Chinese text
+        for text in finding.texts.values():
+            assert text.id == CHECK_FIX or render(text, "zh-CN")
 
 
 def test_the_suite_is_whole_and_out_of_scope_cases_exist():
@@ -134,7 +138,7 @@ def test_permanent_errors_name_the_term_and_the_section(knot_tools, tmp_path: Pa
     assert "'redirect=e1.example.com': a loop (e1.example.com -> e1.example.com)" in findings["e1.example.com"].message
     assert "a loop (e2.example.com -> e3.example.com -> e2.example.com)" in findings["e2.example.com"].message
     assert "has 11 MX records" in findings["e4.example.com"].message
-    assert "'a': the 11th DNS-querying term" in findings["e9.example.com"].message
-    assert "'a:err2.example.com': err2.example.com A found nothing (NXDOMAIN), the 3rd void lookup" in findings["e11.example.com"].message
+    assert "'a': it makes 11 DNS-querying terms counted through includes and redirects" in findings["e9.example.com"].message
+    assert "'a:err2.example.com': err2.example.com A found nothing (NXDOMAIN): 3 void lookups, more than the limit of 2" in findings["e11.example.com"].message
     for finding in findings.values():
         assert "(RFC 7208 §4.6.4)" in finding.message

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import Evidence, Text
+from ems_readiness.engine.texts import msg
 from ems_readiness.judges.spf import (
     MAX_DNS_TERMS, MAX_MX_RECORDS, MAX_VOID_LOOKUPS, SpfProblem, SpfTerm, expand_domain, is_spf, parse_spf, shown,
 )
@@ -39,15 +40,21 @@ class SpfWalk:
     voids: int = 0
     problems: list[SpfProblem] = field(default_factory=list)
     unanswered: list[DnsAnswer] = field(default_factory=list)
-    unfollowed: list[str] = field(default_factory=list)  # terms counted whose target depends on the sender
+    unfollowed: list[Text] = field(default_factory=list)  # terms counted whose target depends on the sender
     reached: set[str] = field(default_factory=set)  # include and redirect targets whose record was read
     evidence: list[Evidence] = field(default_factory=list)
-    passes_everyone: str | None = None  # the term (and record) through which every sender passes
-    last_pass: str | None = None
+    passes_everyone: Text | None = None  # the term (and record) through which every sender passes
+    last_pass: Text | None = None
 
-    def permanent_error(self, term: SpfTerm, current: str, reason: str, section: str) -> None:
+    def permanent_error(self, term: SpfTerm, current: str, section: str, reason: str, **params: object) -> None:
         """Record a permanent error of a term in the record of `current`; the evaluation ends."""
-        self.problems.append(located(SpfProblem(term.text, reason, section), self, current))
+        self.problems.append(located(SpfProblem(term.text, msg(f"spf.reason.{reason}", **params), section), self, current))
+
+    def term_text(self, term: SpfTerm, current: str) -> Text:
+        """'a:%{h}', or '-a:%{h} in _spf.contoso.com' for a term of another record."""
+        if current == self.domain:
+            return msg("spf.term", term=shown(term.text))
+        return msg("spf.term.in", term=shown(term.text), where=current)
 
 
 def raw(value: str) -> str:
@@ -94,14 +101,10 @@ async def evaluate(ctx: "CheckContext", walk: SpfWalk, text: str, current: str, 
 
 def passed_by(walk: SpfWalk, term: SpfTerm, current: str) -> Outcome:
     """Remember how the unnamed sender passed: '+all', 'a/0', or an include that passes it."""
-    how = f"'{shown(term.text)}'" + ("" if current == walk.domain else f" in {current}")
-    walk.last_pass = how if term.name != "include" else f"{how} ({walk.last_pass})"
+    how = walk.term_text(term, current)
+    walk.last_pass = how if term.name != "include" or walk.last_pass is None else msg(
+        "spf.passes.through", term=how, inner=walk.last_pass)
     return Outcome.PASS
-
-
-def ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def located(problem: SpfProblem, walk: SpfWalk, current: str) -> SpfProblem:
@@ -112,8 +115,7 @@ def counted(walk: SpfWalk, term: SpfTerm, current: str) -> bool:
     walk.lookups += 1
     if walk.lookups <= MAX_DNS_TERMS:
         return True
-    walk.permanent_error(term, current, f"the {ordinal(walk.lookups)} DNS-querying term counted through includes "
-                         f"and redirects; more than the limit of {MAX_DNS_TERMS} is a permanent error", "4.6.4")
+    walk.permanent_error(term, current, "4.6.4", "too-many-terms", n=walk.lookups, limit=MAX_DNS_TERMS)
     return False
 
 
@@ -121,7 +123,7 @@ def target_of(walk: SpfWalk, term: SpfTerm, current: str) -> str | None:
     spec = term.domain_spec or current
     target = expand_domain(spec, current, walk.domain) if "%" in spec else spec.rstrip(".").lower()
     if target is None:
-        walk.unfollowed.append(shown(term.text) + ("" if current == walk.domain else f" in {current}"))
+        walk.unfollowed.append(walk.term_text(term, current))
     return target
 
 
@@ -152,14 +154,14 @@ async def mechanism(ctx: "CheckContext", walk: SpfWalk, term: SpfTerm, current: 
     if not answer.ok or not answer.values:
         walk.voids += 1
         if walk.voids > MAX_VOID_LOOKUPS:
-            walk.permanent_error(term, current, f"{target} {answer.rdtype} found nothing ({answer.status.value.upper()}), "
-                                 f"the {ordinal(walk.voids)} void lookup; more than {MAX_VOID_LOOKUPS} is a permanent error", "4.6.4")
+            walk.permanent_error(term, current, "4.6.4", "too-many-voids", name=target, rdtype=answer.rdtype,
+                                 status=answer.status.value.upper(), n=walk.voids, limit=MAX_VOID_LOOKUPS)
             return None
         return False
     if term.name == "mx":
         if len(answer.values) > MAX_MX_RECORDS:
-            walk.permanent_error(term, current, f"{target} has {len(answer.values)} MX records; an mx term may look up "
-                                 f"at most {MAX_MX_RECORDS} (a permanent error)", "4.6.4")
+            walk.permanent_error(term, current, "4.6.4", "too-many-mx", name=target, n=len(answer.values),
+                                 limit=MAX_MX_RECORDS)
             return None
         return False
     if term.name == "exists":
@@ -173,7 +175,7 @@ async def read_record(
     """The one SPF record of an include or redirect target; None when the evaluation stops there."""
     if target in path:
         chain = " -> ".join((*path, target))
-        walk.permanent_error(term, current, f"a loop ({chain}); receivers end it with a permanent error", "4.6.4")
+        walk.permanent_error(term, current, "4.6.4", "loop", chain=chain)
         return None
     answer = await ctx.dns.query(target, "TXT")
     walk.evidence.append(answer.evidence)
@@ -182,8 +184,10 @@ async def read_record(
         return None
     records = spf_texts(answer)
     if len(records) != 1:
-        count = "no SPF record" if not records else f"{len(records)} SPF records"
-        walk.permanent_error(term, current, f"{target} has {count}, a permanent error", section)
+        if records:
+            walk.permanent_error(term, current, section, "several-records", name=target, n=len(records))
+        else:
+            walk.permanent_error(term, current, section, "no-record", name=target)
         return None
     walk.reached.add(target)
     return records[0]

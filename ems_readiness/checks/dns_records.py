@@ -13,11 +13,12 @@ from typing import Any, Iterable
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import ActionRef, Evidence, Text
+from ems_readiness.engine.texts import joined, msg, msg_n, render
 from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
-from ems_readiness.checks._tenant import Unreadable, require
+from ems_readiness.checks._tenant import Unreadable, graph_unreadable, require
 from ems_readiness.checks._spf import SpfWalk, raw, walk_spf
 from ems_readiness.judges.spf import is_spf, spf_covers
 
@@ -39,17 +40,23 @@ async def scan_domains(ctx: CheckContext) -> list[str]:
 
 
 def skip_no_domains(ctx: CheckContext) -> None:
-    ctx.skipped(
-        "domains",
-        "No domain to check: the tenant has no custom domain (or the tenant side is off) and the "
-        "profile's dns.domains is empty.",
-    )
+    ctx.skipped("domains", msg("dns.no-domains"))
 
 
-def resolver_failure(ctx: CheckContext, answer: DnsAnswer) -> str:
+def resolver_failure(ctx: CheckContext, answer: DnsAnswer) -> Text:
     """'resolver public (1.1.1.1:53) answered SERVFAIL for contoso.com TXT'."""
-    what = answer.detail or answer.status.value
-    return f"resolver {ctx.dns.resolver_label(answer.resolver)} {what} for {answer.name} {answer.rdtype}"
+    return msg("dns.resolver-failure", resolver=ctx.dns.resolver_label(answer.resolver), what=answer.failure_text,
+               name=answer.name, rdtype=answer.rdtype)
+
+
+def resolver_action(ctx: CheckContext, answers: Iterable[DnsAnswer]) -> ActionRef:
+    """One action for every finding a resolver left unanswered: that resolver (or those) does not answer."""
+    labels = sorted({ctx.dns.resolver_label(a.resolver) for a in answers if a.status.unanswered})
+    return ActionRef(key="dns.resolver-unanswered", params={"resolver": ", ".join(labels)})
+
+
+def cname_action(name: str, target: str, zone: str) -> ActionRef:
+    return ActionRef(key="dns.publish-cname", params={"name": name, "target": target, "zone": zone})
 
 
 def quoted(texts: Iterable[str]) -> str:
@@ -62,7 +69,7 @@ class Verdict:
 
     status: str  # the CheckContext helper: passed, failed, warned, errored, skipped
     resource: str
-    message: str
+    message: Text
     details: dict[str, Any] = field(default_factory=dict)
 
     def report(self, ctx: CheckContext) -> None:
@@ -77,10 +84,10 @@ class CnameExpectation:
     label: str
     ttl: int
     targets: tuple[str, ...]
-    purpose: str
+    purpose: Text
 
     @classmethod
-    def from_data(cls, key: str, purpose: str) -> "CnameExpectation":
+    def from_data(cls, key: str, purpose: Text) -> "CnameExpectation":
         raw = EXPECTED[key]
         return cls(raw["label"], raw["ttl"], tuple(host(t) for t in raw["targets"]), purpose)
 
@@ -95,12 +102,8 @@ class CnameExpectation:
         return f"{self.owner(domain)}. {self.ttl} IN CNAME {self.preferred}."
 
 
-ENROLLMENT = CnameExpectation.from_data(
-    "enrollment", "Windows devices find Intune enrollment through it (MDM auto-discovery)"
-)
-REGISTRATION = CnameExpectation.from_data(
-    "registration", "devices register with Entra ID through it, which conditional access relies on"
-)
+ENROLLMENT = CnameExpectation.from_data("enrollment", msg("dns.cname.purpose.enrollment"))
+REGISTRATION = CnameExpectation.from_data("registration", msg("dns.cname.purpose.registration"))
 
 
 async def check_cnames(ctx: CheckContext, expectation: CnameExpectation) -> None:
@@ -115,34 +118,33 @@ async def check_cnames(ctx: CheckContext, expectation: CnameExpectation) -> None
 
 def judge_cname(ctx: CheckContext, expectation: CnameExpectation, domain: str, chain: CnameChain) -> None:
     owner = chain.name
-    report = dict(expected=expectation.record(domain), observed=chain.describe(), evidence=chain.evidence)
-    publish = f"In the DNS zone of {domain}, publish: {expectation.record(domain)}"
+    report: dict[str, Any] = dict(expected=expectation.record(domain), observed=chain.describe_text(),
+                                  evidence=chain.evidence)
+    publish = msg("dns.cname.publish", domain=domain, record=expectation.record(domain))
+    wrong = dict(report, action=cname_action(owner, expectation.preferred, domain))
+    purpose, target = expectation.purpose, expectation.preferred
     reached = next((target for target in chain.targets if target in expectation.targets), None)
     if reached:
-        ctx.passed(owner, f"{owner} leads to {reached}.", **report)
+        ctx.passed(owner, msg("dns.cname.leads-to", owner=owner, target=reached), **report)
     elif chain.status.unanswered:
-        ctx.errored(owner, f"Could not check {owner}: {resolver_failure(ctx, chain.answers[-1])}.", **report)
+        failure = resolver_failure(ctx, chain.answers[-1])
+        ctx.errored(owner, msg("dns.cname.unanswered", owner=owner, failure=failure),
+                    action=resolver_action(ctx, chain.answers), **report)
     elif chain.status is DnsStatus.NXDOMAIN:
-        ctx.failed(
-            owner,
-            f"{owner} does not exist (NXDOMAIN), but {expectation.purpose}.",
-            remediation=publish,
-            **report,
-        )
+        ctx.failed(owner, msg("dns.cname.nxdomain", owner=owner, purpose=purpose), remediation=publish, **wrong)
     elif chain.status is DnsStatus.NODATA:
         ctx.failed(
             owner,
-            f"{owner} exists but is not a CNAME; it must be a CNAME to {expectation.preferred}, "
-            f"because {expectation.purpose}.",
-            remediation=f"Delete the other records at {owner}. {publish}",
-            **report,
+            msg("dns.cname.not-cname", owner=owner, target=target, purpose=purpose),
+            remediation=msg("dns.cname.delete-others", owner=owner, publish=publish),
+            **wrong,
         )
     else:
         ctx.failed(
             owner,
-            f"{owner} points to {chain.target}, not to {expectation.preferred}; {expectation.purpose}.",
-            remediation=f"Change the CNAME's target. {publish}",
-            **report,
+            msg("dns.cname.wrong-target", owner=owner, current=chain.target, target=target, purpose=purpose),
+            remediation=msg("dns.cname.change-target", publish=publish),
+            **wrong,
         )
 
 
@@ -195,6 +197,10 @@ async def registration_cname(ctx: CheckContext) -> None:
 
 class GraphRecordError(ValueError):
     """A serviceConfigurationRecord the check cannot read."""
+
+    def __init__(self, text: Text | str) -> None:
+        super().__init__(render(text))
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -272,7 +278,7 @@ def expected_record(raw: Any, domain: str) -> ExpectedRecord | None:
                          host(require(raw, "nameTarget", str, read=read, of=label)))
         return ExpectedRecord(srv_owner(raw, label, read), "SRV", value, **common)
     except Unreadable as exc:
-        raise GraphRecordError(str(exc)) from None
+        raise GraphRecordError(exc.text) from None
 
 
 def srv_owner(raw: dict[str, Any], label: str, read: str) -> str:
@@ -300,53 +306,58 @@ def expected_records(raw_records: list[dict[str, Any]], domain: str) -> list[Exp
 async def assess_service_records(ctx: CheckContext, domain: str) -> list[Verdict]:
     raw_records = await ctx.inventory.service_records(domain)
     if raw_records is None:
-        reason = (
-            "The tenant side is not part of this scan: the expected records come from Graph "
-            "(domains/{id}/serviceConfigurationRecords)."
-        )
-        return [Verdict("skipped", domain, reason)]
+        return [Verdict("skipped", domain, msg("dns.records.tenant-off"))]
     if not raw_records:
-        return [Verdict("skipped", domain, "Microsoft 365 lists no service DNS records for this domain.")]
+        return [Verdict("skipped", domain, msg("dns.records.none-listed"))]
     expectations = expected_records(raw_records, domain)
     records = [e for e in expectations if isinstance(e, ExpectedRecord)]
     answers = dict(zip(records, await asyncio.gather(*(ctx.dns.query(r.owner, r.rdtype) for r in records))))
     verdicts: list[Verdict] = []
     for expectation in expectations:
         if isinstance(expectation, GraphRecordError):
-            message = f"Graph returned a service record the check cannot read: {expectation}."
-            verdicts.append(Verdict("errored", domain, message))
+            message = msg("dns.records.unreadable", error=expectation.text)
+            action = graph_unreadable("domains/{id}/serviceConfigurationRecords")
+            verdicts.append(Verdict("errored", domain, message, dict(action=action)))
             continue
         resource = expectation.resource
         if any(v.resource == resource for v in verdicts):
             resource = f"{resource} {expectation.zone_line()}"
-        verdicts.append(judge_service_record(ctx, expectation, answers[expectation], resource))
+        verdicts.append(judge_service_record(ctx, expectation, answers[expectation], resource, domain))
     return verdicts
 
 
-def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str) -> Verdict:
-    service = f" for {record.service}" if record.service else ""
-    need = "optional" if record.optional else "required"
-    details: dict[str, Any] = dict(expected=record.zone_line(), observed=answer.describe(), evidence=[answer.evidence])
+def judge_service_record(
+    ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str, domain: str
+) -> Verdict:
+    service: Text | str = msg("dns.records.for-service", service=record.service) if record.service else ""
+    need = msg("dns.records.optional" if record.optional else "dns.records.required")
+    details: dict[str, Any] = dict(expected=record.zone_line(), observed=answer.describe_text(),
+                                   evidence=[answer.evidence])
     relevant = record.relevant(answer)
     miss = "warned" if record.optional else "failed"
+    kind = dict(owner=record.owner, rdtype=record.rdtype, service=service)
     if any(record.matches(value) for value in relevant):
-        return Verdict("passed", resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", details)
+        return Verdict("passed", resource, msg("dns.records.present", **kind), details)
     if answer.status.unanswered:
-        return Verdict("errored", resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", details)
+        details["action"] = resolver_action(ctx, [answer])
+        return Verdict("errored", resource, msg("dns.records.unanswered", rdtype=record.rdtype,
+                                                   failure=resolver_failure(ctx, answer)), details)
     if record.rdtype == "MX":  # the same mail host with another preference
         same_host = next((v for v in relevant if v.exchange == record.value.exchange), None)
         if same_host is not None:
             return mx_preference_verdict(record, same_host, relevant, resource, service, details)
+    details["action"] = (
+        cname_action(record.owner, record.value, domain) if record.rdtype == "CNAME"
+        else ActionRef(key="dns.publish-record", params={"name": record.owner, "type": record.rdtype,
+                                                          "value": presentation(record.rdtype, record.value),
+                                                          "zone": domain})
+    )
     if not relevant:
-        details["remediation"] = f"At your DNS host, publish: {record.zone_line()}"
-        return Verdict(miss, resource, f"The {need} {record.rdtype} record{service} is not published at {record.owner}.", details)
-    details["remediation"] = (
-        f"At your DNS host, replace the {record.rdtype} record at {record.owner} with: {record.zone_line()}"
-    )
-    message = (
-        f"{record.owner} publishes a different {record.rdtype} record than the {need} one Microsoft 365 expects{service}."
-    )
-    return Verdict(miss, resource, message, details)
+        details["remediation"] = msg("dns.records.publish", record=record.zone_line())
+        return Verdict(miss, resource, msg("dns.records.missing", need=need, **kind), details)
+    details["remediation"] = msg("dns.records.replace", rdtype=record.rdtype, owner=record.owner,
+                                 record=record.zone_line())
+    return Verdict(miss, resource, msg("dns.records.different", need=need, **kind), details)
 
 
 def mx_preference_verdict(
@@ -354,28 +365,22 @@ def mx_preference_verdict(
     published: MxValue,
     relevant: list[MxValue],
     resource: str,
-    service: str,
+    service: Text | str,
     details: dict[str, Any],
 ) -> Verdict:
     """Microsoft's mail host is published with another preference than Graph lists. Only the order
     matters: it is right while no other MX has a lower preference (is tried first)."""
-    note = (
-        f"Note: {published.exchange} has preference {published.preference}, "
-        f"where Microsoft 365 lists {record.value.preference}."
-    )
-    first = [v.exchange for v in relevant if v.preference < published.preference]
-    if not first:
-        lowest = f"{published.exchange}, the MX with the lowest preference"
-        return Verdict("passed", resource, f"{record.owner} sends its mail{service} to {lowest}. {note}", details)
-    details["remediation"] = (
-        f"At your DNS host, give {published.exchange} the lowest preference at {record.owner}, or remove the MX "
-        f"records that precede it ({', '.join(first)}); Microsoft 365 lists: {record.zone_line()}"
-    )
-    message = (
-        f"{record.owner} lists {published.exchange}{service}, but mail goes first to {', '.join(first)} "
-        f"(lower preference). {note}"
-    )
-    return Verdict("warned", resource, message, details)
+    note = msg("dns.mx.note", exchange=published.exchange, preference=published.preference,
+               listed=record.value.preference)
+    first = joined((v.exchange for v in relevant if v.preference < published.preference), "comma")
+    where = dict(owner=record.owner, exchange=published.exchange, service=service)
+    if not first.items:
+        return Verdict("passed", resource, msg("dns.mx.lowest", note=note, **where), details)
+    details["remediation"] = msg("dns.mx.reorder", exchange=published.exchange, owner=record.owner, first=first,
+                                 record=record.zone_line())
+    details["action"] = ActionRef(key="dns.mx-preference", params={"name": record.owner,
+                                                                   "exchange": published.exchange})
+    return Verdict("warned", resource, msg("dns.mx.not-first", first=first, note=note, **where), details)
 
 
 @check(
@@ -418,11 +423,25 @@ def serves_exchange_online(mx: DnsAnswer) -> bool:
     return mx.ok and any(value.exchange.endswith(suffixes) for value in mx.values)
 
 
-def spf_expected(domain: str, needs_include: bool) -> str:
+def spf_expected(domain: str, needs_include: bool) -> Text:
     limit = SPF["max_dns_lookups"]
     if needs_include:
-        return f'one SPF record including {SPF["include"]}, e.g. {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}"; at most {limit} DNS lookups'
-    return f"one valid SPF record with at most {limit} DNS lookups"
+        return msg("spf.expected.eop", include=SPF["include"], line=spf_line(domain), limit=limit)
+    return msg("spf.expected.valid", limit=limit)
+
+
+def spf_line(domain: str) -> str:
+    return f'{domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}"'
+
+
+def spf_action(key: str, domain: str) -> ActionRef:
+    return ActionRef(key=key, params={"domain": domain})
+
+
+def publish_spf_action(domain: str) -> ActionRef:
+    """The same action as DNS-003's for Microsoft's SPF record, so both findings are one row of the plan."""
+    return ActionRef(key="dns.publish-record", params={"name": domain, "type": "TXT",
+                                                       "value": presentation("TXT", SPF["record"]), "zone": domain})
 
 
 async def assess_spf(ctx: CheckContext, domain: str) -> list[Verdict]:
@@ -433,56 +452,40 @@ async def assess_spf(ctx: CheckContext, domain: str) -> list[Verdict]:
     needs_include = serves_exchange_online(mx)
     expected = spf_expected(domain, needs_include)
     if txt.status.unanswered:
-        failure = f"Could not read the SPF record: {resolver_failure(ctx, txt)}."
-        return [Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))]
+        return [Verdict("errored", domain, msg("spf.unread", failure=resolver_failure(ctx, txt)),
+                        dict(expected=expected, evidence=evidence, action=resolver_action(ctx, [txt])))]
     shown_records = [v for v in txt.values if is_spf(raw(v))] if txt.ok else []
     if not shown_records:
         return [missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)]
     if len(shown_records) > 1:
-        return [Verdict(
-            "failed",
-            domain,
-            f"{domain} publishes {len(shown_records)} SPF records; receivers treat that as a permanent error "
-            "(RFC 7208 §4.5) and SPF fails for all mail from the domain.",
-            dict(
-                expected=expected,
-                observed=quoted(shown_records),
-                remediation=f"Merge them into one TXT record at {domain} and delete the others.",
-                evidence=evidence,
-            ),
-        )]
+        return [Verdict("failed", domain, msg("spf.several", domain=domain, n=len(shown_records)), dict(
+            expected=expected, observed=quoted(shown_records), remediation=msg("spf.several.fix", domain=domain),
+            evidence=evidence, action=spf_action("spf.merge-records", domain)))]
     walk = await walk_spf(ctx, domain, raw(shown_records[0]))
-    details = dict(
+    details: dict[str, Any] = dict(
         expected=expected,
-        observed=f'"{shown_records[0]}" ({lookups(walk.lookups)} counted)',
+        observed=msg("spf.observed", record=shown_records[0], lookups=msg_n("spf.lookups", walk.lookups)),
         evidence=[*evidence, *walk.evidence],
     )
     if walk.problems:
-        message = (f"The SPF record of {domain} has a permanent error, so receivers ignore its policy: "
-                   + "; ".join(map(str, walk.problems)) + ".")
-        return [Verdict("failed", domain, message, details)]
+        problems = joined(problem.text for problem in walk.problems)
+        return [Verdict("failed", domain, msg("spf.permanent-error", domain=domain, problems=problems),
+                        dict(details, action=spf_action("spf.fix-record", domain)))]
     if walk.unanswered:
-        failures = ", ".join(resolver_failure(ctx, answer) for answer in walk.unanswered)
-        return [Verdict("errored", domain, f"Could not evaluate the SPF record of {domain}: {failures}.", details)]
-    voids = f", {walk.voids} of them finding nothing" if walk.voids else ""
-    unread = f"; not looked up, as they depend on the sender: {', '.join(walk.unfollowed)}" if walk.unfollowed else ""
-    verdicts = [Verdict("passed", domain, f"One valid SPF record with {lookups(walk.lookups)}{voids}{unread}.", details)]
+        failures = joined((resolver_failure(ctx, answer) for answer in walk.unanswered), "comma")
+        return [Verdict("errored", domain, msg("spf.unanswered", domain=domain, failures=failures),
+                        dict(details, action=resolver_action(ctx, walk.unanswered)))]
+    voids = msg_n("spf.voids", walk.voids) if walk.voids else ""
+    unread = msg("spf.not-looked-up", terms=joined(walk.unfollowed, "comma")) if walk.unfollowed else ""
+    verdicts = [Verdict("passed", domain, msg("spf.valid", lookups=msg_n("spf.lookups", walk.lookups),
+                                              voids=voids, unread=unread), details)]
     if walk.passes_everyone:
-        verdicts.append(pass_all_verdict(domain, walk, details))
+        verdicts.append(Verdict("warned", f"{domain} +all", msg("spf.passes", domain=domain, how=walk.passes_everyone),
+                                dict(details, expected=msg("spf.passes.expected", domain=domain),
+                                     remediation=msg("spf.passes.fix", domain=domain),
+                                     action=spf_action("spf.end-with-fail", domain))))
     include = include_verdict(ctx, domain, walk, mx, needs_include, details)
     return verdicts + ([include] if include else [])
-
-
-def pass_all_verdict(domain: str, walk: SpfWalk, details: dict[str, Any]) -> Verdict:
-    return Verdict(
-        "warned",
-        f"{domain} +all",
-        f"The SPF record of {domain} lets every sender pass ({walk.passes_everyone}). RFC 7208 allows it, "
-        f"but then anyone can send mail as {domain} and pass SPF.",
-        dict(details, expected=f"a record that ends in -all or ~all and names {domain}'s senders",
-             remediation=f"End the SPF record of {domain} with -all (or ~all while testing) instead of "
-                         "+all, and list every service that sends its mail."),
-    )
 
 
 def include_verdict(
@@ -490,60 +493,38 @@ def include_verdict(
 ) -> Verdict | None:
     """Exchange Online's include, where the domain's mail goes through Exchange Online."""
     resource = f"{domain} include:{SPF['include']}"
+    names = dict(domain=domain, include=SPF["include"])
     reached = SPF["include"] in walk.reached
     if reached and needs_include:
-        return Verdict("passed", resource, f"The SPF record of {domain} includes {SPF['include']}.", details)
+        return Verdict("passed", resource, msg("spf.include.present", **names), details)
     if reached:
         return None
     if mx.status.unanswered:
-        failure = f"Could not tell whether Exchange Online receives mail: {resolver_failure(ctx, mx)}."
-        return Verdict("errored", resource, failure, details)
+        return Verdict("errored", resource, msg("spf.include.mx-unanswered", failure=resolver_failure(ctx, mx)),
+                       dict(details, action=resolver_action(ctx, [mx])))
     if not needs_include:
         return None
     if walk.unfollowed:
-        return Verdict(
-            "errored", resource,
-            f"Could not tell whether the SPF record of {domain} includes {SPF['include']}: "
-            f"{', '.join(walk.unfollowed)} depend on the sender and were not looked up.", details)
+        return Verdict("errored", resource, msg("spf.include.unknown", terms=joined(walk.unfollowed, "comma"), **names),
+                       details)
     hosts = ", ".join(value.exchange for value in mx.values)
-    return Verdict(
-        "failed", resource,
-        f"Mail for {domain} goes to Exchange Online ({hosts}) but its SPF record does not include "
-        f"{SPF['include']}, so mail sent through Exchange Online fails SPF.",
-        dict(details, remediation=f'Add include:{SPF["include"]} before the "all" of the SPF record of {domain}, '
-                                  f'e.g. "{SPF["record"]}".'),
-    )
+    return Verdict("failed", resource, msg("spf.include.missing", hosts=hosts, **names), dict(
+        details, remediation=msg("spf.include.fix", record=SPF["record"], **names),
+        action=spf_action("spf.include-eop", domain)))
 
 
 def missing_spf_verdict(
-    ctx: CheckContext, domain: str, mx: DnsAnswer, needs_include: bool, expected: str, evidence: list[Evidence]
+    ctx: CheckContext, domain: str, mx: DnsAnswer, needs_include: bool, expected: Text, evidence: list[Evidence]
 ) -> Verdict:
+    none = msg("spf.observed.none")
     if needs_include:
-        return Verdict(
-            "failed",
-            domain,
-            f"Exchange Online receives mail for {domain} but the domain publishes no SPF record, so "
-            "receivers cannot tell its mail from forgeries.",
-            dict(
-                expected=expected,
-                observed="no SPF record",
-                remediation=f'Publish {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}".',
-                evidence=evidence,
-            ),
-        )
+        return Verdict("failed", domain, msg("spf.none.eop", domain=domain), dict(
+            expected=expected, observed=none, remediation=msg("spf.none.publish", line=spf_line(domain)),
+            evidence=evidence, action=publish_spf_action(domain)))
     if mx.status.unanswered:
-        failure = f"No SPF record, and {resolver_failure(ctx, mx)}."
-        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
-    return Verdict(
-        "skipped",
-        domain,
-        f"{domain} publishes no SPF record and Exchange Online does not receive its mail: nothing to check.",
-        dict(observed="no SPF record", evidence=evidence),
-    )
-
-
-def lookups(count: int) -> str:
-    return f"{count} DNS lookup" + ("" if count == 1 else "s")
+        return Verdict("errored", domain, msg("spf.none.mx-unanswered", failure=resolver_failure(ctx, mx)),
+                       dict(expected=expected, evidence=evidence, action=resolver_action(ctx, [mx])))
+    return Verdict("skipped", domain, msg("spf.none.nothing", domain=domain), dict(observed=none, evidence=evidence))
 
 
 @check(
@@ -585,6 +566,8 @@ class Question:
     name: str
     rdtype: str
     strict: bool  # a difference breaks enrollment (fail) rather than possibly intended (warn)
+    zone: str = ""  # for the enrollment CNAMEs: the domain and the target to publish
+    target: str = ""
 
     @property
     def resource(self) -> str:
@@ -595,8 +578,8 @@ async def split_horizon_questions(ctx: CheckContext) -> list[Question]:
     questions: list[Question] = []
     for domain in await scan_domains(ctx):
         questions += [
-            Question(ENROLLMENT.owner(domain), "CNAME", strict=True),
-            Question(REGISTRATION.owner(domain), "CNAME", strict=True),
+            Question(ENROLLMENT.owner(domain), "CNAME", strict=True, zone=domain, target=ENROLLMENT.preferred),
+            Question(REGISTRATION.owner(domain), "CNAME", strict=True, zone=domain, target=REGISTRATION.preferred),
             Question(domain, "MX", strict=False),
             Question(domain, "TXT", strict=False),
         ]
@@ -630,36 +613,37 @@ def answer_key(answer: DnsAnswer) -> tuple:
 
 
 def judge_agreement(ctx: CheckContext, question: Question, answers: list[DnsAnswer]) -> None:
-    observed = "; ".join(f"{a.resolver}: {a.describe() or 'empty'}" for a in answers)
+    observed = joined((msg("dns.agree.answer", resolver=a.resolver,
+                           answer=a.describe_text() or msg("dns.agree.empty")) for a in answers))
     names = ", ".join(a.resolver for a in answers)
-    report = dict(expected=f"the same answer from every resolver ({names})", observed=observed,
-                  evidence=[a.evidence for a in answers])
+    report: dict[str, Any] = dict(expected=msg("dns.agree.expected", resolvers=names),
+                                  observed=msg("dns.agree.observed", answers=observed),
+                                  evidence=[a.evidence for a in answers])
     unanswered = [a for a in answers if a.status.unanswered]
     if unanswered:
-        failures = "; ".join(resolver_failure(ctx, a) for a in unanswered)
-        ctx.errored(question.resource, f"Could not compare the resolvers' answers: {failures}.", **report)
+        failures = joined(resolver_failure(ctx, a) for a in unanswered)
+        ctx.errored(question.resource, msg("dns.agree.unanswered", failures=failures),
+                    action=resolver_action(ctx, unanswered), **report)
         return
     if len({answer_key(a) for a in answers}) == 1:
-        ctx.passed(question.resource, f"Every resolver gives the same answer for {question.resource}.", **report)
+        ctx.passed(question.resource, msg("dns.agree.same", resource=question.resource), **report)
         return
-    message = (
-        f"The resolvers disagree about {question.resource}: devices that use one of them see a "
-        f"different answer than devices that use another."
-    )
+    where = dict(rdtype=question.rdtype, name=question.name)
     if question.strict:
         ctx.failed(
             question.resource,
-            message + " Enrollment and registration then work on one network and not on the other.",
-            remediation=f"Publish the same {question.rdtype} record in every DNS view (internal and public) "
-            f"that serves {question.name}.",
+            msg("dns.agree.differ.strict", resource=question.resource),
+            remediation=msg("dns.agree.publish-everywhere", **where),
+            action=cname_action(question.name, question.target, question.zone) if question.target else
+            ActionRef(key="dns.align-views", params={"name": question.name, "type": question.rdtype}),
             **report,
         )
     else:
         ctx.warned(
             question.resource,
-            message + " Confirm that the difference is intended (split-horizon DNS).",
-            remediation=f"If it is not intended, publish the same {question.rdtype} record for {question.name} "
-            "in every DNS view.",
+            msg("dns.agree.differ.confirm", resource=question.resource),
+            remediation=msg("dns.agree.if-unintended", **where),
+            action=ActionRef(key="dns.align-views", params={"name": question.name, "type": question.rdtype}),
             **report,
         )
 
@@ -684,11 +668,7 @@ def judge_agreement(ctx: CheckContext, question: Question, answers: list[DnsAnsw
 async def resolver_agreement(ctx: CheckContext) -> None:
     resolvers = ctx.dns.resolver_names
     if len(resolvers) < 2:
-        ctx.skipped(
-            "resolvers",
-            f"Only one resolver is configured ({ctx.dns.resolver_label(resolvers[0])}); give a second one "
-            "(e.g. --resolver public=1.1.1.1 --resolver internal=10.0.0.10) to compare their answers.",
-        )
+        ctx.skipped("resolvers", msg("dns.agree.one-resolver", resolver=ctx.dns.resolver_label(resolvers[0])))
         return
     questions = await split_horizon_questions(ctx)
     if not questions:

@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from ems_readiness.engine.model import Text
+from ems_readiness.engine.texts import msg, render
+
 SPF_VERSION = "v=spf1"
 MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
 LOOKUP_MECHANISMS = {"include", "a", "mx", "ptr", "exists"}
@@ -32,15 +35,16 @@ MACRO_LETTERS = set("slodiphcrtv")
 EXPLANATION_ONLY_LETTERS = set("crt")  # §7.2: only in explanation text, never in a domain-spec
 
 
-class Why(str):
-    """A reason with the RFC 7208 section that states the rule, when it is not the term's own."""
+@dataclass(frozen=True)
+class Reason:
+    """Why a term is wrong, with the RFC 7208 section that states the rule when it is not the term's own."""
 
+    text: Text
     section: str | None = None
 
-    def __new__(cls, text: str, section: str | None = None) -> "Why":
-        value = super().__new__(cls, text)
-        value.section = section
-        return value
+
+def why(id: str, section: str | None = None, **params: object) -> Reason:
+    return Reason(msg(f"spf.reason.{id}", **params), section)
 
 
 def is_spf(text: str) -> bool:
@@ -60,13 +64,17 @@ class SpfProblem:
     """A permanent error (RFC 7208 'permerror'): the term (or target), why, and the section."""
 
     term: str
-    reason: str
+    reason: Text
     section: str
     where: str = ""  # the domain whose record holds the term, when it is not the checked domain's
 
+    @property
+    def text(self) -> Text:
+        common = dict(term=shown(self.term), reason=self.reason, section=self.section)
+        return msg("spf.problem.in", where=self.where, **common) if self.where else msg("spf.problem", **common)
+
     def __str__(self) -> str:
-        where = f"in {self.where}: " if self.where else ""
-        return f"{where}'{shown(self.term)}': {self.reason} (RFC 7208 §{self.section})"
+        return render(self.text)
 
 
 @dataclass(frozen=True)
@@ -158,19 +166,19 @@ def parse_spf(text: str) -> SpfRecord:
             record.errors.append(problem)
         if term.is_modifier and term.name in ("redirect", "exp"):
             if term.name in seen:
-                record.errors.append(SpfProblem(word, f"{term.name}= appears more than once", "6"))
+                record.errors.append(SpfProblem(word, msg("spf.reason.modifier-twice", name=term.name), "6"))
             seen.add(term.name)
     return record
 
 
 def parse_term(word: str) -> tuple[SpfTerm, SpfProblem | None]:
-    def problem(reason: str, section: str = "4.6.1") -> SpfProblem:
-        return SpfProblem(word, str(reason), getattr(reason, "section", None) or section)
+    def problem(reason: Reason, section: str = "4.6.1") -> SpfProblem:
+        return SpfProblem(word, reason.text, reason.section or section)
 
     bad = next((c for c in word if not 0x21 <= ord(c) <= 0x7E), None)
     if bad is not None:
-        what = "a control character" if ord(bad) < 0x20 or ord(bad) == 0x7F else "a character that is not ASCII"
-        return SpfTerm(word, "", word), problem(f"holds {what} ({shown(bad)}); terms are printable ASCII separated by spaces")
+        control = ord(bad) < 0x20 or ord(bad) == 0x7F
+        return SpfTerm(word, "", word), problem(why("control" if control else "non-ascii", char=shown(bad)))
     modifier = MODIFIER.match(word)
     if modifier:
         name, value = modifier.group(1).lower(), modifier.group(2)
@@ -182,58 +190,50 @@ def parse_term(word: str) -> tuple[SpfTerm, SpfProblem | None]:
         return SpfTerm(word, name, value, is_modifier=True), problem(reason, "6") if reason else None
     mechanism = MECHANISM.match(word)
     if not mechanism:
-        return SpfTerm(word, "", word), problem("not a mechanism or modifier")
+        return SpfTerm(word, "", word), problem(why("not-a-term"))
     qualifier, name, rest = mechanism.group(1) or "+", mechanism.group(2).lower(), mechanism.group(3)
     if name not in MECHANISMS:
-        return SpfTerm(word, name, rest, qualifier), problem(f"unknown mechanism '{name}'", "5")
+        return SpfTerm(word, name, rest, qualifier), problem(why("unknown-mechanism", name=name), "5")
     domain_spec, reason, section = mechanism_argument(name, rest)
     prefix = re.search(r"(?<!/)/([0-9]+)(?://[0-9]+)?$", rest) if name in ("a", "mx", "ip4") else None
     term = SpfTerm(word, name, rest, qualifier, domain_spec=domain_spec, prefix4=int(prefix[1]) if prefix else None)
     return term, problem(reason, section) if reason else None
 
 
-def mechanism_argument(name: str, rest: str) -> tuple[str | None, str | None, str]:
+def mechanism_argument(name: str, rest: str) -> tuple[str | None, Reason | None, str]:
     """(the domain-spec, what is wrong with the argument or None, the section that says so)."""
     if name == "all":
-        return None, "'all' takes no argument" if rest else None, "5.1"
+        return None, why("all-argument") if rest else None, "5.1"
     if name in ("include", "exists"):
         section = "5.2" if name == "include" else "5.7"
         if not rest.startswith(":"):
-            return None, f"'{name}' needs ':domain' (and takes no prefix length)", section
+            return None, why("needs-domain", name=name), section
         return rest[1:], domain_spec_problem(rest[1:]), section
     if name == "ptr":
         if not rest:
             return None, None, "5.5"
         if not rest.startswith(":"):
-            return None, "'ptr' takes ':domain' only, no prefix length", "5.5"
+            return None, why("ptr-argument"), "5.5"
         return rest[1:], domain_spec_problem(rest[1:]), "5.5"
     if name in ("a", "mx"):
         section = "5.3" if name == "a" else "5.4"
         match = DUAL_CIDR.match(rest)
         if not match:
-            return None, "bad argument; expected [:domain][/ip4-prefix][//ip6-prefix]", section
+            return None, why("dual-cidr"), section
         if match["v4"] is not None and int(match["v4"]) > 32:
-            return None, f"IPv4 prefix /{match['v4']} is longer than 32", section
+            return None, why("prefix-too-long", prefix=f"/{match['v4']}", max="32"), section
         if match["v6"] is not None and int(match["v6"]) > 128:
-            return None, f"IPv6 prefix //{match['v6']} is longer than 128", section
+            return None, why("prefix-too-long", prefix=f"//{match['v6']}", max="128"), section
         spec = match["domain"]
         return spec, domain_spec_problem(spec) if spec is not None else None, section
-    if name == "ip4":
-        match = IP4.match(rest)
-        if not match:
-            return None, "needs ':address[/prefix]' (a prefix without leading zeros, no '//')", "5.6"
-        if not IP4_NETWORK.match(match["net"]):
-            return None, f"'{match['net']}' is not a dotted-quad IPv4 address", "5.6"
-        if match["len"] is not None and int(match["len"]) > 32:
-            return None, f"prefix /{match['len']} is longer than 32", "5.6"
-        return None, None, "5.6"
-    match = IP6.match(rest)
+    pattern, is_address, longest = (IP4, IP4_NETWORK.match, 32) if name == "ip4" else (IP6, is_ip6, 128)
+    match = pattern.match(rest)
     if not match:
-        return None, "needs ':address[/prefix]' (a prefix without leading zeros, no '//')", "5.6"
-    if not is_ip6(match["net"]):
-        return None, f"'{match['net']}' is not an IPv6 address", "5.6"
-    if match["len"] is not None and int(match["len"]) > 128:
-        return None, f"prefix /{match['len']} is longer than 128", "5.6"
+        return None, why("network"), "5.6"
+    if not is_address(match["net"]):
+        return None, why("not-ip4" if name == "ip4" else "not-ip6", address=shown(match["net"])), "5.6"
+    if match["len"] is not None and int(match["len"]) > longest:
+        return None, why("prefix-too-long", prefix=f"/{match['len']}", max=longest), "5.6"
     return None, None, "5.6"
 
 
@@ -271,28 +271,28 @@ def macro_tokens(text: str) -> list[str | re.Match] | None:
     return tokens
 
 
-def macro_string_problem(text: str, allow_explanation_letters: bool = False) -> str | None:
+def macro_string_problem(text: str, allow_explanation_letters: bool = False) -> Reason | None:
     """§7.1: literals are visible ASCII but '%'; a '%' starts %{letter...}, %%, %_ or %-."""
     tokens = macro_tokens(text)
     if tokens is None:
-        return Why("a '%' that starts no macro (write %% for a percent sign)", "7.1")
+        return why("bare-percent", "7.1")
     for token in tokens:
         if isinstance(token, re.Match):
             letter = token["letter"].lower()
             if letter not in MACRO_LETTERS:
-                return Why(f"unknown macro letter '{token['letter']}' in {token.group()}", "7.1")
+                return why("macro-letter", "7.1", letter=token["letter"], macro=token.group())
             if letter in EXPLANATION_ONLY_LETTERS and not allow_explanation_letters:
-                return Why(f"macro {token.group()} is allowed only in explanation text, not in a domain", "7.2")
+                return why("explanation-only", "7.2", macro=token.group())
             if token["digits"] and int(token["digits"]) == 0:
-                return Why(f"macro {token.group()}: the digit transformer must not be zero", "7.3")
+                return why("zero-digits", "7.3", macro=token.group())
     return None
 
 
-def domain_spec_problem(spec: str) -> str | None:
+def domain_spec_problem(spec: str) -> Reason | None:
     """domain-spec = macro-string domain-end; domain-end = "." toplabel ["."] / macro-expand (§7.1).
     ':' and '/' are literals like any other; a spec without macros must also be a DNS name (§4.8)."""
     if not spec:
-        return "empty domain"
+        return why("empty-domain")
     problem = macro_string_problem(spec)
     if problem:
         return problem
@@ -306,20 +306,20 @@ def domain_spec_problem(spec: str) -> str | None:
         literal_tail = token + literal_tail
     tail = literal_tail[:-1] if literal_tail.endswith(".") else literal_tail
     if "." not in tail or not TOPLABEL.match(tail.rsplit(".", 1)[1]):
-        return Why(f"'{shown(spec)}' does not end in '.' and a top-level label (letters and digits, not all digits)", "7.1")
+        return why("toplabel", "7.1", spec=shown(spec))
     if "%" not in spec:  # no macro: the name is queried as written
         return dns_name_problem(spec)
     return None
 
 
-def dns_name_problem(name: str) -> str | None:
+def dns_name_problem(name: str) -> Reason | None:
     labels = name.rstrip(".").split(".")
     if any(not label for label in labels):
-        return Why(f"'{shown(name)}' has an empty label, so it is not a domain name", "4.8")
+        return why("empty-label", "4.8", name=shown(name))
     if any(len(label) > 63 for label in labels):
-        return Why(f"'{shown(name)}' has a label longer than 63 characters, so it is not a domain name", "4.8")
+        return why("long-label", "4.8", name=shown(name))
     if len(name.rstrip(".")) > MAX_DOMAIN_LENGTH:
-        return Why(f"'{shown(name)}' is longer than {MAX_DOMAIN_LENGTH} characters", "4.8")
+        return why("long-name", "4.8", name=shown(name), max=MAX_DOMAIN_LENGTH)
     return None
 
 
