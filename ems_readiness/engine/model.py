@@ -113,6 +113,7 @@ class CheckResult(_Model):
     severity: Severity
     responsibilities: list[str]
     topic: str | None = Field(default=None, description="assess.remediation-checklist topic")
+    owner: str | None = Field(default=None, description="the role that acts on its findings (data/owners.toml)")
     permissions: GraphPermissions = Field(default_factory=GraphPermissions)
     why: str = ""
     fix: str = ""
