@@ -26,7 +26,7 @@ from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
 from ems_readiness.reports.anchors import check_anchor, finding_anchor
-from ems_readiness.reports.check_texts import check_text
+from ems_readiness.reports.check_texts import action_title, check_text, finding_text
 from ems_readiness.reports.resources import resource_label
 
 ACTION_STATUSES = (Status.FAIL, Status.ERROR, Status.WARN)  # the order rows run in
@@ -34,11 +34,6 @@ ACTION_STATUSES = (Status.FAIL, Status.ERROR, Status.WARN)  # the order rows run
 PHASE_SEQUENCE = ("initiate", "assess", "remediate", "enable", "general")
 # responsibilities every finding feeds: they say nothing about when the fix is needed
 GENERIC_RESPONSIBILITIES = (REMEDIATION_CHECKLIST, RUN_ASSESSMENT_TOOLS)
-
-
-def finding_text(finding: Finding, field: str, lang: str) -> str | None:
-    """A finding's sentence (`message`, `expected`, `observed`, `remediation`) in `lang`."""
-    return getattr(finding, field)
 
 
 @dataclass
@@ -184,7 +179,7 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
         anchor=_slug(key),
         status=lead.status.value,
         severity=max((c.severity for c, _ in members), key=lambda s: s.rank).value,
-        title=check_text(lead_check.id, "title", lead_check.title, lang),
+        title=action_title(lead.action, lang) if lead.action else check_text(lead_check.id, "title", lead_check.title, lang),
         fix=fix,
         owner_role=role,
         owner=who,

@@ -26,7 +26,7 @@ from ems_readiness.engine.suppressions import is_suppressed
 from ems_readiness.reports import i18n
 from ems_readiness.reports.anchors import check_anchor, finding_anchor, responsibility_anchor, slug  # noqa: F401
 from ems_readiness.reports.actions import Action, build_plan
-from ems_readiness.reports.check_texts import localized
+from ems_readiness.reports.check_texts import localized, localized_finding
 from ems_readiness.reports.resources import resource_label
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
@@ -323,8 +323,8 @@ def build_view(results: Results, lang: str) -> ReportView:
         unplaced=[view for view in checks if not view.home],
         actions=build_plan(results, lang),
         check_anchors={view.check.id: view.anchor for view in checks},
-        suppressed=[(f, check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
-        gone=list(results.baseline.gone) if results.baseline else [],
+        suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
+        gone=[localized_finding(f, lang) for f in results.baseline.gone] if results.baseline else [],
         duration=human_duration((results.finished - results.started).total_seconds(), lang),
         check_counts={s: results.totals.checks.get(s, 0) for s in COUNT_STATUSES},
         finding_counts=finding_counts,
