@@ -81,7 +81,8 @@ window.addEventListener('load', function () {
   var root = document.documentElement, wide = [];
   document.querySelectorAll('body *').forEach(function (el) {
     var r = el.getBoundingClientRect();
-    if (r.right > root.clientWidth + 0.5 && wide.length < 10) {
+    var spills = el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible';
+    if ((r.right > root.clientWidth + 0.5 || spills) && wide.length < 10) {
       wide.push(el.tagName.toLowerCase() + '.' + el.className + ' right=' + Math.round(r.right));
     }
   });
