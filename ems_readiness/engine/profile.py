@@ -201,6 +201,19 @@ class DirectorySection(_Section):
         return self
 
 
+class VantageSection(_Section):
+    """Where this scan runs: the site it speaks for (default: the host name)."""
+
+    site: str | None = None
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        from ems_readiness.engine.sites import check_site_name
+
+        return check_site_name(value) if value is not None else None
+
+
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
 
@@ -241,6 +254,7 @@ class Profile(_Section):
     tls: TlsSection = Field(default_factory=TlsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
     directory: DirectorySection = Field(default_factory=DirectorySection)
+    vantage: VantageSection = Field(default_factory=VantageSection)
     output: OutputSection = Field(default_factory=OutputSection)
     # who acts on the action plan's rows: role key or check id -> a person or team
     owners: dict[str, str] = Field(default_factory=dict)
