@@ -432,7 +432,7 @@ def demo(scenario, branch, only, skip, quiet, out_dir, formats, fail_on, fail_on
     plan = plan_outputs(Profile(), all_check_ids(), out_dir=out_dir or "ems-readiness-demo", formats=formats,
                         fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
                         suppress_file=suppress_file)
-    with SimulatedEnvironment(scenario) as env:
+    with SimulatedEnvironment(scenario, branch=branch) as env:
         if not quiet:
             echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
         head_office = apply_overrides(env.profile(), {"vantage.site": DEMO_HEAD_OFFICE})

@@ -85,7 +85,7 @@ def test_a_relay_delay_turns_into_a_slower_verdict(tls_servers, tls_dns):
         assert all(d["handshake_ms"] >= 2 * delay * 1000 for d in data)
         figures[delay] = finding
     assert figures[0.15].action is not None and figures[0.15].action.key == "network.front-door-latency"
-    assert "best of 3" in figures[0.04].observed and "points" in figures[0.04].observed
+    assert f"best of {thresholds().samples}" in figures[0.04].observed and "points" in figures[0.04].observed
 
 
 def test_a_proxy_that_adds_latency_is_named(tls_servers, tls_dns, connect_proxy):

@@ -65,3 +65,31 @@ def test_the_branch_backhaul_shows_in_its_network_quality(demo):
     handshakes = [e["data"]["handshake_ms"] for e in login_there["evidence"] if e["probe"] == "tls"]
     assert handshakes and min(handshakes) >= 90
     assert any(f["site"] == "branch-office" and f["resource"].startswith("resolver ") for f in findings(merged, "NET-004"))
+
+
+def test_the_merged_report_shows_the_site_matrix_and_who_must_act(demo):
+    import re
+
+    page = (demo / "report.html").read_text(encoding="utf-8")
+    sites = page[page.index('<section id="sites">'):page.index("</section>", page.index('<section id="sites">'))]
+    blocked = sites[sites.index('<table class="blocked">'):sites.index("</table>", sites.index('<table class="blocked">'))]
+    rows = dict(re.findall(r"<td><code>([^<]+)</code></td><td>([^<]*)</td>", blocked))
+    assert rows[next(r for r in rows if r.startswith("discover.aadrm.com:"))] == "branch-office"
+    assert 'class="cell s-fail" title="branch-office' in sites and 'class="cell s-pass" title="head-office' in sites
+    assert "enterpriseregistration.contoso.test CNAME" in sites and "enterpriseenrollment.contoso.test CNAME" in sites
+    # the action plan names the sites whose owner must act
+    actions = page[page.index('<section id="actions">'):page.index('<section id="sites">')]
+    assert re.search(r'<dd class="sites">[^<]*branch-office', actions)
+    summary = (demo / "summary.md").read_text(encoding="utf-8")
+    assert "### Sites" in summary and "branch-office" in summary
+    header = (demo / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert header[header.index("Resource") + 1] == "Site"
+
+
+def test_the_branch_is_started_only_when_asked():
+    from ems_readiness.simulate.environment import SimulatedEnvironment
+
+    with SimulatedEnvironment("unready") as env:
+        assert env.branch is None
+        with pytest.raises(ValueError):
+            env.branch_profile()

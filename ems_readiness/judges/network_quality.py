@@ -22,6 +22,7 @@ class Thresholds:
     labels: tuple[tuple[float, str], ...]  # (points floor, label), descending
     round_trips: dict[str, int]
     samples: int
+    spacing_seconds: float
     proxy_added_warn_ms: float
     source: str
 
@@ -37,6 +38,7 @@ def thresholds() -> Thresholds:
         labels=tuple((float(p), str(label)) for p, label in latency["labels"]),
         round_trips={str(k): int(v) for k, v in raw["tls_handshake"]["round_trips"].items()},
         samples=int(raw["tls_handshake"]["samples"]),
+        spacing_seconds=float(raw["tls_handshake"]["spacing_seconds"]),
         proxy_added_warn_ms=float(raw["proxy"]["added_warn_ms"]),
         source=str(raw["source"]),
     )

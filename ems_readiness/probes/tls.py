@@ -151,12 +151,13 @@ class TlsProbe:
         return await self._handshakes.get((host, port, via_proxy), lambda: self._observe(host, port, via_proxy))
 
     async def timed_handshakes(self, host: str, port: int = 443, *, via_proxy: bool = False,
-                               samples: int = 3) -> list[TlsObservation]:
-        """`samples` handshakes one after another (the cached one first), for latency figures: one
-        sample is one draw of the network's jitter. Further samples stop at the first failure."""
+                               samples: int = 3, spacing: float = 0.0) -> list[TlsObservation]:
+        """`samples` handshakes `spacing` seconds apart (the cached one first), for latency figures:
+        one sample is one draw of the network's jitter. Further samples stop at the first failure."""
         first = await self.handshake(host, port, via_proxy=via_proxy)
         taken = [first]
         while first.ok and len(taken) < samples:
+            await asyncio.sleep(spacing)
             again = await self._observe(normalize_host(host), port, via_proxy)
             taken.append(again)
             if not again.ok:

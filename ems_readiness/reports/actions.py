@@ -48,6 +48,7 @@ class ActionItem:
     message: str
     anchor: str
     fix: str | None = None  # its own remediation, when it differs from the action's
+    site: str | None = None  # the site whose network shows it (network findings)
 
 
 @dataclass
@@ -71,6 +72,11 @@ class Action:
     @property
     def cleared(self) -> int:
         return len(self.items)
+
+    @property
+    def sites(self) -> list[str]:
+        """The sites whose owner must act (network findings), in the order they appear."""
+        return list(dict.fromkeys(item.site for item in self.items if item.site))
 
     @property
     def regressed(self) -> int:
@@ -167,6 +173,7 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
             status=f.status.value, change=f.change.value if f.change else None,
             message=finding_text(f, "message", lang) or "",
             anchor=finding_anchor(f) if f.resource else check_anchor(c.id),  # "" : the check itself
+            site=f.site,
         )
         for c, f in members
     ]

@@ -20,7 +20,8 @@ def check_anchor(check_id: str) -> str:
 
 
 def finding_anchor(finding: Finding) -> str:
-    digest = hashlib.sha256(f"{finding.check_id}\0{finding.resource}".encode("utf-8")).hexdigest()[:10]
+    key = f"{finding.check_id}\0{finding.resource}" + (f"\0{finding.site}" if finding.site else "")
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
     return f"finding-{slug(finding.check_id)}-{digest}"
 
 

@@ -38,6 +38,7 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("responsibilities", {"en": "Responsibilities", "zh-CN": "职责"}),
     ("topic", {"en": "Checklist topic", "zh-CN": "清单主题"}),
     ("resource", {"en": "Resource", "zh-CN": "资源"}),
+    ("site", {"en": "Site", "zh-CN": "站点"}),  # the site whose network shows it (empty: tenant, directory)
     ("status", {"en": "Status", "zh-CN": "状态"}),
     ("change", {"en": "Change since baseline", "zh-CN": "与基线相比"}),
     ("message", {"en": "Finding", "zh-CN": "结果说明"}),
@@ -99,6 +100,7 @@ def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
         "responsibilities": "; ".join(check.responsibilities),
         "topic": check.topic,
         "resource": finding.resource,
+        "site": finding.site,
         "status": finding.status.value,
         "change": finding.change.value if finding.change else None,
         **{field: finding_text(finding, field, lang) for field in FINDING_FIELDS},

@@ -28,6 +28,7 @@ from ems_readiness.reports.anchors import check_anchor, finding_anchor, responsi
 from ems_readiness.reports.actions import Action, build_plan
 from ems_readiness.reports.check_texts import localized, localized_finding
 from ems_readiness.reports.resources import resource_label
+from ems_readiness.reports.site_matrix import Row, site_matrix
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
@@ -43,6 +44,8 @@ EVIDENCE_LINES = 4  # observations summarised under a finding; the rest are in t
 EVIDENCE_LINE_CHARS = 240
 CHECK_FINDINGS_SHOWN = 25  # findings of one status group shown per check; the rest are counted (findings.csv)
 TREND_RUNS = 12
+MATRIX_ROWS_SHOWN = 200  # rows of one site matrix table; the rest are counted (findings.csv has every one)
+CELL_MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "error": "?", "skip": "–"}
 
 
 # ---------------------------------------------------------------- view
@@ -367,6 +370,31 @@ def content_security_policy(script: str) -> str:
     )
 
 
+@dataclass
+class MatrixRow:
+    row: Row
+    worst: str
+    differs_or_open: bool
+
+
+def matrix_rows(rows: list[Row]) -> list[MatrixRow]:
+    """Rows to show: a row that differs between sites or does not pass everywhere; the rest are counted."""
+    out = []
+    for row in rows:
+        statuses = [f.status.value for f in row.cells.values()]
+        out.append(MatrixRow(row, worst_status(statuses), row.differs or any(s != "pass" for s in statuses)))
+    return out
+
+
+def site_context(results: Results) -> dict:
+    matrix = site_matrix(results)
+    if matrix is None:
+        return {"matrix": None, "multi_site": False}
+    return {"matrix": matrix, "multi_site": True, "endpoint_rows": matrix_rows(matrix.endpoints),
+            "target_rows": matrix_rows(matrix.targets), "quality_rows": matrix_rows(matrix.quality),
+            "matrix_rows": MATRIX_ROWS_SHOWN, "cell_marks": CELL_MARKS}
+
+
 def render(results: Results, lang: str = "en") -> str:
     """The report for `results` in `lang` (en or zh-CN) as one self-contained HTML document."""
     i18n.check_lang(lang)
@@ -375,12 +403,15 @@ def render(results: Results, lang: str = "en") -> str:
     script = env.get_template("filter.js").render()
     if "</script" in script.lower():
         raise ValueError("the filter script must not contain '</script'")
+    sites = site_context(results)
     return env.get_template("report.html.j2").render(
         results=results,
         view=build_view(results, lang),
         lang=lang,
         csp=content_security_policy(script),
-        sections=SECTIONS,
+        sections=SECTIONS if not sites["multi_site"] else [SECTIONS[0], "sites", *SECTIONS[1:]],
+        **sites,
+        slug=slug,
         items_shown=ACTION_ITEMS_SHOWN,
         findings_shown=CHECK_FINDINGS_SHOWN,
         filter_statuses=FILTER_STATUSES,

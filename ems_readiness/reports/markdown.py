@@ -23,6 +23,13 @@ COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
 CHANGE_ORDER = (Change.REGRESSED, Change.NEW, Change.FIXED, Change.STILL_FAILING, Change.UNCHANGED, Change.GONE)
 
 LABELS = {
+    "sites.heading": {"en": "Sites", "zh-CN": "站点"},
+    "sites.columns": {"en": "| site | read | fail | error | warn | pass |", "zh-CN": "| 站点 | 读取内容 | 失败 | 错误 | 警告 | 通过 |"},
+    "sites.blocked": {"en": "**Required endpoints blocked** (the site's owner must act)",
+                      "zh-CN": "**被阻止的必需终结点**（需由该站点负责人处理）"},
+    "sites.resolvers": {"en": "**Resolvers disagree** (split horizon differs per site)", "zh-CN": "**解析器不一致**（各站点的拆分视图不同）"},
+    "sites.tenant_disagree": {"en": "**Tenant reads disagree**", "zh-CN": "**租户读取不一致**"},
+    "sites.more": {"en": "… {n} more in findings.csv", "zh-CN": "…… 另有 {n} 项，见 findings.csv"},
     "title": {"en": "EMS readiness", "zh-CN": "EMS 就绪评估"},
     "tenant.unknown": {"en": "tenant not assessed", "zh-CN": "未评估租户"},
     "scan": {"en": "Scan", "zh-CN": "扫描"},
@@ -82,6 +89,7 @@ def render(results: Results, lang: str = "en") -> str:
     sections = [
         _heading(results, lang),
         _counts(results, lang),
+        _sites(results, lang),
         _failing_by_responsibility(results, lang),
         _not_assessed(results, lang),
         _changes(results, lang),
@@ -112,6 +120,41 @@ def _heading(results: Results, lang: str) -> str:
         ]
     )
     return f"## {_label('title', lang)}: {md_text(tenant)}\n\n{facts}"
+
+
+SITE_LINES = 30  # rows of each site list; the rest are counted
+
+
+def _sites(results: Results, lang: str) -> str:
+    """For a document that speaks for several sites: each site's network findings, the required
+    endpoints each site blocks, and where each site's resolvers disagree."""
+    from ems_readiness.reports.site_matrix import site_matrix
+
+    matrix = site_matrix(results)
+    if matrix is None:
+        return ""
+    lines = [f"### {_label('sites.heading', lang)}", "", _label("sites.columns", lang), "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for site in results.sites:
+        reads = " + ".join(side for side, read in (("tenant", site.tenant_side), ("network", site.network_side),
+                                                    ("directory", site.directory_side)) if read)
+        counts = matrix.counts[site.site]
+        lines.append(f"| {md_text(site.site)} | {reads} | {counts['fail']} | {counts['error']} | {counts['warn']} | "
+                     f"{counts['pass']} |")
+    blocked = matrix.blocked_endpoints
+    if blocked:
+        lines += ["", _label("sites.blocked", lang), ""]
+        lines += [f"- {md_code(row.resource)}: {md_text(', '.join(row.blocking_sites))}" for row in blocked[:SITE_LINES]]
+        if len(blocked) > SITE_LINES:
+            lines.append(f"- {_label('sites.more', lang, n=len(blocked) - SITE_LINES)}")
+    disagreeing = [(site, found) for site, found in matrix.resolver_disagreements.items() if found]
+    if disagreeing:
+        lines += ["", _label("sites.resolvers", lang), ""]
+        lines += [f"- {md_text(site)}: {', '.join(md_code(f.resource) for f in found[:8])}" for site, found in disagreeing[:SITE_LINES]]
+    if results.tenant_disagreements:
+        lines += ["", _label("sites.tenant_disagree", lang), ""]
+        lines += [f"- {md_code(d.check_id)} {md_text(d.resource)}: " + md_text("; ".join(f"{k}: {v}" for k, v in d.statuses.items()))
+                  for d in results.tenant_disagreements[:SITE_LINES]]
+    return "\n".join(lines)
 
 
 def _counts(results: Results, lang: str) -> str:

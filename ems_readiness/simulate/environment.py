@@ -100,7 +100,7 @@ def load_branch_fixture(path: Path) -> BranchFixture | None:
 
 
 class SimulatedEnvironment:
-    def __init__(self, scenario: str = "unready", faults: str | None = None) -> None:
+    def __init__(self, scenario: str = "unready", faults: str | None = None, branch: bool = False) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
         self.scenario = scenario
@@ -112,6 +112,7 @@ class SimulatedEnvironment:
         self.token = simulated_token()
         self._started: list[Any] = []
         self.directory: Path | None = None
+        self.with_branch = branch  # also start the scenario's branch office (branch.toml)
 
     def __enter__(self) -> "SimulatedEnvironment":
         try:
@@ -156,7 +157,7 @@ class SimulatedEnvironment:
         """The second site: its own internal resolver (zones-branch/ over the head office's zones), and
         on its own loopback address, on the head office's port numbers, listeners (its firewall) and
         delay relays to the head office's listeners (its long way out)."""
-        branch = load_branch_fixture(source / "branch.toml")
+        branch = load_branch_fixture(source / "branch.toml") if self.with_branch else None
         if branch is None:
             self.branch_resolvers = dict(self.resolvers)
             return None
@@ -176,6 +177,8 @@ class SimulatedEnvironment:
 
     def branch_profile(self) -> Profile:
         """The profile a scan from the branch office uses: the branch's resolvers, the same services."""
+        if not self.with_branch:
+            raise ValueError("the simulated environment was started without its branch office")
         profile = self.profile_dict()
         profile["dns"]["resolvers"] = dict(self.branch_resolvers)
         if self.branch is not None and self.branch.domains:
