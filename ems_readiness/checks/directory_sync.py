@@ -12,6 +12,7 @@ from ems_readiness.engine.model import ActionRef, Text
 from ems_readiness.engine.texts import msg
 from ems_readiness.probes.graph import GraphError
 
+from ems_readiness.checks._actions import replace_suffix, verify_domain
 from ems_readiness.checks._tenant import (
     Unreadable, age_text, error_text, graph_unreadable, label, minutes_since, organization, require, require_list,
     require_time, shown,
@@ -362,16 +363,6 @@ async def upn_suffixes(ctx) -> None:
     if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts or untold.counts
             or unreadable_users):
         ctx.skipped("users", msg("dsy.upn.no-users"), evidence=evidence)
-
-
-def verify_domain(domain: str) -> ActionRef:
-    """Shared with DOM-001: one action per domain to verify, whichever check found it."""
-    return ActionRef(key="domain.verify", params={"domain": domain})
-
-
-def replace_suffix(suffix: str) -> ActionRef:
-    """Shared with the directory checks: users on this suffix get a routable, verified one."""
-    return ActionRef(key="upn.replace-suffix", params={"suffix": suffix})
 
 
 def verified_domain_names(org: dict[str, Any]) -> tuple[set[str], Text | str | None]:
