@@ -47,6 +47,14 @@ def joined(items: Iterable[object], join: str = "semicolon") -> TextList:
     return TextList(join=f"list.{join}", items=[_param(item) for item in items])
 
 
+def distinct(items: Iterable[Text | str]) -> list[Text | str]:
+    """`items` without repeats (as their English reads), in order."""
+    seen: dict[str, Text | str] = {}
+    for item in items:
+        seen.setdefault(render(item), item)
+    return list(seen.values())
+
+
 def _param(value: object) -> TextParam:
     if isinstance(value, (Text, TextList)):
         return value
