@@ -47,6 +47,23 @@ def joined(items: Iterable[object], join: str = "semicolon") -> TextList:
     return TextList(join=f"list.{join}", items=[_param(item) for item in items])
 
 
+def sentences(items: Iterable[object]) -> Text:
+    """Sentences one after the other (a space apart in English, none in Chinese)."""
+    return msg("text.sentences", sentences=joined(items, "sentence"))
+
+
+def catalogued(english: str, prefix: str) -> Text | str:
+    """A catalogue's English sentence (an endpoint's notes, say) as the message under `prefix` whose
+    English is exactly it, so it translates; a sentence not in the messages stays as it is."""
+    id = _by_english(prefix).get(english)
+    return msg(id) if id else english
+
+
+@cache
+def _by_english(prefix: str) -> dict[str, str]:
+    return {text: id for id, text in catalogue("en").items() if id.startswith(prefix)}
+
+
 def distinct(items: Iterable[Text | str]) -> list[Text | str]:
     """`items` without repeats (as their English reads), in order."""
     seen: dict[str, Text | str] = {}
