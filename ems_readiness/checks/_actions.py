@@ -17,3 +17,12 @@ def verify_domain(domain: str) -> ActionRef:
 def replace_suffix(suffix: str) -> ActionRef:
     """DSY-004 (synced users on a non-routable suffix, or fallen back) and ADP-003 (the forest's users)."""
     return ActionRef(key="upn.replace-suffix", params={"suffix": suffix})
+
+
+# Entra's names of the conflicting properties (DSY-003) as the attributes IdFix names (ADP-002)
+ATTRIBUTES = {"proxyaddress": "proxyAddresses", "userprincipalname": "userPrincipalName"}
+
+
+def remove_duplicates(attribute: str) -> ActionRef:
+    """ADP-002 (duplicates on premises) and DSY-003 (conflicts Entra met): one action per attribute."""
+    return ActionRef(key="ad.remove-duplicates", params={"attribute": ATTRIBUTES.get(attribute.lower(), attribute)})

@@ -12,7 +12,7 @@ from ems_readiness.engine.model import ActionRef, Text
 from ems_readiness.engine.texts import msg
 from ems_readiness.probes.graph import GraphError
 
-from ems_readiness.checks._actions import replace_suffix, verify_domain
+from ems_readiness.checks._actions import remove_duplicates, replace_suffix, verify_domain
 from ems_readiness.checks._tenant import (
     Unreadable, age_text, error_text, graph_unreadable, label, minutes_since, organization, require, require_list,
     require_time, shown,
@@ -257,12 +257,12 @@ async def provisioning_errors(ctx) -> None:
                                  value=error.get("value", "?"), since=error.get("occurredDateTime", "?")),
                     remediation=conflict_remediation(prop, error.get("value")),
                     evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
-                    action=ActionRef(key="ad.remove-duplicates", params={"attribute": prop}),
+                    action=remove_duplicates(prop),
                 )
     if total + unreadable > MAX_OBJECT_FINDINGS:
         ctx.failed("directory", msg("dsy.conflict.more", n=total + unreadable - MAX_OBJECT_FINDINGS),
                    observed=msg("dsy.conflict.more.observed", total=total, unreadable=unreadable),
-                   action=ActionRef(key="ad.remove-duplicates", params={"attribute": "all"}))
+                   action=remove_duplicates("all"))
     if total == 0 and unreadable == 0:
         ctx.passed("directory", msg("dsy.conflict.none"),
                    observed="0 objects with onPremisesProvisioningErrors",

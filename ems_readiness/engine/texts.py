@@ -19,6 +19,8 @@ from ems_readiness.engine.model import Text, TextList, TextParam
 # the remediation a finding gets when it gives none: the check's own fix (translated in
 # data/check_texts.zh-CN.toml), rendered by the reports, not from the message catalogue
 CHECK_FIX = "check.fix"
+# a TextList given as a finding's sentence: its items, joined
+JOINED = "text.joined"
 
 
 class UnknownMessage(KeyError):
@@ -32,12 +34,12 @@ def catalogue(lang: str) -> dict[str, str]:
     return data_toml(f"messages.{lang}.toml")
 
 
-def msg(id: str, **params: object) -> Text:
+def msg(id: str, /, **params: object) -> Text:
     """The message `id` with its parameters; numbers and other values become their str()."""
     return Text(id=id, params={name: _param(value) for name, value in params.items()})
 
 
-def msg_n(id: str, n: int, **params: object) -> Text:
+def msg_n(id: str, n: int, /, **params: object) -> Text:
     """The singular (`id.one`) or plural (`id.other`) message, with `{n}` filled."""
     return msg(f"{id}.one" if n == 1 else f"{id}.other", n=n, **params)
 
