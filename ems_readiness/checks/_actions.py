@@ -19,10 +19,7 @@ def replace_suffix(suffix: str) -> ActionRef:
     return ActionRef(key="upn.replace-suffix", params={"suffix": suffix})
 
 
-# Entra's names of the conflicting properties (DSY-003) as the attributes IdFix names (ADP-002)
-ATTRIBUTES = {"proxyaddress": "proxyAddresses", "userprincipalname": "userPrincipalName"}
-
-
-def remove_duplicates(attribute: str) -> ActionRef:
-    """ADP-002 (duplicates on premises) and DSY-003 (conflicts Entra met): one action per attribute."""
-    return ActionRef(key="ad.remove-duplicates", params={"attribute": ATTRIBUTES.get(attribute.lower(), attribute)})
+def remove_duplicates() -> ActionRef:
+    """ADP-002 (duplicates on premises, any attribute) and DSY-003 (conflicts Entra met): one action,
+    the duplicates IdFix and directory-fixes.csv list, removed in on-premises Active Directory."""
+    return ActionRef(key="ad.remove-duplicates", params={})

@@ -136,8 +136,11 @@ def report_groups(ctx, a: DirectoryAssessment, issues: list[Any], unassessable: 
                observed=msg("adp.rule.observed", n=len(members), first=first_objects(members)),
                remediation=msg("adp.rule.fix", fix=fix, file=FIXES_FILE),
                evidence=a.evidence[:2],
-               action=remove_duplicates(attribute) if duplicate else
-               ActionRef(key="ad.correct-values", params={"rule": code, "attribute": attribute}))
+               action=remove_duplicates() if duplicate else CORRECT_VALUES)
+
+
+# every value rule is fixed the same way: work through directory-fixes.csv
+CORRECT_VALUES = ActionRef(key="ad.correct-values", params={})
 
 
 def unassessable_attributes(ctx, a: DirectoryAssessment, codes: Iterable[str]) -> set[str]:

@@ -257,12 +257,12 @@ async def provisioning_errors(ctx) -> None:
                                  value=error.get("value", "?"), since=error.get("occurredDateTime", "?")),
                     remediation=conflict_remediation(prop, error.get("value")),
                     evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
-                    action=remove_duplicates(prop),
+                    action=remove_duplicates(),
                 )
     if total + unreadable > MAX_OBJECT_FINDINGS:
         ctx.failed("directory", msg("dsy.conflict.more", n=total + unreadable - MAX_OBJECT_FINDINGS),
                    observed=msg("dsy.conflict.more.observed", total=total, unreadable=unreadable),
-                   action=remove_duplicates("all"))
+                   action=remove_duplicates())
     if total == 0 and unreadable == 0:
         ctx.passed("directory", msg("dsy.conflict.none"),
                    observed="0 objects with onPremisesProvisioningErrors",

@@ -13,6 +13,8 @@ from ems_readiness.engine.texts import distinct, joined, msg
 from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_list
 
 READ = "subscribedSkus[]"
+# one action for every capability short of licences: the pilot users need them, whichever is short
+PROVIDE_LICENCES = ActionRef(key="licence.provide", params={})
 # documented values (shared/reference/graph.md §1.5; servicePlanInfo.provisioningStatus)
 CAPABILITY_STATUSES = ("Enabled", "Warning", "Suspended", "Deleted", "LockedOut")
 PROVISIONING_STATUSES = ("Success", "Disabled", "Error", "PendingInput", "PendingActivation", "PendingProvisioning")
@@ -163,13 +165,13 @@ def assess_capability(ctx, capability: dict[str, Any], skus: list[Any], evidence
     elif usable:
         ctx.failed(resource, msg("lic.all-assigned", title=title), expected=expected, observed=observed,
                    evidence=[evidence], remediation=msg("lic.all-assigned.fix"),
-                   action=ActionRef(key="licence.add-units", params={"capability": title}))
+                   action=PROVIDE_LICENCES)
     else:
         lesser = ", ".join(lesser_skus(skus, capability.get("not_enough", [])))
         variant = "lic.unavailable" + (".disabled" if carrying else "") + (".lesser" if lesser else "")
         ctx.failed(resource, msg(variant, title=title, **({"lesser": lesser} if lesser else {})), expected=expected,
                    observed=observed, evidence=[evidence], remediation=msg(f"lic.fix.{capability['key']}"),
-                   action=ActionRef(key="licence.acquire", params={"capability": title}))
+                   action=PROVIDE_LICENCES)
 
 
 def lesser_skus(skus: list[Any], plans: list[dict[str, str]]) -> list[str]:

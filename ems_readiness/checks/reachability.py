@@ -218,10 +218,10 @@ def report_endpoint(ctx: CheckContext, target: ProbeTarget, observation: TcpObse
 def endpoint_action(target: ProbeTarget, observation: TcpObservation) -> ActionRef:
     if observation.status == "proxy-auth-required":
         return ActionRef(key="proxy.exempt-authentication", params={"host": target.host})
+    # one change for the firewall (or proxy) team: every endpoint it blocks is an item of the same action
     if observation.mode == "proxy":
-        return ActionRef(key="proxy.allow", params={"host": target.host, "port": str(target.port)})
-    return ActionRef(key="firewall.allow-outbound",
-                     params={"host": target.host, "port": str(target.port), "protocol": target.protocol.upper()})
+        return ActionRef(key="proxy.allow", params={})
+    return ActionRef(key="firewall.allow-outbound", params={})
 
 
 def report_unproven(ctx: CheckContext, target: ProbeTarget, observation: TcpObservation, kw: dict[str, Any]) -> None:
