@@ -33,14 +33,14 @@ DOCUMENTED_NULL = {
 }
 # Fields that name what a finding is about: changing them may rename findings, so for them the
 # verdicts are compared as counts (no more passes, no more fails) instead of resource by resource.
-LABELS = {"id", "displayName", "userPrincipalName", "mail", "skuPartNumber", "skuId"}
+LABELS = {"id", "displayName", "userPrincipalName", "mail", "skuPartNumber", "skuId", "organizationName"}
 # Documented enumerations (shared/reference/graph.md): these get a value nobody documented. Any
 # other text set to some value is just different data, which may rightly change a verdict.
 ENUMS = {
     "capabilityStatus", "provisioningStatus", "appliesTo", "authenticationType", "subscriptionState",
     "mobileDeviceManagementAuthority", "state", "category", "propertyCausingError", "recordType", "type",
     "supportedService", "preferredAuthenticationProtocol", "promptLoginBehavior", "federatedIdpMfaBehavior",
-    "synchronizationPreventionType", "operator", "@odata.type",
+    "synchronizationPreventionType", "operator", "@odata.type", "bindStatus", "userType",
 }
 CRASH = re.compile(r"^(KeyError|TypeError|AttributeError|IndexError|ValueError|UnboundLocalError|RuntimeError)\b")
 MIN_VARIANTS = 400  # a floor, so the field discovery cannot silently shrink to nothing

@@ -40,7 +40,8 @@ PORT_TOKEN = re.compile(r"\{\{port:([A-Za-z0-9_.-]+)\}\}")
 DELEGATED_SCOPES = (
     "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
     "DeviceManagementServiceConfig.Read.All", "Policy.Read.All", "OnPremDirectorySynchronization.Read.All",
-    "Agreement.Read.All", "RoleManagement.Read.Directory",
+    "Agreement.Read.All", "RoleManagement.Read.Directory", "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementConfiguration.Read.All", "Device.Read.All", "AuditLog.Read.All",
 )
 # the OUs the demo's Entra Connect would sync; the directory export has objects outside them too
 DIRECTORY_SCOPES = {
@@ -172,6 +173,9 @@ class SimulatedEnvironment:
             "directory": {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
                           "scope_ous": DIRECTORY_SCOPES[self.network_scenario],
                           "routable_tlds": ["test"]},  # the simulated forest's public domains are .test
+            # what the simulated customer plans: every platform, personal devices, AD FS, a pilot group
+            "plan": {"platforms": ["windows", "ios", "macos", "android"], "byod": True, "federation": "adfs",
+                     "pilot_group": "EMS Pilot Users"},
         }
 
     def profile(self) -> Profile:
