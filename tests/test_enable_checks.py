@@ -1,4 +1,4 @@
-"""The enable-phase tenant checks (INT-005, LIC-002, USR-001) and the profile's [plan], against the
+"""The enable-phase tenant checks (INT-005, INT-006, DEV-002, LIC-002, USR-001) and the profile's [plan], against the
 simulated tenant over real HTTP through msgraph-sdk: fail, pass, error and skip, and Graph's
 403/404/400 answers."""
 
@@ -15,14 +15,15 @@ from ems_readiness.simulate.tenant_data import load_scenario_tenant
 from .support.tenant import ALL_DELEGATED, by_id, delegated_token, simulated_tenant, tenant_scan
 from .test_strict_inputs import assert_one_line_exit_2, cli, write
 
-ONLY = ("licensing", "intune", "identity")
+ONLY = ("licensing", "intune", "identity", "devices")
 PLAN = {"plan": {"pilot_group": "EMS Pilot Users", "byod": True}}
 
 
-def scan_tenant(tenant=None, scenario="unready", plan=None, token=None, only=ONLY):
+def scan_tenant(tenant=None, scenario="unready", plan=None, token=None, only=ONLY, extra=None):
     token = token or delegated_token()
     with simulated_tenant(scenario, token=token, tenant=tenant) as sim:
-        return by_id(tenant_scan(sim, token, only=only, extra_profile={"plan": {**PLAN["plan"], **(plan or {})}})), sim.requests
+        profile = {"plan": {**PLAN["plan"], **(plan or {})}, **(extra or {})}
+        return by_id(tenant_scan(sim, token, only=only, extra_profile=profile)), sim.requests
 
 
 def findings(check) -> dict:
@@ -39,7 +40,7 @@ def ready():
     return scan_tenant(scenario="ready")[0]
 
 
-@pytest.mark.parametrize("check_id", ["INT-005", "LIC-002", "USR-001"])
+@pytest.mark.parametrize("check_id", ["INT-005", "INT-006", "DEV-002", "LIC-002", "USR-001"])
 def test_unready_fails_and_ready_passes(unready, ready, check_id):
     assert unready[check_id].status is Status.FAIL, unready[check_id].findings
     assert ready[check_id].status is Status.PASS, ready[check_id].findings
@@ -174,3 +175,91 @@ def test_plan_is_validated_strictly():
 def test_bad_plan_on_the_command_line_is_one_line_exit_2(tmp_path):
     profile = write(tmp_path / "p.toml", '[plan]\nplatforms = ["windows", "symbian"]\n')
     assert_one_line_exit_2(cli("scan", "--profile", profile, "--out", str(tmp_path / "out")), "plan.platforms")
+
+
+# --- INT-006 enrollment readiness ----------------------------------------------------------------
+
+
+def test_enrollment_blocks_follow_the_plan(unready):
+    int6 = findings(unready["INT-006"])
+    assert int6["restriction:All users and all devices:android"].status is Status.FAIL
+    assert "BYOD" in int6["restriction:All users and all devices:ios"].message
+    assert int6["Entra join"].status is Status.FAIL and int6["device quota"].status is Status.FAIL
+    assert int6["Windows MDM user scope"].status is Status.FAIL
+    corporate_only, _ = scan_tenant(plan={"byod": False, "platforms": ["windows", "ios"]}, only=("intune",))
+    restrictions = {r: f for r, f in findings(corporate_only["INT-006"]).items() if r.startswith("restriction:")}
+    assert {r.rsplit(":", 1)[1] for r in restrictions} == {"windows", "ios"}  # android is not planned
+    assert {f.status for f in restrictions.values()} == {Status.PASS}
+
+
+def test_delegated_only_reads_are_skipped_under_app_only_saying_so():
+    from .support.tenant import app_token
+
+    token = app_token()
+    checks, requests = scan_tenant(scenario="ready", token=token, only=("intune",))
+    int6 = findings(checks["INT-006"])
+    assert int6["Windows MDM user scope"].status is Status.SKIP and "app-only" in int6["Windows MDM user scope"].message
+    assert int6["device registration policy"].status is Status.SKIP
+    assert int6["restriction:All users and all devices:windows"].status is Status.PASS
+    assert not any("mobileDeviceManagementPolicies" in r.path for r in requests)
+
+
+def test_restriction_graph_did_not_describe_is_an_error():
+    tenant = load_scenario_tenant("ready", ports={"sts": 443})
+    tenant.enrollment_configurations = copy.deepcopy(tenant.enrollment_configurations)
+    del tenant.enrollment_configurations[0]["iosRestriction"]["platformBlocked"]
+    checks, _ = scan_tenant(tenant, only=("intune",))
+    ios = findings(checks["INT-006"])["restriction:All users and all devices:ios"]
+    assert ios.status is Status.ERROR and "platformBlocked" in ios.message
+
+
+# --- DEV-002 device operating systems ------------------------------------------------------------
+
+
+def test_devices_below_the_minimum_are_counted_with_examples(unready):
+    dev = findings(unready["DEV-002"])
+    assert "Megan's iPhone (iOS 15.7.9)" in dev["entra:ios"].observed
+    assert "DESKTOP-7Q2M1" in dev["entra:windows"].observed
+    assert "OLD-KIOSK" not in dev["entra:windows"].observed  # not signed in for 400 days: not active
+    assert dev["entra:android"].action.params == {"platform": "android"}
+
+
+def test_device_version_graph_did_not_send_is_an_error_not_a_verdict():
+    tenant = load_scenario_tenant("ready", ports={"sts": 443})
+    tenant.devices = copy.deepcopy(tenant.devices)
+    tenant.devices[0]["operatingSystemVersion"] = "unknown"
+    del tenant.devices[2]["operatingSystemVersion"]
+    checks, _ = scan_tenant(tenant, only=("devices",))
+    dev = checks["DEV-002"]
+    errors = [f for f in dev.findings if f.status is Status.ERROR and f.resource == "entra:devices"]
+    assert len(errors) == 2 and any("not a version number" in f.message for f in errors)
+    # no platform passes while a device Graph did not describe may be below its minimum
+    assert {f.status for f in dev.findings if f.resource.startswith("entra:") and f.resource != "entra:devices"} \
+        == {Status.ERROR}
+    assert any("null for devices[].operatingSystemVersion" in f.message for f in errors)  # selected, not there
+
+
+def test_active_directory_computers_are_judged_when_the_directory_side_runs(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    def filetime(days_ago: int) -> int:
+        moment = datetime.now(timezone.utc) - timedelta(days=days_ago)
+        return int((moment - datetime(1601, 1, 1, tzinfo=timezone.utc)).total_seconds() * 10_000_000)
+
+    def computer(name: str, system: str, version: str, days_ago: int) -> str:
+        return (f"dn: CN={name},OU=Computers,DC=corp,DC=contoso,DC=test\nchangetype: add\nobjectClass: top\n"
+                f"objectClass: computer\ncn: {name}\nsAMAccountName: {name}$\nuserAccountControl: 4096\n"
+                f"operatingSystem: {system}\noperatingSystemVersion: {version}\n"
+                f"lastLogonTimestamp: {filetime(days_ago)}\n\n")
+
+    export = tmp_path / "export.ldf"
+    export.write_text(computer("PC-OLD", "Windows 10 Enterprise", "10.0 (14393)", 3)
+                      + computer("PC-NEW", "Windows 11 Enterprise", "10.0 (26100)", 1)
+                      + computer("PC-GONE", "Windows 10 Pro", "10.0 (10240)", 300)
+                      + computer("SRV-01", "Windows Server 2016 Standard", "10.0 (14393)", 1), encoding="utf-8")
+    checks, _ = scan_tenant(scenario="ready", only=("devices",),
+                            extra={"directory": {"export": str(export), "routable_tlds": ["test"]}})
+    ad = findings(checks["DEV-002"])["ad:windows"]
+    assert ad.status is Status.FAIL
+    assert ad.observed.startswith("2 active windows device(s) in Active Directory computers")
+    assert "PC-OLD" in ad.observed and "PC-GONE" not in ad.observed and "SRV-01" not in ad.observed

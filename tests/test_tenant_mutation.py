@@ -30,6 +30,9 @@ DOCUMENTED_NULL = {
     ("users", "onPremisesUserPrincipalName"),                      # cloud-only user
     ("conditional_access_policies", "grantControls"),              # session controls only
     ("organization_beta_properties", "onPremisesLastPasswordSyncDateTime"),  # no password hash sync
+    ("devices", "operatingSystem"),                                # the device never reported it
+    ("devices", "approximateLastSignInDateTime"),                  # never signed in
+    ("enrollment_configurations", "osMinimumVersion"),             # no minimum set
 }
 # Fields that name what a finding is about: changing them may rename findings, so for them the
 # verdicts are compared as counts (no more passes, no more fails) instead of resource by resource.

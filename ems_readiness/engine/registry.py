@@ -25,6 +25,8 @@ BUILTIN_MODULES = (
     "ems_readiness.checks.intune_connectors",
     "ems_readiness.checks.licence_assignment",
     "ems_readiness.checks.mfa_readiness",
+    "ems_readiness.checks.enrollment",
+    "ems_readiness.checks.device_os",
     "ems_readiness.checks.dns_records",
     "ems_readiness.checks.tls_certificates",
     "ems_readiness.checks.reachability",

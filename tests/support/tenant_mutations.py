@@ -58,6 +58,10 @@ SOURCES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
     (re.compile(r"/beta/deviceManagement/androidManagedStoreAccountEnterpriseSettings"), ("android_enterprise",)),
     (re.compile(r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"), ("user_registration_details",)),
     (re.compile(r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"), ("security_defaults",)),
+    (re.compile(r"/v1\.0/devices"), ("devices",)),
+    (re.compile(r"/v1\.0/deviceManagement/deviceEnrollmentConfigurations"), ("enrollment_configurations",)),
+    (re.compile(r"/beta/policies/deviceRegistrationPolicy"), ("device_registration_policy",)),
+    (re.compile(r"/beta/policies/mobileDeviceManagementPolicies"), ("mdm_policies",)),
     # not mapped: /groups/{id}/membersWithLicenseErrors — the simulator derives that membership from
     # the users' licence states, so mutating a state would change which users Graph lists, not what it says
 ]
