@@ -13,25 +13,43 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
+from ems_readiness.engine.model import ActionRef, Text, TextList
+from ems_readiness.engine.texts import joined, msg, render
 from ems_readiness.probes.base import ProbeError
 from ems_readiness.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
 
-TYPE_NAMES = {str: "text", int: "a number", bool: "true/false", list: "a list", dict: "an object",
-              type(None): "null", float: "a number"}
+TYPE_NAMES = {str: "text", int: "number", bool: "boolean", list: "list", dict: "object",
+              type(None): "null", float: "number"}
 
 
 class Unreadable(ProbeError):
     """Graph did not say what a check needs; the message names the field, the read and the object.
-    (A ProbeError, so one that escapes a check makes it `error` with just this message.)"""
+    (A ProbeError, so one that escapes a check makes it `error` with just this message.)
+    `text` is the message as a translatable Text."""
+
+    def __init__(self, text: Text | str) -> None:
+        super().__init__(render(text))
+        self.text = text
 
 
-def _where(read: str, field: str, of: str | None) -> str:
-    return f"{read}.{field}" + (f" for {of}" if of else "")
+def error_text(exc: BaseException) -> Text | str:
+    """An exception's message as a text: translatable when it carries one."""
+    text = getattr(exc, "text", None)
+    return text if isinstance(text, (Text, str)) and text else str(exc)
 
 
-def _type_name(kind: Any) -> str:
+def graph_unreadable(read: str) -> ActionRef:
+    """The one action behind every finding Graph's answer to `read` left unassessable."""
+    return ActionRef(key="graph.unreadable", params={"read": read})
+
+
+def _where(read: str, field: str, of: str | None) -> Text:
+    return msg("graph.where.of", place=f"{read}.{field}", of=of) if of else msg("graph.where", place=f"{read}.{field}")
+
+
+def _type_name(kind: Any) -> TextList:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
+    return joined((msg(f"graph.type.{TYPE_NAMES[k]}") if k in TYPE_NAMES else k.__name__ for k in kinds), "or")
 
 
 def _is(value: Any, kind: Any) -> bool:
@@ -54,22 +72,23 @@ def require(obj: Any, field: str, kind: Any, *, read: str, of: str | None = None
     the documented values of an enum (matched case-insensitively; the documented spelling is returned).
     """
     if not isinstance(obj, dict):
-        raise Unreadable(f"Graph sent {read}" + (f" for {of}" if of else "") + f" as {_type_name(type(obj))}, not an object")
+        where = msg("graph.where.of", place=read, of=of) if of else msg("graph.where", place=read)
+        raise Unreadable(msg("graph.not-object", where=where, type=_type_name(type(obj))))
     if field not in obj:
-        raise Unreadable(f"Graph did not send {_where(read, field, of)}")
+        raise Unreadable(msg("graph.not-sent", where=_where(read, field, of)))
     value = obj[field]
     if value is None:
         if nullable:
             return None
-        raise Unreadable(f"Graph sent null for {_where(read, field, of)}")
+        raise Unreadable(msg("graph.null", where=_where(read, field, of)))
     if not _is(value, kind):
-        raise Unreadable(f"Graph sent {_where(read, field, of)} as {_type_name(type(value))}"
-                         f" {shown(value)} (expected {_type_name(kind)})")
+        raise Unreadable(msg("graph.wrong-type", where=_where(read, field, of), type=_type_name(type(value)),
+                             value=shown(value), expected=_type_name(kind)))
     if known is not None:
         canonical = {k.lower(): k for k in known}
         if value.lower() not in canonical:
-            raise Unreadable(f"Graph sent {_where(read, field, of)} = {shown(value)}, a value this tool does not"
-                             f" know (documented: {', '.join(canonical.values())})")
+            raise Unreadable(msg("graph.unknown-value", where=_where(read, field, of), value=shown(value),
+                                 documented=", ".join(canonical.values())))
         return canonical[value.lower()]
     return value
 
@@ -80,8 +99,8 @@ def require_list(obj: Any, field: str, item_kind: Any, *, read: str, of: str | N
     items = require(obj, field, list, read=read, of=of, nullable=nullable)
     for index, item in enumerate(items or []):
         if not _is(item, item_kind):
-            raise Unreadable(f"Graph sent {_where(read, f'{field}[{index}]', of)} as {_type_name(type(item))}"
-                             f" {shown(item)} (expected {_type_name(item_kind)})")
+            raise Unreadable(msg("graph.wrong-type", where=_where(read, f"{field}[{index}]", of),
+                                 type=_type_name(type(item)), value=shown(item), expected=_type_name(item_kind)))
     return items
 
 
@@ -91,7 +110,7 @@ def require_time(obj: Any, field: str, *, read: str, of: str | None = None, null
         return None
     moment = parse_time(value)
     if moment is None:
-        raise Unreadable(f"Graph sent {_where(read, field, of)} = {shown(value)}, which is not an ISO-8601 date-time")
+        raise Unreadable(msg("graph.not-time", where=_where(read, field, of), value=shown(value)))
     return moment
 
 
@@ -110,7 +129,8 @@ async def organization(ctx: Any) -> tuple[dict[str, Any], Any]:
     if not orgs:
         raise RuntimeError("Graph returned no organization object")
     if not isinstance(orgs[0], dict):
-        raise Unreadable(f"Graph sent organization[0] as {_type_name(type(orgs[0]))}, not an object")
+        raise Unreadable(msg("graph.not-object", where=msg("graph.where", place="organization[0]"),
+                             type=_type_name(type(orgs[0]))))
     return orgs[0], evidence
 
 
@@ -124,17 +144,17 @@ def parse_time(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def age_text(moment: datetime, now: datetime | None = None) -> str:
+def age_text(moment: datetime, now: datetime | None = None) -> Text:
     seconds = int(((now or datetime.now(timezone.utc)) - moment).total_seconds())
     if seconds < 0:
-        return "in the future"
+        return msg("age.future")
     minutes = seconds // 60
     if minutes < 120:
-        return f"{minutes} minutes ago"
+        return msg("age.minutes", n=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} hours ago"
-    return f"{hours // 24} days ago"
+        return msg("age.hours", n=hours)
+    return msg("age.days", n=hours // 24)
 
 
 def minutes_since(moment: datetime) -> float:

@@ -8,10 +8,13 @@ from typing import Any
 
 from ems_readiness.engine.catalogues import data_text
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.texts import joined, msg, msg_n
 from ems_readiness.probes.graph import GraphError
 
 from ems_readiness.checks._tenant import (
-    Unreadable, age_text, label, minutes_since, organization, require, require_list, require_time, shown,
+    Unreadable, age_text, error_text, graph_unreadable, label, minutes_since, organization, require, require_list,
+    require_time, shown,
 )
 
 SYNC_RESPONSIBILITIES = ["enable.directory-sync", "assess.remediation-checklist"]
@@ -104,37 +107,38 @@ async def sync_state(ctx) -> None:
 )
 async def sync_recency(ctx) -> None:
     if not sync_planned(ctx):
-        ctx.skipped("directory synchronization", "The identity model is cloud-only: sync recency does not apply")
+        ctx.skipped("directory synchronization", msg("dsy.recency.cloud-only"))
         return
     org, evidence = await organization(ctx)
     limit = ctx.profile.identity.max_sync_age_minutes
     try:
         report_last_sync(ctx, last_sync(org), limit, evidence)
     except Unreadable as exc:
-        ctx.errored("last directory sync", str(exc), expected=f"last sync within {limit} minutes", evidence=[evidence])
+        ctx.errored("last directory sync", error_text(exc), expected=msg("dsy.recency.expected", limit=limit),
+                    evidence=[evidence], action=graph_unreadable("organization"))
     await password_hash_sync_recency(ctx, limit)
 
 
 def report_last_sync(ctx, last, limit: int, evidence) -> None:
-    expected = f"last sync within {limit} minutes"
+    expected = msg("dsy.recency.expected", limit=limit)
+    action = ActionRef(key="sync.restore", params={})
     if last is None:
-        ctx.failed("last directory sync", "The tenant has never completed a directory synchronization",
-                   expected=expected, observed="onPremisesLastSyncDateTime = null, onPremisesSyncEnabled not true",
-                   evidence=[evidence])
+        ctx.failed("last directory sync", msg("dsy.recency.never"),
+                   expected=expected, observed=msg("dsy.recency.never.observed"), evidence=[evidence], action=action)
     elif minutes_since(last) > limit:
-        ctx.failed("last directory sync", f"The last directory synchronization was {age_text(last)}",
-                   expected=expected, observed=f"{last.isoformat()} ({age_text(last)})", evidence=[evidence])
+        ctx.failed("last directory sync", msg("dsy.recency.stale", age=age_text(last)), expected=expected,
+                   observed=msg("dsy.recency.observed", time=last.isoformat(), age=age_text(last)),
+                   evidence=[evidence], action=action)
     else:
-        ctx.passed("last directory sync", f"Last directory synchronization {age_text(last)}", expected=expected,
-                   observed=f"{last.isoformat()} ({age_text(last)})", evidence=[evidence])
+        ctx.passed("last directory sync", msg("dsy.recency.recent", age=age_text(last)), expected=expected,
+                   observed=msg("dsy.recency.observed", time=last.isoformat(), age=age_text(last)), evidence=[evidence])
 
 
 def last_sync(org: dict[str, Any]):
     """The last sync time; None when Graph says the tenant never synced (null, and sync not on)."""
     last = require_time(org, "onPremisesLastSyncDateTime", read="organization", nullable=True)
     if last is None and require(org, "onPremisesSyncEnabled", bool, read="organization", nullable=True) is True:
-        raise Unreadable("Graph sent null for organization.onPremisesLastSyncDateTime although"
-                         " onPremisesSyncEnabled is true")
+        raise Unreadable(msg("dsy.recency.null-although-on"))
     return last
 
 
@@ -144,27 +148,26 @@ async def password_hash_sync_recency(ctx, limit: int) -> None:
         orgs, evidence = await ctx.graph.get(
             "organization_beta", select=["id", "onPremisesLastPasswordSyncDateTime"])
     except GraphError as exc:
-        ctx.skipped(resource, f"Password hash sync recency not readable (beta API): {exc}")
+        ctx.skipped(resource, msg("dsy.phs.beta-unreadable", error=str(exc)))
         return
     try:
         if not orgs:
-            raise Unreadable("Graph sent no object for /beta/organization")
+            raise Unreadable(msg("dsy.phs.no-object"))
         # beta-only; null is what a tenant without password hash sync reports
         moment = require_time(orgs[0], "onPremisesLastPasswordSyncDateTime", read="organization (beta)", nullable=True)
     except Unreadable as exc:
-        ctx.errored(resource, str(exc), evidence=[evidence])
+        ctx.errored(resource, error_text(exc), evidence=[evidence], action=graph_unreadable("organization (beta)"))
         return
+    observed = msg("dsy.recency.observed", time=moment.isoformat(), age=age_text(moment)) if moment else None
     if moment is None:
-        ctx.skipped(resource, "The tenant reports no password hash synchronization (off, or never ran)",
-                    observed="onPremisesLastPasswordSyncDateTime = null", evidence=[evidence])
+        ctx.skipped(resource, msg("dsy.phs.none"), observed="onPremisesLastPasswordSyncDateTime = null",
+                    evidence=[evidence])
     elif minutes_since(moment) > limit:
-        ctx.warned(resource, f"Password hash synchronization last ran {age_text(moment)}",
-                   expected=f"within {limit} minutes where password hash sync is on",
-                   observed=f"{moment.isoformat()} ({age_text(moment)})", evidence=[evidence],
-                   remediation="Check the password hash synchronization heartbeat in Entra Connect (event 654/656 in the Application log) and restart the ADSync service if it stalled.")
+        ctx.warned(resource, msg("dsy.phs.stale", age=age_text(moment)),
+                   expected=msg("dsy.phs.expected", limit=limit), observed=observed, evidence=[evidence],
+                   remediation=msg("dsy.phs.fix"), action=ActionRef(key="sync.restart-phs", params={}))
     else:
-        ctx.passed(resource, f"Password hash synchronization ran {age_text(moment)}",
-                   observed=f"{moment.isoformat()} ({age_text(moment)})", evidence=[evidence])
+        ctx.passed(resource, msg("dsy.phs.recent", age=age_text(moment)), observed=observed, evidence=[evidence])
 
 
 PROVISIONED_KINDS = (

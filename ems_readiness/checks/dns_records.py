@@ -13,11 +13,12 @@ from typing import Any, Iterable
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import ActionRef, Evidence, Text
+from ems_readiness.engine.texts import joined, msg, render
 from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
-from ems_readiness.checks._tenant import Unreadable, require
+from ems_readiness.checks._tenant import Unreadable, graph_unreadable, require
 from ems_readiness.judges.spf import SpfRecord, is_spf, parse_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
@@ -38,17 +39,23 @@ async def scan_domains(ctx: CheckContext) -> list[str]:
 
 
 def skip_no_domains(ctx: CheckContext) -> None:
-    ctx.skipped(
-        "domains",
-        "No domain to check: the tenant has no custom domain (or the tenant side is off) and the "
-        "profile's dns.domains is empty.",
-    )
+    ctx.skipped("domains", msg("dns.no-domains"))
 
 
-def resolver_failure(ctx: CheckContext, answer: DnsAnswer) -> str:
+def resolver_failure(ctx: CheckContext, answer: DnsAnswer) -> Text:
     """'resolver public (1.1.1.1:53) answered SERVFAIL for contoso.com TXT'."""
-    what = answer.detail or answer.status.value
-    return f"resolver {ctx.dns.resolver_label(answer.resolver)} {what} for {answer.name} {answer.rdtype}"
+    return msg("dns.resolver-failure", resolver=ctx.dns.resolver_label(answer.resolver), what=answer.failure_text,
+               name=answer.name, rdtype=answer.rdtype)
+
+
+def resolver_action(ctx: CheckContext, answers: Iterable[DnsAnswer]) -> ActionRef:
+    """One action for every finding a resolver left unanswered: that resolver (or those) does not answer."""
+    labels = sorted({ctx.dns.resolver_label(a.resolver) for a in answers if a.status.unanswered})
+    return ActionRef(key="dns.resolver-unanswered", params={"resolver": ", ".join(labels)})
+
+
+def cname_action(name: str, target: str, zone: str) -> ActionRef:
+    return ActionRef(key="dns.publish-cname", params={"name": name, "target": target, "zone": zone})
 
 
 def quoted(texts: Iterable[str]) -> str:
@@ -61,7 +68,7 @@ class Verdict:
 
     status: str  # the CheckContext helper: passed, failed, warned, errored, skipped
     resource: str
-    message: str
+    message: Text
     details: dict[str, Any] = field(default_factory=dict)
 
     def report(self, ctx: CheckContext) -> None:
@@ -76,10 +83,10 @@ class CnameExpectation:
     label: str
     ttl: int
     targets: tuple[str, ...]
-    purpose: str
+    purpose: Text
 
     @classmethod
-    def from_data(cls, key: str, purpose: str) -> "CnameExpectation":
+    def from_data(cls, key: str, purpose: Text) -> "CnameExpectation":
         raw = EXPECTED[key]
         return cls(raw["label"], raw["ttl"], tuple(host(t) for t in raw["targets"]), purpose)
 
@@ -94,12 +101,8 @@ class CnameExpectation:
         return f"{self.owner(domain)}. {self.ttl} IN CNAME {self.preferred}."
 
 
-ENROLLMENT = CnameExpectation.from_data(
-    "enrollment", "Windows devices find Intune enrollment through it (MDM auto-discovery)"
-)
-REGISTRATION = CnameExpectation.from_data(
-    "registration", "devices register with Entra ID through it, which conditional access relies on"
-)
+ENROLLMENT = CnameExpectation.from_data("enrollment", msg("dns.cname.purpose.enrollment"))
+REGISTRATION = CnameExpectation.from_data("registration", msg("dns.cname.purpose.registration"))
 
 
 async def check_cnames(ctx: CheckContext, expectation: CnameExpectation) -> None:
@@ -114,34 +117,33 @@ async def check_cnames(ctx: CheckContext, expectation: CnameExpectation) -> None
 
 def judge_cname(ctx: CheckContext, expectation: CnameExpectation, domain: str, chain: CnameChain) -> None:
     owner = chain.name
-    report = dict(expected=expectation.record(domain), observed=chain.describe(), evidence=chain.evidence)
-    publish = f"In the DNS zone of {domain}, publish: {expectation.record(domain)}"
+    report: dict[str, Any] = dict(expected=expectation.record(domain), observed=chain.describe_text(),
+                                  evidence=chain.evidence)
+    publish = msg("dns.cname.publish", domain=domain, record=expectation.record(domain))
+    wrong = dict(report, action=cname_action(owner, expectation.preferred, domain))
+    purpose, target = expectation.purpose, expectation.preferred
     reached = next((target for target in chain.targets if target in expectation.targets), None)
     if reached:
-        ctx.passed(owner, f"{owner} leads to {reached}.", **report)
+        ctx.passed(owner, msg("dns.cname.leads-to", owner=owner, target=reached), **report)
     elif chain.status.unanswered:
-        ctx.errored(owner, f"Could not check {owner}: {resolver_failure(ctx, chain.answers[-1])}.", **report)
+        failure = resolver_failure(ctx, chain.answers[-1])
+        ctx.errored(owner, msg("dns.cname.unanswered", owner=owner, failure=failure),
+                    action=resolver_action(ctx, chain.answers), **report)
     elif chain.status is DnsStatus.NXDOMAIN:
-        ctx.failed(
-            owner,
-            f"{owner} does not exist (NXDOMAIN), but {expectation.purpose}.",
-            remediation=publish,
-            **report,
-        )
+        ctx.failed(owner, msg("dns.cname.nxdomain", owner=owner, purpose=purpose), remediation=publish, **wrong)
     elif chain.status is DnsStatus.NODATA:
         ctx.failed(
             owner,
-            f"{owner} exists but is not a CNAME; it must be a CNAME to {expectation.preferred}, "
-            f"because {expectation.purpose}.",
-            remediation=f"Delete the other records at {owner}. {publish}",
-            **report,
+            msg("dns.cname.not-cname", owner=owner, target=target, purpose=purpose),
+            remediation=msg("dns.cname.delete-others", owner=owner, publish=publish),
+            **wrong,
         )
     else:
         ctx.failed(
             owner,
-            f"{owner} points to {chain.target}, not to {expectation.preferred}; {expectation.purpose}.",
-            remediation=f"Change the CNAME's target. {publish}",
-            **report,
+            msg("dns.cname.wrong-target", owner=owner, current=chain.target, target=target, purpose=purpose),
+            remediation=msg("dns.cname.change-target", publish=publish),
+            **wrong,
         )
 
 
@@ -194,6 +196,10 @@ async def registration_cname(ctx: CheckContext) -> None:
 
 class GraphRecordError(ValueError):
     """A serviceConfigurationRecord the check cannot read."""
+
+    def __init__(self, text: Text | str) -> None:
+        super().__init__(render(text))
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -271,7 +277,7 @@ def expected_record(raw: Any, domain: str) -> ExpectedRecord | None:
                          host(require(raw, "nameTarget", str, read=read, of=label)))
         return ExpectedRecord(srv_owner(raw, label, read), "SRV", value, **common)
     except Unreadable as exc:
-        raise GraphRecordError(str(exc)) from None
+        raise GraphRecordError(exc.text) from None
 
 
 def srv_owner(raw: dict[str, Any], label: str, read: str) -> str:
@@ -299,53 +305,58 @@ def expected_records(raw_records: list[dict[str, Any]], domain: str) -> list[Exp
 async def assess_service_records(ctx: CheckContext, domain: str) -> list[Verdict]:
     raw_records = await ctx.inventory.service_records(domain)
     if raw_records is None:
-        reason = (
-            "The tenant side is not part of this scan: the expected records come from Graph "
-            "(domains/{id}/serviceConfigurationRecords)."
-        )
-        return [Verdict("skipped", domain, reason)]
+        return [Verdict("skipped", domain, msg("dns.records.tenant-off"))]
     if not raw_records:
-        return [Verdict("skipped", domain, "Microsoft 365 lists no service DNS records for this domain.")]
+        return [Verdict("skipped", domain, msg("dns.records.none-listed"))]
     expectations = expected_records(raw_records, domain)
     records = [e for e in expectations if isinstance(e, ExpectedRecord)]
     answers = dict(zip(records, await asyncio.gather(*(ctx.dns.query(r.owner, r.rdtype) for r in records))))
     verdicts: list[Verdict] = []
     for expectation in expectations:
         if isinstance(expectation, GraphRecordError):
-            message = f"Graph returned a service record the check cannot read: {expectation}."
-            verdicts.append(Verdict("errored", domain, message))
+            message = msg("dns.records.unreadable", error=expectation.text)
+            action = graph_unreadable("domains/{id}/serviceConfigurationRecords")
+            verdicts.append(Verdict("errored", domain, message, dict(action=action)))
             continue
         resource = expectation.resource
         if any(v.resource == resource for v in verdicts):
             resource = f"{resource} {expectation.zone_line()}"
-        verdicts.append(judge_service_record(ctx, expectation, answers[expectation], resource))
+        verdicts.append(judge_service_record(ctx, expectation, answers[expectation], resource, domain))
     return verdicts
 
 
-def judge_service_record(ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str) -> Verdict:
-    service = f" for {record.service}" if record.service else ""
-    need = "optional" if record.optional else "required"
-    details: dict[str, Any] = dict(expected=record.zone_line(), observed=answer.describe(), evidence=[answer.evidence])
+def judge_service_record(
+    ctx: CheckContext, record: ExpectedRecord, answer: DnsAnswer, resource: str, domain: str
+) -> Verdict:
+    service: Text | str = msg("dns.records.for-service", service=record.service) if record.service else ""
+    need = msg("dns.records.optional" if record.optional else "dns.records.required")
+    details: dict[str, Any] = dict(expected=record.zone_line(), observed=answer.describe_text(),
+                                   evidence=[answer.evidence])
     relevant = record.relevant(answer)
     miss = "warned" if record.optional else "failed"
+    kind = dict(owner=record.owner, rdtype=record.rdtype, service=service)
     if any(record.matches(value) for value in relevant):
-        return Verdict("passed", resource, f"{record.owner} has the {record.rdtype} record Microsoft 365 expects{service}.", details)
+        return Verdict("passed", resource, msg("dns.records.present", **kind), details)
     if answer.status.unanswered:
-        return Verdict("errored", resource, f"Could not check the {record.rdtype} record: {resolver_failure(ctx, answer)}.", details)
+        details["action"] = resolver_action(ctx, [answer])
+        return Verdict("errored", resource, msg("dns.records.unanswered", rdtype=record.rdtype,
+                                                   failure=resolver_failure(ctx, answer)), details)
     if record.rdtype == "MX":  # the same mail host with another preference
         same_host = next((v for v in relevant if v.exchange == record.value.exchange), None)
         if same_host is not None:
             return mx_preference_verdict(record, same_host, relevant, resource, service, details)
+    details["action"] = (
+        cname_action(record.owner, record.value, domain) if record.rdtype == "CNAME"
+        else ActionRef(key="dns.publish-record", params={"name": record.owner, "type": record.rdtype,
+                                                          "value": presentation(record.rdtype, record.value),
+                                                          "zone": domain})
+    )
     if not relevant:
-        details["remediation"] = f"At your DNS host, publish: {record.zone_line()}"
-        return Verdict(miss, resource, f"The {need} {record.rdtype} record{service} is not published at {record.owner}.", details)
-    details["remediation"] = (
-        f"At your DNS host, replace the {record.rdtype} record at {record.owner} with: {record.zone_line()}"
-    )
-    message = (
-        f"{record.owner} publishes a different {record.rdtype} record than the {need} one Microsoft 365 expects{service}."
-    )
-    return Verdict(miss, resource, message, details)
+        details["remediation"] = msg("dns.records.publish", record=record.zone_line())
+        return Verdict(miss, resource, msg("dns.records.missing", need=need, **kind), details)
+    details["remediation"] = msg("dns.records.replace", rdtype=record.rdtype, owner=record.owner,
+                                 record=record.zone_line())
+    return Verdict(miss, resource, msg("dns.records.different", need=need, **kind), details)
 
 
 def mx_preference_verdict(
@@ -353,28 +364,22 @@ def mx_preference_verdict(
     published: MxValue,
     relevant: list[MxValue],
     resource: str,
-    service: str,
+    service: Text | str,
     details: dict[str, Any],
 ) -> Verdict:
     """Microsoft's mail host is published with another preference than Graph lists. Only the order
     matters: it is right while no other MX has a lower preference (is tried first)."""
-    note = (
-        f"Note: {published.exchange} has preference {published.preference}, "
-        f"where Microsoft 365 lists {record.value.preference}."
-    )
-    first = [v.exchange for v in relevant if v.preference < published.preference]
-    if not first:
-        lowest = f"{published.exchange}, the MX with the lowest preference"
-        return Verdict("passed", resource, f"{record.owner} sends its mail{service} to {lowest}. {note}", details)
-    details["remediation"] = (
-        f"At your DNS host, give {published.exchange} the lowest preference at {record.owner}, or remove the MX "
-        f"records that precede it ({', '.join(first)}); Microsoft 365 lists: {record.zone_line()}"
-    )
-    message = (
-        f"{record.owner} lists {published.exchange}{service}, but mail goes first to {', '.join(first)} "
-        f"(lower preference). {note}"
-    )
-    return Verdict("warned", resource, message, details)
+    note = msg("dns.mx.note", exchange=published.exchange, preference=published.preference,
+               listed=record.value.preference)
+    first = joined((v.exchange for v in relevant if v.preference < published.preference), "comma")
+    where = dict(owner=record.owner, exchange=published.exchange, service=service)
+    if not first.items:
+        return Verdict("passed", resource, msg("dns.mx.lowest", note=note, **where), details)
+    details["remediation"] = msg("dns.mx.reorder", exchange=published.exchange, owner=record.owner, first=first,
+                                 record=record.zone_line())
+    details["action"] = ActionRef(key="dns.mx-preference", params={"name": record.owner,
+                                                                   "exchange": published.exchange})
+    return Verdict("warned", resource, msg("dns.mx.not-first", first=first, note=note, **where), details)
 
 
 @check(
@@ -466,7 +471,7 @@ async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
     needs_include = serves_exchange_online(mx)
     expected = spf_expected(domain, needs_include)
     if txt.status.unanswered:
-        failure = f"Could not read the SPF record: {resolver_failure(ctx, txt)}."
+        failure = f"Could not read the SPF record: {render(resolver_failure(ctx, txt))}."
         return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
     records = [v for v in txt.values if is_spf(v)] if txt.ok else []
     if not records:
@@ -495,10 +500,10 @@ async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
     if problems:
         return Verdict("failed", domain, f"The SPF record of {domain} has problems: " + "; ".join(problems) + ".", details)
     if tally.unanswered:
-        failures = ", ".join(resolver_failure(ctx, answer) for answer in tally.unanswered)
+        failures = ", ".join(render(resolver_failure(ctx, answer)) for answer in tally.unanswered)
         return Verdict("errored", domain, f"Could not count the SPF lookups of {domain}: {failures}.", details)
     if mx.status.unanswered and SPF["include"] not in tally.reached:
-        failure = f"Could not tell whether Exchange Online receives mail: {resolver_failure(ctx, mx)}."
+        failure = f"Could not tell whether Exchange Online receives mail: {render(resolver_failure(ctx, mx))}."
         return Verdict("errored", domain, failure, details)
     return Verdict("passed", domain, f"One valid SPF record with {lookups(tally.count)}.", details)
 
@@ -520,7 +525,7 @@ def missing_spf_verdict(
             ),
         )
     if mx.status.unanswered:
-        failure = f"No SPF record, and {resolver_failure(ctx, mx)}."
+        failure = f"No SPF record, and {render(resolver_failure(ctx, mx))}."
         return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
     return Verdict(
         "skipped",
@@ -584,6 +589,8 @@ class Question:
     name: str
     rdtype: str
     strict: bool  # a difference breaks enrollment (fail) rather than possibly intended (warn)
+    zone: str = ""  # for the enrollment CNAMEs: the domain and the target to publish
+    target: str = ""
 
     @property
     def resource(self) -> str:
@@ -594,8 +601,8 @@ async def split_horizon_questions(ctx: CheckContext) -> list[Question]:
     questions: list[Question] = []
     for domain in await scan_domains(ctx):
         questions += [
-            Question(ENROLLMENT.owner(domain), "CNAME", strict=True),
-            Question(REGISTRATION.owner(domain), "CNAME", strict=True),
+            Question(ENROLLMENT.owner(domain), "CNAME", strict=True, zone=domain, target=ENROLLMENT.preferred),
+            Question(REGISTRATION.owner(domain), "CNAME", strict=True, zone=domain, target=REGISTRATION.preferred),
             Question(domain, "MX", strict=False),
             Question(domain, "TXT", strict=False),
         ]
@@ -629,36 +636,37 @@ def answer_key(answer: DnsAnswer) -> tuple:
 
 
 def judge_agreement(ctx: CheckContext, question: Question, answers: list[DnsAnswer]) -> None:
-    observed = "; ".join(f"{a.resolver}: {a.describe() or 'empty'}" for a in answers)
+    observed = joined((msg("dns.agree.answer", resolver=a.resolver,
+                           answer=a.describe_text() or msg("dns.agree.empty")) for a in answers))
     names = ", ".join(a.resolver for a in answers)
-    report = dict(expected=f"the same answer from every resolver ({names})", observed=observed,
-                  evidence=[a.evidence for a in answers])
+    report: dict[str, Any] = dict(expected=msg("dns.agree.expected", resolvers=names),
+                                  observed=msg("dns.agree.observed", answers=observed),
+                                  evidence=[a.evidence for a in answers])
     unanswered = [a for a in answers if a.status.unanswered]
     if unanswered:
-        failures = "; ".join(resolver_failure(ctx, a) for a in unanswered)
-        ctx.errored(question.resource, f"Could not compare the resolvers' answers: {failures}.", **report)
+        failures = joined(resolver_failure(ctx, a) for a in unanswered)
+        ctx.errored(question.resource, msg("dns.agree.unanswered", failures=failures),
+                    action=resolver_action(ctx, unanswered), **report)
         return
     if len({answer_key(a) for a in answers}) == 1:
-        ctx.passed(question.resource, f"Every resolver gives the same answer for {question.resource}.", **report)
+        ctx.passed(question.resource, msg("dns.agree.same", resource=question.resource), **report)
         return
-    message = (
-        f"The resolvers disagree about {question.resource}: devices that use one of them see a "
-        f"different answer than devices that use another."
-    )
+    where = dict(rdtype=question.rdtype, name=question.name)
     if question.strict:
         ctx.failed(
             question.resource,
-            message + " Enrollment and registration then work on one network and not on the other.",
-            remediation=f"Publish the same {question.rdtype} record in every DNS view (internal and public) "
-            f"that serves {question.name}.",
+            msg("dns.agree.differ.strict", resource=question.resource),
+            remediation=msg("dns.agree.publish-everywhere", **where),
+            action=cname_action(question.name, question.target, question.zone) if question.target else
+            ActionRef(key="dns.align-views", params={"name": question.name, "type": question.rdtype}),
             **report,
         )
     else:
         ctx.warned(
             question.resource,
-            message + " Confirm that the difference is intended (split-horizon DNS).",
-            remediation=f"If it is not intended, publish the same {question.rdtype} record for {question.name} "
-            "in every DNS view.",
+            msg("dns.agree.differ.confirm", resource=question.resource),
+            remediation=msg("dns.agree.if-unintended", **where),
+            action=ActionRef(key="dns.align-views", params={"name": question.name, "type": question.rdtype}),
             **report,
         )
 
@@ -683,11 +691,7 @@ def judge_agreement(ctx: CheckContext, question: Question, answers: list[DnsAnsw
 async def resolver_agreement(ctx: CheckContext) -> None:
     resolvers = ctx.dns.resolver_names
     if len(resolvers) < 2:
-        ctx.skipped(
-            "resolvers",
-            f"Only one resolver is configured ({ctx.dns.resolver_label(resolvers[0])}); give a second one "
-            "(e.g. --resolver public=1.1.1.1 --resolver internal=10.0.0.10) to compare their answers.",
-        )
+        ctx.skipped("resolvers", msg("dns.agree.one-resolver", resolver=ctx.dns.resolver_label(resolvers[0])))
         return
     questions = await split_horizon_questions(ctx)
     if not questions:

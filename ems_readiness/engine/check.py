@@ -20,8 +20,9 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
-from ems_readiness.engine.model import ActionRef, Evidence, Finding, GraphPermissions, Severity, Status
+from ems_readiness.engine.model import ActionRef, Evidence, Finding, GraphPermissions, Severity, Status, Text
 from ems_readiness.engine.secrets import scrub
+from ems_readiness.engine.texts import CHECK_FIX, map_params, msg, render
 
 if TYPE_CHECKING:
     from ems_readiness.engine.context import CheckContext
@@ -111,43 +112,56 @@ class FindingSink:
         self,
         status: Status,
         resource: str,
-        message: str,
+        message: str | Text,
         *,
         expected: Any = None,
         observed: Any = None,
-        remediation: str | None = None,
+        remediation: str | Text | None = None,
         evidence: Iterable[Evidence | None] = (),
         action: ActionRef | None = None,
     ) -> Finding:
+        """Sentences may be given as `Text` (engine/texts.py): the finding then keeps the English
+        and the Text, so reports in other languages can render them."""
+        texts: dict[str, Text] = {}
+        if remediation is None and status in (Status.FAIL, Status.WARN):
+            remediation = self.check.fix
+            texts["remediation"] = msg(CHECK_FIX, check=self.check.id)
+        fields: dict[str, str | None] = {}
+        for name, value in (("message", message), ("expected", expected), ("observed", observed),
+                            ("remediation", remediation)):
+            if isinstance(value, Text):
+                # data values are bounded and scrubbed like the English sentence they go into
+                texts[name] = map_params(value, lambda v: bound_text(v, 2000))  # type: ignore[assignment]
+                value = render(texts[name])
+            fields[name] = None if value is None else bound_text(str(value), 2000)
         finding = Finding(
             check_id=self.check.id,
             resource=bound_text(str(resource), 300),
             status=status,
-            message=bound_text(message, 2000),
-            expected=None if expected is None else bound_text(str(expected), 2000),
-            observed=None if observed is None else bound_text(str(observed), 2000),
-            remediation=bound_text(remediation, 2000) if remediation is not None else (
-                self.check.fix if status in (Status.FAIL, Status.WARN) else None
-            ),
+            message=fields["message"] or "",
+            expected=fields["expected"],
+            observed=fields["observed"],
+            remediation=fields["remediation"],
             evidence=[e for e in evidence if e is not None],
             action=action,
+            texts=texts,
         )
         self.findings.append(finding)
         return finding
 
-    def passed(self, resource: str, message: str, **kw: Any) -> Finding:
+    def passed(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self._add(Status.PASS, resource, message, **kw)
 
-    def failed(self, resource: str, message: str, **kw: Any) -> Finding:
+    def failed(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self._add(Status.FAIL, resource, message, **kw)
 
-    def warned(self, resource: str, message: str, **kw: Any) -> Finding:
+    def warned(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self._add(Status.WARN, resource, message, **kw)
 
-    def errored(self, resource: str, message: str, **kw: Any) -> Finding:
+    def errored(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self._add(Status.ERROR, resource, message, **kw)
 
-    def skipped(self, resource: str, message: str, **kw: Any) -> Finding:
+    def skipped(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self._add(Status.SKIP, resource, message, **kw)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ems_readiness.engine.check import Check, FindingSink
-from ems_readiness.engine.model import Evidence, Finding
+from ems_readiness.engine.model import Evidence, Finding, Text
 from ems_readiness.probes.base import bounded
 
 if TYPE_CHECKING:
@@ -70,17 +70,17 @@ class CheckContext:
         return Evidence(probe="graph", target=graph_reads()[read].path, outcome="ok",
                         data={k: bounded(v) for k, v in data.items()})
 
-    def passed(self, resource: str, message: str, **kw: Any) -> Finding:
+    def passed(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self.sink.passed(resource, message, **kw)
 
-    def failed(self, resource: str, message: str, **kw: Any) -> Finding:
+    def failed(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self.sink.failed(resource, message, **kw)
 
-    def warned(self, resource: str, message: str, **kw: Any) -> Finding:
+    def warned(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self.sink.warned(resource, message, **kw)
 
-    def errored(self, resource: str, message: str, **kw: Any) -> Finding:
+    def errored(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self.sink.errored(resource, message, **kw)
 
-    def skipped(self, resource: str, message: str, **kw: Any) -> Finding:
+    def skipped(self, resource: str, message: str | Text, **kw: Any) -> Finding:
         return self.sink.skipped(resource, message, **kw)

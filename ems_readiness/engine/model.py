@@ -80,6 +80,28 @@ class ActionRef(_Model):
     params: dict[str, str] = Field(default_factory=dict, description="what makes two actions the same action")
 
 
+class Text(_Model):
+    """A sentence the tool writes, as a message id and its parameters, so that every report language
+    can render it (`engine/texts.py`, `data/messages.<lang>.toml`). A str parameter is a data value
+    (a host name, a record, a count) inserted as it is; a Text or TextList parameter is translated."""
+
+    id: str
+    params: dict[str, "TextParam"] = Field(default_factory=dict)
+
+
+class TextList(_Model):
+    """Several texts or values joined by the separator message `join` (e.g. 'list.semicolon')."""
+
+    join: str
+    items: list["TextParam"] = Field(default_factory=list)
+
+
+TextParam = str | Text | TextList
+
+Text.model_rebuild()
+TextList.model_rebuild()
+
+
 class Finding(_Model):
     check_id: str
     resource: str = Field(description="what the finding is about: a domain, host:port, record or object")
@@ -90,6 +112,10 @@ class Finding(_Model):
     remediation: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     action: ActionRef | None = Field(default=None, description="the remediation this finding calls for")
+    texts: dict[Literal["message", "expected", "observed", "remediation"], Text] = Field(
+        default_factory=dict,
+        description="the message, expected, observed and remediation sentences as message ids and parameters, "
+                    "for the reports in other languages (the fields above hold the English)")
     change: Change | None = Field(default=None, description="set when compared with a baseline")
     suppressed: Suppression | None = None
 

@@ -21,8 +21,9 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import Evidence, Text
 from ems_readiness.engine.profile import parse_resolver_address
+from ems_readiness.engine.texts import msg, render
 from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 
 SYSTEM_RESOLVER = "system"
@@ -77,6 +78,12 @@ class DnsAnswer:
     evidence: Evidence
     canonical_name: str | None = None  # where the answer's CNAMEs led, when they led elsewhere
     detail: str = ""  # why, when the resolver could not answer
+    detail_text: Text | str = ""  # the same, as a translatable text
+
+    @property
+    def failure_text(self) -> Text | str:
+        """Why the resolver could not answer, as a text: its detail, else its status."""
+        return self.detail_text or self.detail or self.status.value
 
     @property
     def ok(self) -> bool:
@@ -91,6 +98,18 @@ class DnsAnswer:
         if self.status is DnsStatus.NODATA:
             return f"NODATA (no {self.rdtype} record at {self.name})"
         return f"{self.status.value.upper()}" + (f": {self.detail}" if self.detail else "")
+
+    def describe_text(self) -> Text | str:
+        """`describe()` as a translatable text (records themselves are data)."""
+        if self.status is DnsStatus.OK:
+            return "; ".join(self.records)
+        if self.status is DnsStatus.NXDOMAIN:
+            return msg("dns.answer.nxdomain", name=self.name)
+        if self.status is DnsStatus.NODATA:
+            return msg("dns.answer.nodata", rdtype=self.rdtype, name=self.name)
+        if self.detail:
+            return msg("dns.answer.failed", status=self.status.value.upper(), detail=self.failure_text)
+        return self.status.value.upper()
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,15 @@ class CnameChain:
                 text += f" -> ({self.answers[-1].describe()})"
             return text
         return self.answers[-1].describe() if self.answers else "no answer"
+
+    def describe_text(self) -> Text | str:
+        """`describe()` as a translatable text."""
+        if self.hops:
+            path = " -> ".join([self.name, *self.targets])
+            if self.status.unanswered:
+                return msg("dns.chain.unanswered", path=path, answer=self.answers[-1].describe_text())
+            return path
+        return self.answers[-1].describe_text() if self.answers else msg("dns.chain.no-answer")
 
 
 @dataclass(frozen=True)
@@ -256,7 +284,7 @@ class DnsProbe:
             elapsed = watch.ms
         problem = implausible(resolved) if resolved is not None else None
         if problem:
-            status, resolved, detail = DnsStatus.ERROR, None, f"answered, but {problem}: the answer is not used"
+            status, resolved, detail = DnsStatus.ERROR, None, msg("dns.detail.implausible", problem=problem)
         records, values, canonical = presentation(resolved, name) if resolved else ([], [], None)
         evidence = self._evidence.record(
             "dns",
@@ -270,13 +298,14 @@ class DnsProbe:
             rcode=rcode,
             answers=records,
             **({"canonical_name": canonical} if canonical else {}),
-            **({"detail": detail} if detail else {}),
+            **({"detail": render(detail)} if detail else {}),
         )
-        return DnsAnswer(name, rdtype, resolver, status, records, values, elapsed, evidence, canonical, detail)
+        return DnsAnswer(name, rdtype, resolver, status, records, values, elapsed, evidence, canonical,
+                         render(detail), detail)
 
     async def _resolve(
         self, resolver: dns.asyncresolver.Resolver, name: str, rdtype: str
-    ) -> tuple[DnsStatus, str | None, dns.resolver.Answer | None, str]:
+    ) -> tuple[DnsStatus, str | None, dns.resolver.Answer | None, Text | str]:
         """(status, rcode, answer, detail) for one question; never raises for DNS outcomes."""
         try:
             answer = await resolver.resolve(
@@ -287,9 +316,9 @@ class DnsProbe:
         except dns.resolver.NoNameservers as exc:
             return failure_from_errors(exc)
         except dns.exception.Timeout:
-            return DnsStatus.TIMEOUT, None, None, f"did not answer within {self.timeout:g} s"
+            return DnsStatus.TIMEOUT, None, None, msg("dns.detail.timeout", seconds=f"{self.timeout:g}")
         except (dns.exception.DNSException, OSError) as exc:
-            return DnsStatus.ERROR, None, None, f"failed: {type(exc).__name__}: {exc}"
+            return DnsStatus.ERROR, None, None, msg("dns.detail.failed", error=f"{type(exc).__name__}: {exc}")
         if answer.rrset is None:
             return DnsStatus.NODATA, "NOERROR", answer, ""
         return DnsStatus.OK, "NOERROR", answer, ""
@@ -339,7 +368,7 @@ def is_ip_literal(text: str) -> bool:
     return True
 
 
-def failure_from_errors(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str | None, None, str]:
+def failure_from_errors(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str | None, None, Text]:
     """The rcode (or the exception) the resolver gave, from dnspython's per-server error list."""
     errors = exc.kwargs.get("errors") or []
     for _server, _tcp, _port, error, response in errors:
@@ -347,15 +376,16 @@ def failure_from_errors(exc: dns.resolver.NoNameservers) -> tuple[DnsStatus, str
         if isinstance(response, dns.message.Message) and isinstance(error, str):
             rcode = dns.rcode.to_text(response.rcode())
             status = {"SERVFAIL": DnsStatus.SERVFAIL, "REFUSED": DnsStatus.REFUSED}.get(rcode, DnsStatus.ERROR)
-            return status, rcode, None, f"answered {rcode}"
+            return status, rcode, None, msg("dns.detail.answered", rcode=rcode)
     if not errors:
-        return DnsStatus.ERROR, None, None, f"failed: {exc}"
+        return DnsStatus.ERROR, None, None, msg("dns.detail.failed", error=exc)
     _server, tcp, _port, error, response = errors[-1]
     if isinstance(error, dns.exception.Timeout):
-        return DnsStatus.TIMEOUT, None, None, f"did not answer: {error}"
+        return DnsStatus.TIMEOUT, None, None, msg("dns.detail.no-answer", error=error)
     rcode = dns.rcode.to_text(response.rcode()) if isinstance(response, dns.message.Message) else None
     transport = "TCP" if tcp else "UDP"
-    return DnsStatus.ERROR, rcode, None, f"failed over {transport}: {type(error).__name__}: {error}"
+    return DnsStatus.ERROR, rcode, None, msg("dns.detail.failed-over", transport=transport,
+                                            error=f"{type(error).__name__}: {error}")
 
 
 def chain_status(last: DnsAnswer, hops: list[CnameHop], ended_by: str) -> DnsStatus:
@@ -389,7 +419,7 @@ def presentation(answer: dns.resolver.Answer, qname: str) -> tuple[list[str], li
     return [p[0] for p in pairs], [p[1] for p in pairs], canonical_name
 
 
-def implausible(answer: dns.resolver.Answer) -> str | None:
+def implausible(answer: dns.resolver.Answer) -> Text | None:
     """Why an answer is a hostile resolver's rather than DNS data to judge, or None: a name whose
     labels hold control characters, or more TXT data than any real record set carries."""
     response = getattr(answer, "response", None)
@@ -399,13 +429,13 @@ def implausible(answer: dns.resolver.Answer) -> str | None:
                                 if isinstance(getattr(rdata, attr, None), dns.name.Name)]
         bad = next((n for n in names if any(CONTROL_OCTETS & set(label) for label in n.labels)), None)
         if bad is not None:
-            return f"it names {bad.to_text()[:200]!r}, whose labels hold control characters"
+            return msg("dns.implausible.control", name=repr(bad.to_text()[:200]))
         if len(rrset) > MAX_ANSWER_RECORDS:
-            return f"it holds {len(rrset)} records in one set (more than {MAX_ANSWER_RECORDS})"
+            return msg("dns.implausible.records", n=len(rrset), limit=MAX_ANSWER_RECORDS)
         if rrset.rdtype == dns.rdatatype.TXT:
             octets = sum(len(s) for rdata in rrset for s in rdata.strings)
             if octets > MAX_TXT_OCTETS:
-                return f"its TXT records hold {octets} octets (more than {MAX_TXT_OCTETS})"
+                return msg("dns.implausible.txt", octets=octets, limit=MAX_TXT_OCTETS)
     return None
 
 

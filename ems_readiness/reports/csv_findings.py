@@ -20,6 +20,7 @@ import re
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status
 from ems_readiness.engine.suppressions import is_suppressed
 
+from ems_readiness.reports.check_texts import FINDING_FIELDS, finding_text
 from ems_readiness.reports.i18n import check_lang
 from ems_readiness.reports.sarif import check_level_finding
 
@@ -100,10 +101,7 @@ def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
         "resource": finding.resource,
         "status": finding.status.value,
         "change": finding.change.value if finding.change else None,
-        "message": finding.message,
-        "expected": finding.expected,
-        "observed": finding.observed,
-        "remediation": finding.remediation,
+        **{field: finding_text(finding, field, lang) for field in FINDING_FIELDS},
         "suppressed_reason": suppression.reason if suppression else None,
         "suppressed_owner": suppression.owner if suppression else None,
         "suppressed_expires": _expiry_text(suppression.expires, suppression.expired, lang) if suppression else None,

@@ -24,7 +24,7 @@ from ems_readiness.engine.model import CheckResult, Finding, Results, Responsibi
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
-from ems_readiness.reports.check_texts import localized
+from ems_readiness.reports.check_texts import localized, localized_finding
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
@@ -349,8 +349,8 @@ def build_view(results: Results, lang: str) -> ReportView:
         unplaced=[view for view in checks if not view.home],
         next_steps=steps[:NEXT_STEPS_LIMIT],
         next_steps_hidden=max(0, len(steps) - NEXT_STEPS_LIMIT),
-        suppressed=[(f, check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
-        gone=list(results.baseline.gone) if results.baseline else [],
+        suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
+        gone=[localized_finding(f, lang) for f in results.baseline.gone] if results.baseline else [],
         duration=human_duration((results.finished - results.started).total_seconds(), lang),
         check_counts={s: results.totals.checks.get(s, 0) for s in COUNT_STATUSES},
         finding_counts=finding_counts,

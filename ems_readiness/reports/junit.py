@@ -26,6 +26,7 @@ from datetime import timezone
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status
 from ems_readiness.engine.suppressions import effective_status, is_suppressed
 
+from ems_readiness.reports.check_texts import localized
 from ems_readiness.reports.i18n import check_lang
 
 CLASSNAME_PREFIX = "ems-readiness"
@@ -42,11 +43,11 @@ def xml_text(value: object) -> str:
 
 
 def render(results: Results, lang: str = "en") -> str:
-    check_lang(lang)  # the JUnit text is the findings' own; only the language is validated
+    check_lang(lang)
     root = ET.Element("testsuites")
     by_area: dict[str, list[CheckResult]] = {}
-    for check in results.checks:
-        by_area.setdefault(check.area, []).append(check)
+    for check in results.checks:  # test names and messages in the report language
+        by_area.setdefault(check.area, []).append(localized(check, lang))
     for index, (area, checks) in enumerate(by_area.items()):
         root.append(_testsuite(results, index, area, checks))
     ET.indent(root)

@@ -15,7 +15,7 @@ from ems_readiness.engine.model import Change, CheckResult, Finding, Results, St
 from ems_readiness.engine.suppressions import effective_status, is_suppressed
 from ems_readiness.engine.terminal import inert_commands
 
-from ems_readiness.reports.check_texts import check_text
+from ems_readiness.reports.check_texts import check_text, finding_text
 from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
 
 ROW_LIMIT = 15
@@ -167,7 +167,8 @@ def _not_assessed(results: Results, lang: str) -> str:
     rows = []
     for check in results.checks:
         errored = [f for f in check.findings if f.status is Status.ERROR]
-        rows += [[md_code(check.id), md_text(f.resource), md_text(f.message)] for f in errored if not is_suppressed(f)]
+        rows += [[md_code(check.id), md_text(f.resource), md_text(finding_text(f, "message", lang))]
+                 for f in errored if not is_suppressed(f)]
         if not errored and check.status is Status.ERROR:
             rows.append([md_code(check.id), "", md_text(check.reason or "")])
     if not rows:
@@ -193,7 +194,8 @@ def _changes(results: Results, lang: str) -> str:
     if listed:
         header = _labels(["column.change", "column.check", "column.resource", "column.finding"], lang)
         rows = [
-            [change_label(f.change.value, lang), md_code(f.check_id), md_text(f.resource), md_text(f.message)]
+            [change_label(f.change.value, lang), md_code(f.check_id), md_text(f.resource),
+             md_text(finding_text(f, "message", lang))]
             for f in listed
             if f.change is not None
         ]

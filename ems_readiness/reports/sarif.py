@@ -34,7 +34,7 @@ from ems_readiness.engine.catalogues import responsibilities
 from ems_readiness.engine.model import CheckResult, Finding, Results, Severity, Status
 from ems_readiness.engine.suppressions import is_suppressed
 
-from ems_readiness.reports.check_texts import localized
+from ems_readiness.reports.check_texts import localized, localized_finding
 from ems_readiness.reports.i18n import check_lang
 
 SARIF_VERSION = "2.1.0"
@@ -74,7 +74,7 @@ def render(results: Results, lang: str = "en") -> str:
     rules = _rule_checks(results)
     rule_index = {check.id: index for index, check in enumerate(rules)}
     sarif_results = [
-        _result(check, finding, rule_index[check.id])
+        _result(check, localized_finding(finding, lang), rule_index[check.id])
         for check in results.checks
         for finding in reported_findings(check)
     ]
