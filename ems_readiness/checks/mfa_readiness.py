@@ -148,6 +148,9 @@ async def report_registration(ctx, required: bool, requirement: str, unknown: li
         ctx.errored(resource, str(exc), expected=expected)
         return
     evidence = [ctx.graph.stream_evidence("user_registration_details", filter=NOT_CAPABLE_FILTER)]
+    pilot = ctx.profile.plan.pilot_group
+    action = ActionRef(key="identity.register-mfa", params={"group": pilot}) if pilot else \
+        ActionRef(key="identity.register-mfa-all")
     observed = (f"{count} of the {scope_text} not MFA-capable" + (f" ({admins} administrators)" if admins else "")
                 + (f", e.g. {', '.join(examples)}" if examples else "") + f"; MFA required by: {requirement}")
     if count == 0:
@@ -159,8 +162,7 @@ async def report_registration(ctx, required: bool, requirement: str, unknown: li
     elif required:
         ctx.failed(resource, f"{count} of the {scope_text} cannot do MFA, which {requirement} requires: they will be"
                    " blocked at sign-in", expected=expected, observed=observed, evidence=evidence,
-                   action=ActionRef(key="identity.register-mfa", params={"scope": scope_text}))
+                   action=action)
     else:
         ctx.warned(resource, f"{count} of the {scope_text} cannot do MFA (nothing requires it yet)", expected=expected,
-                   observed=observed, evidence=evidence,
-                   action=ActionRef(key="identity.register-mfa", params={"scope": scope_text}))
+                   observed=observed, evidence=evidence, action=action)
