@@ -298,6 +298,7 @@ def main() -> None:
 @click.option("--auth", type=click.Choice(["default", "env", "cli", "device-code", "managed-identity",
                                            "workload-identity", "token"]), help="Credential to sign in with.")
 @click.option("--resolver", "resolvers", multiple=True, metavar="NAME=IP[:PORT]", help="DNS resolver (repeatable).")
+@click.option("--site", metavar="NAME", help="The site this scan speaks for ([vantage] site; default: the host name).")
 @click.option("--only", multiple=True, metavar="ID|AREA", help="Run only these checks or areas (repeatable).")
 @click.option("--skip", multiple=True, metavar="ID|AREA", help="Skip these checks or areas (repeatable).")
 @click.option("--directory-export", type=click.Path(dir_okay=False),
@@ -308,7 +309,7 @@ def main() -> None:
 @click.option("--no-tenant", is_flag=True, help="Skip the tenant side (Graph).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress output.")
 @output_options
-def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory_export, directory_forest, no_network,
+def scan(profile_path, tenant, graph_url, auth, resolvers, site, only, skip, directory_export, directory_forest, no_network,
          no_tenant, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
     """The live assessment."""
     from ems_readiness.engine.profile import ProfileError, apply_overrides, environment_defaults, load_profile
@@ -318,11 +319,11 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, only, skip, directory
         profile = load_profile(profile_path)
         resolver_map = parse_resolver_flags(resolvers)
         profile = apply_overrides(profile, {"tenant.id": tenant, "tenant.graph_url": graph_url, "tenant.auth": auth,
-                                            "dns.resolvers": resolver_map or None,
+                                            "dns.resolvers": resolver_map or None, "vantage.site": site,
                                             "directory.export": directory_export and str(Path(directory_export).resolve()),
                                             "directory.forest_file": directory_forest and str(Path(directory_forest).resolve())},
                                   flags={"tenant.id": "--tenant", "tenant.graph_url": "--graph-url",
-                                         "tenant.auth": "--auth", "dns.resolvers": "--resolver",
+                                         "tenant.auth": "--auth", "dns.resolvers": "--resolver", "vantage.site": "--site",
                                          "directory.export": "--directory-export",
                                          "directory.forest_file": "--directory-forest"})
         profile = environment_defaults(profile)
@@ -402,14 +403,18 @@ def parse_resolver_flags(values) -> dict[str, str]:
 
 @main.command()
 @click.option("--scenario", type=click.Choice(["unready", "ready"]), default="unready", show_default=True)
+@click.option("--branch", is_flag=True,
+              help="Also scan from the simulated branch office (its own resolver, a firewall dropping some "
+                   "endpoints) and merge both sites; each site's results go to OUT/sites/SITE/results.json.")
 @click.option("--only", multiple=True, metavar="ID|AREA")
 @click.option("--skip", multiple=True, metavar="ID|AREA")
 @click.option("--quiet", "-q", is_flag=True)
 @output_options
-def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+def demo(scenario, branch, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline,
+         suppress_file) -> None:
     """Scan the built-in simulated customer environment on loopback (no account, no internet)."""
     from ems_readiness.simulate.environment import SimulatedEnvironment
-    from ems_readiness.engine.profile import Profile
+    from ems_readiness.engine.profile import Profile, apply_overrides
 
     checks = choose_checks(only, skip)
     plan = plan_outputs(Profile(), all_check_ids(), out_dir=out_dir or "ems-readiness-demo", formats=formats,
@@ -418,9 +423,40 @@ def demo(scenario, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, 
     with SimulatedEnvironment(scenario) as env:
         if not quiet:
             echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
-        results = run_scan(env.profile(), checks, mode="demo", scenario=scenario, credential=env.credential(),
+        head_office = apply_overrides(env.profile(), {"vantage.site": DEMO_HEAD_OFFICE})
+        results = run_scan(head_office, checks, mode="demo", scenario=scenario, credential=env.credential(),
                            quiet=quiet)
+        if branch:
+            if not quiet:
+                echo(f"scanning from the branch office '{env.branch_site}' (resolver {env.branch_resolvers['internal']})",
+                     err=True)
+            branch_results = run_scan(env.branch_profile(), checks, mode="demo", scenario=scenario,
+                                      tenant_side=False, quiet=quiet)
+    if branch:
+        results = merge_demo_sites(results, branch_results, plan)
     sys.exit(scan_exit(results, finish(results, plan)))
+
+
+DEMO_HEAD_OFFICE = "head-office"
+
+
+def merge_demo_sites(head_office, branch_office, plan: OutputPlan):
+    """Each site's results.json under OUT/sites/SITE/, and the merged document for the report."""
+    from ems_readiness.engine.merge import merge_results
+    from ems_readiness.reports.outputs import write_outputs
+
+    named = []
+    for site in (head_office, branch_office):
+        folder = Path(plan.out_dir) / "sites" / site.vantage.site
+        try:
+            [written] = [p for p in write_outputs(site, folder, ["json"], plan.lang) if p.name == "results.json"]
+        except OSError as exc:
+            fail_usage(f"--out {plan.out_dir}: cannot write the outputs ({exc.strerror or type(exc).__name__})")
+        echo(f"wrote {written}", err=True)
+        named.append((str(written), site))
+    merged = merge_results(named)
+    merged.tenant_unread = head_office.tenant_unread
+    return merged
 
 
 @main.command()
@@ -520,6 +556,27 @@ def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baselin
     results.mode = "replay" if results.mode == "live" else results.mode
     plan = plan_outputs(Profile(), all_check_ids() | {c.id for c in results.checks},
                         out_dir=out_dir or "ems-readiness-report", formats=formats, fail_on=fail_on,
+                        fail_on_error=fail_on_error, lang=lang, baseline=baseline, suppress_file=suppress_file)
+    sys.exit(finish(results, plan))
+
+
+@main.command()
+@click.argument("results_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@output_options
+def merge(results_files, out_dir, formats, fail_on, fail_on_error, lang, baseline, suppress_file) -> None:
+    """Merge the results of several sites (and merged documents) into one results document and report."""
+    from ems_readiness.engine.merge import MergeError, merge_results
+    from ems_readiness.engine.profile import Profile
+
+    documents = [(path, load_results_file(path)) for path in results_files]
+    try:
+        results = merge_results(documents)
+    except MergeError as exc:
+        fail_usage(str(exc))
+    if formats and "json" not in formats.split(","):
+        formats += ",json"  # the merged document is always written: it is the input of the next merge or diff
+    plan = plan_outputs(Profile(), all_check_ids() | {c.id for c in results.checks},
+                        out_dir=out_dir or "ems-readiness-merged", formats=formats, fail_on=fail_on,
                         fail_on_error=fail_on_error, lang=lang, baseline=baseline, suppress_file=suppress_file)
     sys.exit(finish(results, plan))
 

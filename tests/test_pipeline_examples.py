@@ -59,10 +59,49 @@ def option_params(name: str) -> dict[str, click.Parameter]:
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
-def test_template_runs_a_scan(template):
+def test_template_runs_a_scan_per_site_and_merges(template):
     found = commands(EXAMPLES / template)
     assert found, f"{template}: no ems-readiness command found"
-    assert "scan" in {subcommand(c) for c in found}
+    assert {"scan", "merge"} <= {subcommand(c) for c in found}
+    scans = [c for c in found if subcommand(c) == "scan"]
+    # every site scan names its site from the matrix; exactly one kind reads the tenant, the others do not
+    assert all(re.search(r'--site "\$\{\{ (matrix\.site|site\.name) \}\}"', c) for c in scans), scans
+    assert any("--no-tenant" in c for c in scans) and any("--auth" in c and "--no-tenant" not in c for c in scans)
+    # the scans hand their results.json to the merge, which reads every site's
+    assert all("--format json" in c for c in scans)
+    [merge] = [c for c in found if subcommand(c) == "merge"]
+    assert "*/results.json" in merge and "--baseline" in merge
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_template_installs_a_pinned_build_not_an_unpublished_package(template):
+    text = (EXAMPLES / template).read_text(encoding="utf-8")
+    installs = [line for line in shell_lines(text) if "pip install" in line]
+    assert installs, f"{template}: installs nothing"
+    for line in installs:
+        # ems-readiness is not on PyPI: only the wheel built from the pinned tag is installed
+        assert re.search(r"pip install \S*wheel/\*\.whl$", _YAML_SCRIPT_KEY.sub("", line)), line
+    assert "pip wheel --no-deps" in text
+    ref = re.search(r"(?:EMS_READINESS_REF|emsReadinessRef): (\S+)", text)
+    assert ref and re.fullmatch(r"v\d+\.\d+\.\d+", ref.group(1)), f"{template}: no pinned tag"
+
+
+def test_github_matrix_runs_on_each_sites_runner_and_merge_collects_them():
+    text = (EXAMPLES / "github-actions.yml").read_text(encoding="utf-8")
+    assert 'runs-on: [self-hosted, "${{ matrix.runner }}"]' in text
+    sites = re.findall(r"- site: (\S+)\n\s+runner: (\S+)\n\s+tenant: (true|false)", text)
+    assert len(sites) >= 2 and [t for *_, t in sites].count("true") == 1
+    assert "name: site-${{ matrix.site }}" in text and "pattern: site-*" in text
+    assert "needs: [build, scan]" in text and "if: ${{ !cancelled() }}" in text
+
+
+def test_azure_stages_demand_each_sites_agent_and_merge_collects_them():
+    text = (EXAMPLES / "azure-pipelines.yml").read_text(encoding="utf-8")
+    assert "${{ each site in parameters.sites }}" in text
+    assert "name: ${{ site.pool }}" in text and "ems-readiness.site -equals ${{ site.name }}" in text
+    sites = re.findall(r"- name: (\S+)\n\s+pool: (\S+)\n\s+tenant: (true|false)", text)
+    assert len(sites) >= 2 and [t for *_, t in sites].count("true") == 1
+    assert "artifact: site-${{ site.name }}" in text and "itemPattern: site-*/**" in text
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

@@ -45,6 +45,8 @@ class TokenClaims:
     granted: frozenset[str] = field(default_factory=frozenset)
     tenant_id: str | None = None
     app_id: str | None = None
+    # the address Entra saw the token requested from (the ipaddr claim): the site's egress
+    ipaddr: str | None = None
 
     @property
     def known(self) -> bool:
@@ -64,12 +66,25 @@ def read_claims(token: str) -> TokenClaims:
         return TokenClaims(kind=None)
     tenant = claims.get("tid") if isinstance(claims.get("tid"), str) else None
     app = claims.get("appid") or claims.get("azp")
+    ipaddr = ip_claim(claims.get("ipaddr"))
     if isinstance(claims.get("scp"), str):
-        return TokenClaims("delegated", frozenset(claims["scp"].split()), tenant, app)
+        return TokenClaims("delegated", frozenset(claims["scp"].split()), tenant, app, ipaddr)
     roles = claims.get("roles")
     if isinstance(roles, list):
-        return TokenClaims("application", frozenset(r for r in roles if isinstance(r, str)), tenant, app)
-    return TokenClaims(kind="application", granted=frozenset(), tenant_id=tenant, app_id=app)
+        return TokenClaims("application", frozenset(r for r in roles if isinstance(r, str)), tenant, app, ipaddr)
+    return TokenClaims(kind="application", granted=frozenset(), tenant_id=tenant, app_id=app, ipaddr=ipaddr)
+
+
+def ip_claim(value: object) -> str | None:
+    """The ipaddr claim when it is an IP address (it is untrusted text like any claim)."""
+    import ipaddress
+
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
 
 
 def graph_scope(graph_url: str) -> str:

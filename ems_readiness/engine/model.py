@@ -12,7 +12,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-SCHEMA_ID = "ems-readiness/results/v1"
+SCHEMA_ID = "ems-readiness/results/v2"
+# v1 (before sites): read and upgraded on load, see upgrade_v1
+SCHEMA_V1 = "ems-readiness/results/v1"
+READABLE_SCHEMAS = (SCHEMA_ID, SCHEMA_V1)
+UNKNOWN_EGRESS = "unknown"
 
 
 class Status(str, Enum):
@@ -112,6 +116,7 @@ class Finding(_Model):
     remediation: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     action: ActionRef | None = Field(default=None, description="the remediation this finding calls for")
+    site: str | None = Field(default=None, description="the site whose vantage observed it (network findings)")
     texts: dict[Literal["message", "expected", "observed", "remediation"], Text] = Field(
         default_factory=dict,
         description="the message, expected, observed and remediation sentences as message ids and parameters, "
@@ -139,6 +144,8 @@ class CheckResult(_Model):
     severity: Severity
     responsibilities: list[str]
     topic: str | None = Field(default=None, description="assess.remediation-checklist topic")
+    side: Literal["tenant", "network", "directory"] | None = Field(
+        default=None, description="what the check reads: the tenant (once), the network (per site), the directory")
     permissions: GraphPermissions = Field(default_factory=GraphPermissions)
     why: str = ""
     fix: str = ""
@@ -158,12 +165,46 @@ class ResponsibilityResult(_Model):
 
 
 class Vantage(_Model):
+    site: str = Field(default="", description="the site this scan speaks for (--site, [vantage] site; default: host)")
     host: str
+    egress: str = Field(default=UNKNOWN_EGRESS,
+                        description="the egress address a Microsoft service saw (the token's ipaddr claim), or 'unknown'")
     resolvers: dict[str, str] = Field(default_factory=dict)
     proxy: str | None = None
     directory: str | None = Field(default=None, description="the directory source read: LDAP server or export file")
     directory_insecure: bool = Field(default=False,
                                      description="the directory server's TLS certificate was not verified (opt-in)")
+
+
+class SiteScan(_Model):
+    """One scan a document speaks for: its site, vantage and which sides it ran."""
+
+    site: str
+    scan_id: str
+    started: Timestamp
+    finished: Timestamp
+    vantage: Vantage
+    tenant_side: bool = Field(description="the scan read the tenant (it was asked to and it was read)")
+    network_side: bool
+    directory_side: bool = False
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class TenantRead(_Model):
+    """What one scan read of the tenant, kept so a merge can tell two disagreeing reads apart."""
+
+    scan_id: str
+    site: str
+    finished: Timestamp
+    statuses: dict[str, str] = Field(description="'check id\\tresource' -> status of every tenant-side finding")
+
+
+class TenantDisagreement(_Model):
+    """A tenant finding that two tenant reads of a merged document judged differently."""
+
+    check_id: str
+    resource: str
+    statuses: dict[str, str] = Field(description="site -> status that site's tenant read gave ('absent': not reported)")
 
 
 class Totals(_Model):
@@ -209,12 +250,17 @@ class Results(_Model):
     scan_id: str
     started: Timestamp
     finished: Timestamp
-    mode: Literal["live", "demo", "replay"]
+    mode: Literal["live", "demo", "replay", "merged"]
     scenario: str | None = None
     tenant_id: str | None = None
     tenant_name: str | None = None
     tenant_unread: str | None = Field(default=None, description="why the tenant side read nothing at all (exit 3)")
-    vantage: Vantage
+    vantage: Vantage = Field(description="this scan's vantage; in a merged document, the vantage of the tenant read")
+    sites: list[SiteScan] = Field(default_factory=list, description="every scan this document speaks for, by site")
+    tenant_reads: list[TenantRead] = Field(
+        default_factory=list, description="each scan that read the tenant; more than one only in a merged document")
+    tenant_disagreements: list[TenantDisagreement] = Field(
+        default_factory=list, description="tenant findings the tenant reads of a merged document disagree on")
     settings: dict[str, Any] = Field(default_factory=dict, description="profile values that shaped the scan (no secrets)")
     checks: list[CheckResult]
     responsibilities: list[ResponsibilityResult]
@@ -275,11 +321,22 @@ def parse_results(text: str, name: str) -> Results:
         raw = parse_json(text, name)
     except InputFileError as exc:
         raise ResultsFileError(str(exc)) from None
-    if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
-        raise ResultsFileError(f"{name}: not an ems-readiness results file (expected \"schema\": \"{SCHEMA_ID}\")")
+    if not isinstance(raw, dict) or raw.get("schema") not in READABLE_SCHEMAS:
+        raise ResultsFileError(f"{name}: not an ems-readiness results file (expected \"schema\": \"{SCHEMA_ID}\" "
+                               f"or \"{SCHEMA_V1}\")")
     try:
+        if raw["schema"] == SCHEMA_V1:
+            return upgrade_v1(Results.model_validate({**raw, "schema": SCHEMA_ID}))
         return Results.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise ResultsFileError(f"{name}: invalid results file at '{where}': {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def upgrade_v1(results: Results) -> Results:
+    """A v1 document as v2: its one scan is the site named after its host (the v2 default), and its
+    network findings carry that site, so a v1 baseline compares with a v2 scan from the same machine."""
+    from ems_readiness.engine.sites import stamp_site
+
+    return stamp_site(results)

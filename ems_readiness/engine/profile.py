@@ -236,6 +236,19 @@ class PlanSection(_Section):
         return any(p in self.platforms for p in platforms)
 
 
+class VantageSection(_Section):
+    """Where this scan runs: the site it speaks for (default: the host name)."""
+
+    site: str | None = None
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        from ems_readiness.engine.sites import check_site_name
+
+        return check_site_name(value) if value is not None else None
+
+
 class OutputSection(_Section):
     format: list[str] = Field(default_factory=lambda: ["html", "json"])
 
@@ -259,6 +272,9 @@ class Profile(_Section):
     network: NetworkSection = Field(default_factory=NetworkSection)
     directory: DirectorySection = Field(default_factory=DirectorySection)
     plan: PlanSection = Field(default_factory=PlanSection)
+
+
+    vantage: VantageSection = Field(default_factory=VantageSection)
     output: OutputSection = Field(default_factory=OutputSection)
 
     # where relative paths in the profile are resolved from

@@ -30,6 +30,7 @@ BUILTIN_MODULES = (
     "ems_readiness.checks.dns_records",
     "ems_readiness.checks.tls_certificates",
     "ems_readiness.checks.reachability",
+    "ems_readiness.checks.network_quality",
     "ems_readiness.checks.directory",
 )
 

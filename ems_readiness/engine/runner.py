@@ -14,7 +14,8 @@ from ems_readiness.engine.auth import TokenClaims
 from ems_readiness.engine.check import Check, bound_text, rollup
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import Inventory
-from ems_readiness.engine.model import CheckResult, Finding, Results, Status, ToolInfo, Vantage
+from ems_readiness.engine.model import UNKNOWN_EGRESS, CheckResult, Finding, Results, Status, ToolInfo, Vantage
+from ems_readiness.engine.sites import stamp_site
 from ems_readiness.probes.base import EvidenceLog, ProbeError, Stopwatch
 from ems_readiness.probes.proxy import redact_proxy_url
 from ems_readiness.engine.profile import Profile
@@ -149,7 +150,8 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
 def result_of(check: Check, status: Status, reason: str | None, ms: float, findings=()) -> CheckResult:
     return CheckResult(
         id=check.id, title=check.title, area=check.area, severity=check.severity,
-        responsibilities=list(check.responsibilities), topic=check.topic, permissions=check.permissions,
+        responsibilities=list(check.responsibilities), topic=check.topic, side=check.side,  # type: ignore[arg-type]
+        permissions=check.permissions,
         why=check.why, fix=check.fix, status=status, reason=reason, duration_ms=round(ms, 1), findings=list(findings),
     )
 
@@ -215,7 +217,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         if graph.requests and not graph.reads_ok:
             unread = (f"none of the {graph.requests} Graph requests to {profile.tenant.graph_url} gave an answer"
                       " that could be read")
-    return Results(
+    results = Results(
         tool=ToolInfo(version=__version__),
         scan_id=str(uuid.uuid4()),
         started=started,
@@ -225,7 +227,9 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         tenant_id=bound_text(str(tenant_id), 200) if tenant_id is not None else None,  # Graph's, untrusted
         tenant_name=bound_text(tenant_name, 200) if isinstance(tenant_name, str) else None,
         tenant_unread=unread,
-        vantage=Vantage(host=socket.gethostname(), resolvers=dict(profile.dns.resolvers),
+        vantage=Vantage(site=profile.vantage.site or host_site_name(), host=socket.gethostname(),
+                        egress=claims.ipaddr if claims is not None and claims.ipaddr else UNKNOWN_EGRESS,
+                        resolvers=dict(profile.dns.resolvers),
                         proxy=redact_proxy_url(profile.network.proxy) if profile.network.proxy else None,
                         directory=directory.description if directory is not None else None,
                         directory_insecure=bool(directory is not None and directory.insecure)),
@@ -238,6 +242,15 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
         directory_fixes=fixes,
         directory_fixes_total=fixes_total,
     )
+    return stamp_site(results)
+
+
+def host_site_name() -> str:
+    """The default site: this machine's host name, made a valid site name."""
+    from ems_readiness.engine.sites import MAX_SITE_NAME
+
+    name = "".join(ch for ch in socket.gethostname() if ch.isprintable()).strip()[:MAX_SITE_NAME]
+    return name or "localhost"
 
 
 def directory_fixes(source: Any) -> tuple[list[Any] | None, int | None]:
@@ -252,6 +265,7 @@ def directory_fixes(source: Any) -> tuple[list[Any] | None, int | None]:
 
 def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:
     return {
+        "tenant": profile.tenant.id,
         "graph_url": profile.tenant.graph_url,
         "auth": profile.tenant.auth,
         "identity_model": profile.identity.model,

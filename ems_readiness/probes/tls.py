@@ -56,6 +56,9 @@ class TlsObservation:
     detail: str | None = None  # why, when status is not ok
     via_proxy: bool = False
     dns_evidence: Evidence | None = None
+    # the TCP connection (through a proxy: to the proxy, and its CONNECT tunnel) and the TLS handshake alone
+    connect_ms: float | None = None
+    handshake_ms: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -116,6 +119,8 @@ class _Session:
     cipher: str | None = None
     detail: str | None = None
     dns_evidence: Evidence | None = None
+    connect_ms: float | None = None
+    handshake_ms: float | None = None
 
     @classmethod
     def failed(cls, failure: _Unreached) -> "_Session":
@@ -144,6 +149,19 @@ class TlsProbe:
     async def handshake(self, host: str, port: int = 443, *, via_proxy: bool = False) -> TlsObservation:
         host = normalize_host(host)
         return await self._handshakes.get((host, port, via_proxy), lambda: self._observe(host, port, via_proxy))
+
+    async def timed_handshakes(self, host: str, port: int = 443, *, via_proxy: bool = False,
+                               samples: int = 3) -> list[TlsObservation]:
+        """`samples` handshakes one after another (the cached one first), for latency figures: one
+        sample is one draw of the network's jitter. Further samples stop at the first failure."""
+        first = await self.handshake(host, port, via_proxy=via_proxy)
+        taken = [first]
+        while first.ok and len(taken) < samples:
+            again = await self._observe(normalize_host(host), port, via_proxy)
+            taken.append(again)
+            if not again.ok:
+                break
+        return taken
 
     async def versions(self, host: str, port: int = 443) -> dict[str, bool | None]:
         """Which protocol versions the server accepts, each tried alone. None: could not be told
@@ -184,17 +202,23 @@ class TlsProbe:
         dns_evidence = resolved.evidence if resolved else None
         try:
             # the reader stays referenced for the session: the stream protocol holds it only weakly
+            connecting = Stopwatch()
             if resolved is None:
                 (reader, writer), address = await self._tunnel(host, port, deadline), None
             else:
                 reader, writer, address = await self._connect(resolved.addresses, port, deadline)
+            connect_ms = connecting.ms
+            shaking = Stopwatch()
             try:
                 await self._start_tls(writer, context, host, address, port, deadline)
             except _Unreached:
                 writer.transport.abort()
                 raise
+            handshake_ms = shaking.ms
             try:
-                return read_session(writer.get_extra_info("ssl_object"), address, dns_evidence)
+                session = read_session(writer.get_extra_info("ssl_object"), address, dns_evidence)
+                session.connect_ms, session.handshake_ms = round(connect_ms, 1), round(handshake_ms, 1)
+                return session
             finally:
                 await close(writer)
         except _Unreached as failure:
@@ -285,6 +309,8 @@ class TlsProbe:
         }
         if via_proxy and self.proxy:
             data["proxy"] = redact_proxy_url(self.proxy)
+        if session.handshake_ms is not None:
+            data["connect_ms"], data["handshake_ms"] = session.connect_ms, session.handshake_ms
         if session.detail:
             data["detail"] = session.detail
         evidence = self._evidence.record("tls", authority(host, port), session.status, watch.ms, **data)
@@ -301,6 +327,8 @@ class TlsProbe:
             detail=session.detail,
             via_proxy=via_proxy,
             dns_evidence=session.dns_evidence,
+            connect_ms=session.connect_ms,
+            handshake_ms=session.handshake_ms,
         )
 
     # -- protocol versions -------------------------------------------------------------------

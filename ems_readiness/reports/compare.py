@@ -1,11 +1,15 @@
-"""Run-over-run comparison, keyed by (check id, resource): what was fixed, what regressed."""
+"""Run-over-run comparison, keyed by (check id, resource, site): what was fixed, what regressed.
+
+A network finding carries its site, so a merged document compares with an earlier merge site by
+site; tenant and directory findings have no site."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ems_readiness.engine.model import Change, ChangeSummary, Results, RunSummary, Status
+from ems_readiness.engine.model import Change, ChangeSummary, Finding, Results, RunSummary, Status
+from ems_readiness.engine.sites import side_of
 
 BAD = {Status.FAIL, Status.WARN}
 ASSESSED = {Status.PASS, Status.FAIL, Status.WARN}
@@ -19,9 +23,14 @@ class Entry:
     old: Status | None
     new: Status | None
     message: str
+    site: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str, str | None]:
+        return self.check_id, self.resource, self.site
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check_id": self.check_id, "resource": self.resource,
+        return {"check_id": self.check_id, "resource": self.resource, "site": self.site,
                 "old": self.old.value if self.old else None, "new": self.new.value if self.new else None,
                 "message": self.message}
 
@@ -52,42 +61,64 @@ def classify(old: Status | None, new: Status) -> Change:
     return Change.UNCHANGED
 
 
+def finding_key(finding: Finding) -> tuple[str, str, str | None]:
+    return finding.check_id, finding.resource, finding.site
+
+
+def assessed_checks(results: Results) -> set[tuple[str, str | None]]:
+    """(check id, site) pairs that saw everything they look at: only those can vouch that a
+    missing finding was fixed. Network checks are judged per site; the others once (site None)."""
+    out: set[tuple[str, str | None]] = set()
+    for check in results.checks:
+        if side_of(check) != "network":
+            if check.status in ASSESSED and not any(f.status is Status.ERROR for f in check.findings):
+                out.add((check.id, None))
+            continue
+        by_site: dict[str | None, set[Status]] = {}
+        for finding in check.findings:
+            by_site.setdefault(finding.site, set()).add(finding.status)
+        for site, statuses in by_site.items():
+            if statuses & ASSESSED and Status.ERROR not in statuses:
+                out.add((check.id, site))
+    return out
+
+
 def compare(baseline: Results, current: Results) -> Comparison:
-    old = {(f.check_id, f.resource): f for f in baseline.findings()}
-    seen: set[tuple[str, str]] = set()
+    old = {finding_key(f): f for f in baseline.findings()}
+    seen: set[tuple[str, str, str | None]] = set()
     result = Comparison()
     for finding in current.findings():
-        key = (finding.check_id, finding.resource)
+        key = finding_key(finding)
         seen.add(key)
         before = old.get(key)
         change = classify(before.status if before else None, finding.status)
-        result.entries.append(Entry(change, *key, before.status if before else None, finding.status, finding.message))
-    # only a check that saw everything it looks at can vouch that a missing finding was fixed
-    assessed_now = {c.id for c in current.checks
-                    if c.status in ASSESSED and not any(f.status is Status.ERROR for f in c.findings)}
+        result.entries.append(Entry(change, key[0], key[1], before.status if before else None, finding.status,
+                                    finding.message, key[2]))
+    assessed_now = assessed_checks(current)
     for key, finding in old.items():
         if key in seen:
             continue
-        if finding.status in BAD and finding.check_id in assessed_now:
+        if finding.status in BAD and (key[0], key[2]) in assessed_now:
             change = Change.FIXED  # the check ran and no longer reports the problem
             message = f"no longer reported: {finding.message}"
         else:
             change = Change.GONE
             message = f"not observed in this run: {finding.message}"
-        result.entries.append(Entry(change, *key, finding.status, None, message))
+        result.entries.append(Entry(change, key[0], key[1], finding.status, None, message, key[2]))
     return result
 
 
 def annotate(current: Results, baseline: Results) -> Comparison:
     """Mark every finding of `current` with its change and record the summary and trend."""
     comparison = compare(baseline, current)
-    changes = {(e.check_id, e.resource): e.change for e in comparison.entries if e.new is not None}
+    changes = {e.key: e.change for e in comparison.entries if e.new is not None}
     for finding in current.findings():
-        finding.change = changes.get((finding.check_id, finding.resource))
+        finding.change = changes.get(finding_key(finding))
     gone = []
+    old_findings = {finding_key(f): f for f in baseline.findings()}
     for entry in comparison.entries:
         if entry.new is None:
-            old = next(f for f in baseline.findings() if (f.check_id, f.resource) == (entry.check_id, entry.resource))
+            old = old_findings[entry.key]
             gone.append(old.model_copy(update={"change": entry.change, "suppressed": None}))
     current.baseline = ChangeSummary(
         baseline_scan_id=baseline.scan_id, baseline_started=baseline.started, counts=comparison.counts(), gone=gone)
@@ -105,7 +136,8 @@ def render_text(comparison: Comparison) -> str:
         entries = comparison.by_change(change)
         lines.append(f"{change.value}: {len(entries)}")
         for e in entries:
-            lines.append(f"  {e.check_id:8} {e.resource}  ({e.old.value if e.old else '-'} -> {e.new.value if e.new else '-'})")
+            where = f" @ {e.site}" if e.site else ""
+            lines.append(f"  {e.check_id:8} {e.resource}{where}  ({e.old.value if e.old else '-'} -> {e.new.value if e.new else '-'})")
     lines.append(f"unchanged: {len(comparison.by_change(Change.UNCHANGED))}")
     return "\n".join(lines)
 
@@ -113,9 +145,10 @@ def render_text(comparison: Comparison) -> str:
 def render_markdown(comparison: Comparison) -> str:
     from ems_readiness.reports.markdown import md_text as cell
 
-    lines = ["| change | check | resource | before | now |", "| --- | --- | --- | --- | --- |"]
+    lines = ["| change | check | resource | site | before | now |", "| --- | --- | --- | --- | --- | --- |"]
     for change in (Change.FIXED, Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.GONE):
         for e in comparison.by_change(change):
-            lines.append(f"| {change.value} | {e.check_id} | {cell(e.resource)} | {e.old.value if e.old else '-'} | {e.new.value if e.new else '-'} |")
+            lines.append(f"| {change.value} | {e.check_id} | {cell(e.resource)} | {cell(e.site or '')} | "
+                         f"{e.old.value if e.old else '-'} | {e.new.value if e.new else '-'} |")
     counts = ", ".join(f"{k}: {v}" for k, v in comparison.counts().items())
     return f"**Changes against the baseline** — {counts}\n\n" + "\n".join(lines) + "\n"

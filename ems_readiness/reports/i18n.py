@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "mode.live": {"en": "Live", "zh-CN": "实时"},
     "mode.demo": {"en": "Demo (simulated environment)", "zh-CN": "演示（模拟环境）"},
     "mode.replay": {"en": "Replay", "zh-CN": "回放"},
+    "mode.merged": {"en": "Merged (several sites)", "zh-CN": "合并（多个站点）"},
     "duration.seconds": {"en": "{s} s", "zh-CN": "{s} 秒"},
     "duration.minutes": {"en": "{m} min {s} s", "zh-CN": "{m} 分 {s} 秒"},
     "duration.hours": {"en": "{h} h {m} min", "zh-CN": "{h} 小时 {m} 分"},

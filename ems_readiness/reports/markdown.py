@@ -29,6 +29,7 @@ LABELS = {
     "mode.live": {"en": "live", "zh-CN": "实时"},
     "mode.demo": {"en": "demo (simulated environment)", "zh-CN": "演示（模拟环境）"},
     "mode.replay": {"en": "replay", "zh-CN": "回放"},
+    "mode.merged": {"en": "merged (several sites)", "zh-CN": "合并（多个站点）"},
     "counts.checks": {"en": "Checks", "zh-CN": "检查"},
     "counts.findings": {"en": "Findings", "zh-CN": "结果"},
     "counts.suppressed": {"en": "{n} suppressed finding(s), listed below.", "zh-CN": "{n} 项已抑制的结果，列于下方。"},

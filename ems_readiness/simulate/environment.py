@@ -19,13 +19,16 @@ import re
 import shutil
 import socket
 import tempfile
+import tomllib
 import zlib
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
+from ems_readiness.simulate.delay_relay import DelayRelay
 from ems_readiness.simulate.dns_server import DnsSimulator
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.hostile_proxy import HostileProxy
@@ -59,7 +62,9 @@ def simulated_token(scopes: tuple[str, ...] = DELEGATED_SCOPES) -> str:
     def part(data: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
-    claims = {"tid": TENANT_ID, "scp": " ".join(scopes), "name": "Simulated consultant", "aud": "https://graph.microsoft.com"}
+    # ipaddr: the address the (simulated) token service saw the sign-in from, as Entra's tokens carry it
+    claims = {"tid": TENANT_ID, "scp": " ".join(scopes), "name": "Simulated consultant", "aud": "https://graph.microsoft.com",
+              "ipaddr": "127.0.0.1"}
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2ltdWxhdGVk"
 
 
@@ -71,6 +76,28 @@ def fill_ports(text: str, ports: dict[str, int]) -> str:
         return str(ports[name])
 
     return PORT_TOKEN.sub(port, text)
+
+
+@dataclass(frozen=True)
+class BranchFixture:
+    """The scenario's second site (branch.toml): its name, its loopback address and the listeners
+    its firewall puts on the head office's port numbers there."""
+
+    site: str
+    address: str
+    listeners: list[ListenerSpec]
+    domains: list[str]
+    relays: dict[str, float]  # listener name -> one-way delay in seconds
+
+
+def load_branch_fixture(path: Path) -> BranchFixture | None:
+    if not path.is_file():
+        return None
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return BranchFixture(site=str(raw["site"]), address=str(raw["address"]),
+                         listeners=[ListenerSpec.of(item) for item in raw.get("listener", [])],
+                         domains=[str(d) for d in raw.get("domains", [])],
+                         relays={str(r["name"]): float(r["delay_ms"]) / 1000 for r in raw.get("relay", [])})
 
 
 class SimulatedEnvironment:
@@ -120,10 +147,43 @@ class SimulatedEnvironment:
         tenant = load_scenario_tenant(self.scenario, ports=self.ports)
         self.graph = self._keep(GraphSimulator(tenant, token=self.token, faults=self.faults))
         self.graph.start()
+        self.branch = self._start_branch(source, zones)
         self.catalog_path = self.directory / "catalog.toml"
         self.catalog_path.write_text(fill_ports((source / "catalog.toml").read_text(encoding="utf-8"), self.ports),
                                      encoding="utf-8")
         self.targets = network.resolved_targets(self.ports)
+
+    def _start_branch(self, source: Path, zones: list[Path]) -> BranchFixture | None:
+        """The second site: its own internal resolver (zones-branch/ over the head office's zones), and
+        on its own loopback address, on the head office's port numbers, listeners (its firewall) and
+        delay relays to the head office's listeners (its long way out)."""
+        branch = load_branch_fixture(source / "branch.toml")
+        if branch is None:
+            self.branch_resolvers = dict(self.resolvers)
+            return None
+        if branch.listeners:
+            self._keep(TcpSimulator([ListenerSpec(s.name, s.mode, self.ports[s.name]) for s in branch.listeners],
+                                    address=branch.address))
+        for name, delay in branch.relays.items():
+            self._keep(DelayRelay(("127.0.0.1", self.ports[name]), delay, address=branch.address,
+                                  port=self.ports[name]).start())
+        internal = self._keep(DnsSimulator(public_view(zones, source / "zones-branch")).start()).address
+        self.branch_resolvers = {"internal": internal, "public": self.resolvers["public"]}
+        return branch
+
+    @property
+    def branch_site(self) -> str:
+        return self.branch.site if self.branch is not None else "branch-office"
+
+    def branch_profile(self) -> Profile:
+        """The profile a scan from the branch office uses: the branch's resolvers, the same services."""
+        profile = self.profile_dict()
+        profile["dns"]["resolvers"] = dict(self.branch_resolvers)
+        if self.branch is not None and self.branch.domains:
+            profile["dns"]["domains"] = list(self.branch.domains)
+        profile["vantage"] = {"site": self.branch_site}
+        profile.pop("directory")  # the directory is read once, from the head office
+        return profile_from_dict(profile, source="simulated environment (branch office)", base_dir=self.directory)
 
     def _keep(self, server: Any) -> Any:
         self._started.append(server)

@@ -51,7 +51,8 @@ class ListenerSpec:
 class TcpSimulator:
     """Starts at construction; `.port(name)` gives each listener's port; `.stop()` closes everything."""
 
-    def __init__(self, specs: Iterable[ListenerSpec | Mapping[str, Any]]) -> None:
+    def __init__(self, specs: Iterable[ListenerSpec | Mapping[str, Any]], address: str = LOOPBACK) -> None:
+        self.address = address  # a loopback address (127.0.0.0/8): a second vantage uses 127.0.0.2
         self.specs = [ListenerSpec.of(s) for s in specs]
         names = [s.name for s in self.specs]
         duplicates = {n for n in names if names.count(n) > 1}
@@ -108,10 +109,10 @@ class TcpSimulator:
 
     def _start_listener(self, mode: str, port: int = 0) -> int:
         if mode == "refused":
-            return closed_port(port)
+            return closed_port(port, self.address)
         server = self._own(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        bind_preferred(server, LOOPBACK, port)
+        bind_preferred(server, self.address, port)
         port = server.getsockname()[1]
         if mode == "open":
             server.listen(128)
@@ -128,10 +129,10 @@ class TcpSimulator:
         for _ in range(8):
             client = self._own(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             client.setblocking(False)
-            client.connect_ex((LOOPBACK, port))
+            client.connect_ex((self.address, port))
             if not wait_connected(client, 0.05):
                 return
-        raise RuntimeError(f"could not fill the accept queue of 127.0.0.1:{port}")
+        raise RuntimeError(f"could not fill the accept queue of {self.address}:{port}")
 
     def _own(self, sock: socket.socket) -> socket.socket:
         self._sockets.append(sock)
@@ -167,11 +168,11 @@ def wait_connected(client: socket.socket, timeout: float) -> bool:
     return False
 
 
-def closed_port(port: int = 0) -> int:
+def closed_port(port: int = 0, address: str = LOOPBACK) -> int:
     """A free port number that nothing listens on (`port` if it is free)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        bind_preferred(sock, LOOPBACK, port)
+        bind_preferred(sock, address, port)
         return sock.getsockname()[1]
 
 

@@ -1,0 +1,64 @@
+"""The demo from two sites: the head office reads the tenant, the branch office has its own
+resolver view and a firewall dropping some endpoints (a second loopback address), and the merged
+report speaks for both. Real probes against the simulated environment."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sites-demo") / "unready"
+    proc = subprocess.run([sys.executable, "-m", "ems_readiness.cli", "demo", "--branch", "--quiet", "--out", str(out),
+                           "--format", "html,json,md,csv,junit,sarif"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr  # the unready scenario fails on purpose
+    return out
+
+
+def findings(doc: dict, check_id: str) -> list[dict]:
+    return next(c for c in doc["checks"] if c["id"] == check_id)["findings"]
+
+
+def test_each_site_keeps_its_own_results_and_the_merge_names_both(demo):
+    hq = json.loads((demo / "sites" / "head-office" / "results.json").read_text(encoding="utf-8"))
+    branch = json.loads((demo / "sites" / "branch-office" / "results.json").read_text(encoding="utf-8"))
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    assert hq["vantage"]["site"] == "head-office" and hq["vantage"]["egress"] == "127.0.0.1"
+    assert branch["vantage"]["site"] == "branch-office" and branch["vantage"]["egress"] == "unknown"
+    assert branch["vantage"]["resolvers"]["internal"] != hq["vantage"]["resolvers"]["internal"]
+    assert merged["mode"] == "merged" and [s["site"] for s in merged["sites"]] == ["branch-office", "head-office"]
+    assert merged["tenant_id"] == hq["tenant_id"] and [r["site"] for r in merged["tenant_reads"]] == ["head-office"]
+
+
+def test_the_branch_firewall_drops_endpoints_the_head_office_reaches(demo):
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    by_site = {(f["site"], f["resource"].split(":")[0]): f["status"] for f in findings(merged, "NET-001")}
+    for host in ("discover.aadrm.com", "enterpriseenrollment-s.manage.microsoft.com"):
+        assert by_site[("head-office", host)] == "pass"
+        assert by_site[("branch-office", host)] == "fail"
+
+
+def test_split_horizon_differs_per_site(demo):
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    disagreeing = {(f["site"], f["resource"]) for f in findings(merged, "DNS-005") if f["status"] == "fail"}
+    assert disagreeing == {("head-office", "enterpriseenrollment.contoso.test CNAME"),
+                           ("branch-office", "enterpriseregistration.contoso.test CNAME")}
+    enrollment = {f["site"]: f["status"] for f in findings(merged, "DNS-001")
+                  if f["resource"] == "enterpriseenrollment.contoso.test"}
+    assert enrollment == {"head-office": "fail", "branch-office": "pass"}
+
+
+def test_the_branch_backhaul_shows_in_its_network_quality(demo):
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    login = {f["site"]: f for f in findings(merged, "NET-004") if f["resource"].startswith("login.microsoftonline.com:")}
+    branch = login["branch-office"]
+    assert branch["status"] in ("warn", "fail"), branch["observed"]  # 45 ms each way: 90 ms or more a round trip
+    handshakes = [e["data"]["handshake_ms"] for e in branch["evidence"] if e["probe"] == "tls"]
+    assert handshakes and min(handshakes) >= 90
+    assert any(f["site"] == "branch-office" and f["resource"].startswith("resolver ") for f in findings(merged, "NET-004"))
