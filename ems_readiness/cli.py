@@ -340,6 +340,7 @@ def scan(profile_path, tenant, graph_url, auth, resolvers, site, only, skip, dir
     if not no_tenant:
         check_token_variable(profile)
     checks = choose_checks(only, skip)
+    check_owner_ids(profile, profile_path)
     plan = plan_outputs(profile, all_check_ids(), out_dir=out_dir or "ems-readiness-report", formats=formats,
                         fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
                         suppress_file=suppress_file)
@@ -358,6 +359,17 @@ def check_token_variable(profile) -> None:
 
 def all_check_ids() -> set[str]:
     return {c.id for c in load_checks_or_exit()}
+
+
+def check_owner_ids(profile, profile_path) -> None:
+    """A check id in [owners] names a check that exists (a role key was checked with the profile)."""
+    from ems_readiness.engine.catalogues import owner_roles
+    from ems_readiness.engine.profile import did_you_mean
+
+    known = all_check_ids()
+    for key in profile.owners:
+        if key not in owner_roles().roles and key not in known:
+            fail_usage(f"{profile_path or 'profile'}: 'owners': unknown check id {key!r} ({did_you_mean(key, known)})")
 
 
 def check_directory_password(profile) -> None:
@@ -513,10 +525,13 @@ def list_checks(fmt) -> None:
 
 
 def check_metadata(c) -> dict[str, Any]:
+    from ems_readiness.engine.catalogues import owner_roles
+
     return {"id": c.id, "title": c.title, "area": c.area, "severity": c.severity.value,
             "responsibilities": list(c.responsibilities), "topic": c.topic,
             "permissions": {"application": c.permissions.application, "delegated": c.permissions.delegated},
-            "delegated_only": c.delegated_only, "side": c.side, "why": c.why, "fix": c.fix, "module": c.module}
+            "delegated_only": c.delegated_only, "side": c.side,
+            "owner": owner_roles().role_of(c.area, c.owner), "why": c.why, "fix": c.fix, "module": c.module}
 
 
 @main.command()

@@ -49,6 +49,7 @@ def record_line(domain: str, record: Any) -> str | None:
     title="Every custom domain is verified",
     area="domains",
     severity="high",
+    owner="dns-admin",  # the verification record is published at the DNS host first
     responsibilities=["enable.directory-sync", "enable.user-provisioning", "assess.remediation-checklist"],
     topic="directory-sync-readiness",
     application=["Domain.Read.All"],

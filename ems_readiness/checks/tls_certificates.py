@@ -375,6 +375,7 @@ def versions_text(accepted: dict[str, bool | None]) -> str:
     title="No TLS interception on the path to Microsoft endpoints",
     area="tls",
     severity="high",
+    owner="network",  # the inspecting proxy or firewall is the network team's
     responsibilities=["assess.remediation-checklist", "enable.security-infrastructure"],
     topic="network-security",
     why="""

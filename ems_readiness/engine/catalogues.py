@@ -56,3 +56,26 @@ def responsibilities() -> ResponsibilityCatalogue:
 REMEDIATION_CHECKLIST = "assess.remediation-checklist"
 RUN_ASSESSMENT_TOOLS = "assess.run-assessment-tools"
 PERFORM_REMEDIATION = "remediate.perform-remediation"
+
+
+@dataclass(frozen=True)
+class OwnerCatalogue:
+    """The owner roles of remediation (data/owners.toml): role key -> label per language, and the
+    role of each area for checks that name none."""
+
+    roles: dict[str, dict[str, str]]
+    areas: dict[str, str]
+    default: str
+
+    def role_of(self, area: str, declared: str | None = None) -> str:
+        return declared or self.areas.get(area, self.default)
+
+    def label(self, role: str, lang: str) -> str:
+        names = self.roles.get(role)
+        return names.get(lang) or names["en"] if names else role
+
+
+@lru_cache(maxsize=1)
+def owner_roles() -> OwnerCatalogue:
+    raw = data_toml("owners.toml")
+    return OwnerCatalogue(roles=raw["roles"], areas=raw["areas"], default=raw["default"])

@@ -47,6 +47,7 @@ class Check:
     delegated_only: bool = False
     side: str = "tenant"  # "tenant" (needs Graph), "network" or "directory" (on-premises AD)
     module: str = ""
+    owner: str | None = None  # the role that acts on its findings (data/owners.toml); None: its area's role
 
     @property
     def needs_graph(self) -> bool:
@@ -67,6 +68,7 @@ def check(
     delegated: Iterable[str] = (),
     delegated_only: bool = False,
     side: str | None = None,
+    owner: str | None = None,
 ) -> Callable[[CheckFunction], Check]:
     """Declare a check. Validation against the catalogues happens when checks are loaded."""
 
@@ -90,6 +92,7 @@ def check(
             delegated_only=delegated_only,
             side=side or ("network" if area in NETWORK_AREAS else "tenant"),
             module=getattr(fn, "__module__", ""),
+            owner=owner,
         )
 
     return wrap

@@ -144,6 +144,7 @@ class CheckResult(_Model):
     severity: Severity
     responsibilities: list[str]
     topic: str | None = Field(default=None, description="assess.remediation-checklist topic")
+    owner: str | None = Field(default=None, description="the role that acts on its findings (data/owners.toml)")
     side: Literal["tenant", "network", "directory"] | None = Field(
         default=None, description="what the check reads: the tenant (once), the network (per site), the directory")
     permissions: GraphPermissions = Field(default_factory=GraphPermissions)

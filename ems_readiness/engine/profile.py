@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import ssl
 import uuid
 from pathlib import Path
@@ -17,6 +18,7 @@ from ems_readiness.engine.inputs import InputFileError, parse_toml, read_text
 
 AuthMode = Literal["default", "env", "cli", "device-code", "managed-identity", "workload-identity", "token"]
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
+_CHECK_ID = re.compile(r"^[A-Z][A-Z0-9]{1,7}-\d{3}$")
 
 
 class ProfileError(Exception):
@@ -264,6 +266,24 @@ class OutputSection(_Section):
     lang: Literal["en", "zh-CN"] = "en"
 
 
+OWNER_CHARS = 200
+
+
+def check_owners(owners: dict[str, str]) -> dict[str, str]:
+    """[owners]: a role key (data/owners.toml) or a check id, each to who acts on it (free text)."""
+    from ems_readiness.engine.catalogues import owner_roles
+
+    roles = owner_roles().roles
+    for key, value in owners.items():
+        if key not in roles and not _CHECK_ID.match(key):
+            hint = did_you_mean(key, set(roles))
+            raise ValueError(f"{key!r} is neither an owner role ({', '.join(roles)}) nor a check id"
+                             + (f"; {hint}" if hint.startswith("did") else ""))
+        if not value.strip() or len(value) > OWNER_CHARS or not value.isprintable():
+            raise ValueError(f"{key!r}: give a name of 1 to {OWNER_CHARS} printable characters")
+    return owners
+
+
 class Profile(_Section):
     tenant: TenantSection = Field(default_factory=TenantSection)
     identity: IdentitySection = Field(default_factory=IdentitySection)
@@ -276,6 +296,13 @@ class Profile(_Section):
 
     vantage: VantageSection = Field(default_factory=VantageSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    # who acts on the action plan's rows: role key or check id -> a person or team
+    owners: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_owners(value)
 
     # where relative paths in the profile are resolved from
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, strict=False)

@@ -12,7 +12,7 @@ import re
 from importlib.metadata import entry_points
 from types import ModuleType
 
-from ems_readiness.engine.catalogues import REMEDIATION_CHECKLIST, responsibilities
+from ems_readiness.engine.catalogues import REMEDIATION_CHECKLIST, owner_roles, responsibilities
 from ems_readiness.engine.check import Check
 from ems_readiness.engine.model import Severity
 
@@ -104,5 +104,7 @@ def validate(checks: list[Check]) -> None:
                 raise CheckLoadError(f"{where}: {perm!r} is not a Graph permission name")
         if c.side not in ("tenant", "network", "directory"):
             raise CheckLoadError(f"{where}: side must be tenant, network or directory")
+        if c.owner is not None and c.owner not in owner_roles().roles:
+            raise CheckLoadError(f"{where}: unknown owner role {c.owner!r}, one of {', '.join(owner_roles().roles)}")
         if c.delegated_only and c.permissions.application:
             raise CheckLoadError(f"{where}: delegated_only checks declare no application permissions")

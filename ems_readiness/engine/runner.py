@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from ems_readiness import __version__
 from ems_readiness.engine.auth import TokenClaims
+from ems_readiness.engine.catalogues import owner_roles
 from ems_readiness.engine.check import Check, bound_text, rollup
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import Inventory
@@ -151,7 +152,7 @@ def result_of(check: Check, status: Status, reason: str | None, ms: float, findi
     return CheckResult(
         id=check.id, title=check.title, area=check.area, severity=check.severity,
         responsibilities=list(check.responsibilities), topic=check.topic, side=check.side,  # type: ignore[arg-type]
-        permissions=check.permissions,
+        owner=owner_roles().role_of(check.area, check.owner), permissions=check.permissions,
         why=check.why, fix=check.fix, status=status, reason=reason, duration_ms=round(ms, 1), findings=list(findings),
     )
 
@@ -276,4 +277,5 @@ def scan_settings(profile: Profile, options: ScanOptions) -> dict[str, Any]:
         "timeout_seconds": profile.network.timeout_seconds,
         "tenant_side": options.tenant_side,
         "network_side": options.network_side,
+        "owners": dict(profile.owners),
     }

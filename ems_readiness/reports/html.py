@@ -24,7 +24,10 @@ from ems_readiness.engine.model import CheckResult, Finding, Results, Responsibi
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
+from ems_readiness.reports.anchors import check_anchor, finding_anchor, responsibility_anchor, slug  # noqa: F401
+from ems_readiness.reports.actions import Action, build_plan
 from ems_readiness.reports.check_texts import localized, localized_finding
+from ems_readiness.reports.resources import resource_label
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
 STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
@@ -32,9 +35,13 @@ FILTER_STATUSES = ("fail", "error", "warn", "pass", "skip", "manual")
 COUNT_STATUSES = ("fail", "error", "warn", "pass", "skip")
 RESPONSIBILITY_STATUSES = ("fail", "error", "warn", "pass", "satisfied", "skip", "manual")
 CHANGE_ORDER = ("regressed", "new", "still-failing", "fixed", "unchanged", "gone")
-NEXT_STEPS_LIMIT = 30
-NEXT_STEP_WORDS = 16
+ACTION_ITEMS_SHOWN = 8  # findings listed under an action; the rest are counted (all are in findings.csv)
+# the report's sections in page order, each a template section_<name>.html.j2
+SECTIONS = ["actions", "checklist", "suppressed", "gone"]
 EVIDENCE_CHARS = 6000
+EVIDENCE_LINES = 4  # observations summarised under a finding; the rest are in the JSON
+EVIDENCE_LINE_CHARS = 240
+CHECK_FINDINGS_SHOWN = 25  # findings of one status group shown per check; the rest are counted (findings.csv)
 TREND_RUNS = 12
 
 
@@ -46,6 +53,7 @@ class FindingView:
     anchor: str
     evidence_json: str
     evidence_overflow: int
+    evidence_lines: list[str]
 
     @property
     def status(self) -> str:
@@ -67,6 +75,15 @@ class CheckView:
     @property
     def status(self) -> str:
         return self.check.status.value
+
+    @property
+    def open_findings(self) -> list[FindingView]:
+        """What needs attention (fail, error, warn, skip), shown; passing findings are collapsed."""
+        return [f for f in self.findings if f.status != "pass"]
+
+    @property
+    def passed_findings(self) -> list[FindingView]:
+        return [f for f in self.findings if f.status == "pass"]
 
 
 @dataclass
@@ -112,16 +129,6 @@ class PhaseView:
 
 
 @dataclass
-class NextStep:
-    severity: str
-    status: str
-    check_id: str
-    resource: str | None
-    summary: str
-    anchor: str
-
-
-@dataclass
 class TrendPoint:
     x: float
     y: float
@@ -146,8 +153,8 @@ class Trend:
 class ReportView:
     phases: list[PhaseView]
     unplaced: list[CheckView]
-    next_steps: list[NextStep]
-    next_steps_hidden: int
+    actions: list[Action]
+    check_anchors: dict[str, str]
     suppressed: list[tuple[Finding, str]]  # finding, anchor of its check
     gone: list[Finding]
     duration: str
@@ -161,33 +168,8 @@ class ReportView:
 
 # ---------------------------------------------------------------- anchors and small helpers
 
-def slug(text: str) -> str:
-    """An id-safe form of `text`; a hash keeps distinct texts distinct after the unsafe parts go."""
-    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:48]
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-    return f"{cleaned}-{digest}" if cleaned != text else cleaned
-
-
-def check_anchor(check_id: str) -> str:
-    return f"check-{slug(check_id)}"
-
-
-def finding_anchor(finding: Finding) -> str:
-    digest = hashlib.sha256(f"{finding.check_id}\0{finding.resource}".encode("utf-8")).hexdigest()[:10]
-    return f"finding-{slug(finding.check_id)}-{digest}"
-
-
-def responsibility_anchor(key: str) -> str:
-    return f"resp-{slug(key)}"
-
-
 def one_line(text: str | None) -> str:
     return " ".join((text or "").split())
-
-
-def first_words(text: str, limit: int = NEXT_STEP_WORDS) -> str:
-    words = one_line(text).split(" ")
-    return " ".join(words) if len(words) <= limit else " ".join(words[:limit]) + " …"
 
 
 def worst_status(statuses: list[str]) -> str:
@@ -213,6 +195,15 @@ def utc_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def evidence_lines(finding: Finding) -> list[str]:
+    """Each observation in one line: what was asked and what came back (the JSON stays behind a toggle)."""
+    lines = []
+    for e in finding.evidence[:EVIDENCE_LINES]:
+        took = f" ({e.elapsed_ms:.0f} ms)" if e.elapsed_ms is not None else ""
+        lines.append(one_line(f"{e.probe}: {e.target} → {e.outcome}{took}")[:EVIDENCE_LINE_CHARS])
+    return lines
+
+
 def evidence_text(finding: Finding) -> tuple[str, int]:
     if not finding.evidence:
         return "", 0
@@ -228,7 +219,7 @@ def build_check_view(check: CheckResult) -> CheckView:
     order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
     visible = [f for f in check.findings if not is_suppressed(f)]
     visible.sort(key=lambda f: order[f.status.value])
-    findings = [FindingView(f, finding_anchor(f), *evidence_text(f)) for f in visible]
+    findings = [FindingView(f, finding_anchor(f), *evidence_text(f), evidence_lines(f)) for f in visible]
     return CheckView(check, check_anchor(check.id), findings, suppressed=len(check.findings) - len(visible))
 
 
@@ -296,22 +287,6 @@ def phase_views(results: Results, placer: _Placer, lang: str) -> list[PhaseView]
     return list(phases.values())
 
 
-def next_steps(checks: list[CheckView]) -> list[NextStep]:
-    steps = []
-    for view in checks:
-        severity = view.check.severity
-        for f in view.findings:
-            if f.status in ("fail", "error"):
-                summary = first_words(f.finding.remediation or f.finding.message)
-                steps.append(NextStep(severity.value, f.status, view.check.id, f.finding.resource, summary, f.anchor))
-        if view.status in ("fail", "error") and not view.check.findings:
-            summary = first_words(view.check.reason or view.check.fix or view.check.title)
-            steps.append(NextStep(severity.value, view.status, view.check.id, None, summary, view.anchor))
-    status_rank = {"fail": 0, "error": 1}
-    steps.sort(key=lambda s: (-Severity(s.severity).rank, status_rank[s.status], s.check_id, s.resource or ""))
-    return steps
-
-
 def trend(results: Results, lang: str) -> Trend | None:
     if results.baseline is None and not results.history:
         return None
@@ -339,7 +314,6 @@ def build_view(results: Results, lang: str) -> ReportView:
     by_id = {view.check.id: view for view in checks}
     placer = _Placer(by_id)
     phases = phase_views(results, placer, lang)
-    steps = next_steps(checks)
     all_findings = list(results.findings())
     responsibility_counts = count_by([r.status for r in results.responsibilities], RESPONSIBILITY_STATUSES)
     # Counted from the checklist's rows rather than results.totals, which includes suppressed findings.
@@ -347,8 +321,8 @@ def build_view(results: Results, lang: str) -> ReportView:
     return ReportView(
         phases=phases,
         unplaced=[view for view in checks if not view.home],
-        next_steps=steps[:NEXT_STEPS_LIMIT],
-        next_steps_hidden=max(0, len(steps) - NEXT_STEPS_LIMIT),
+        actions=build_plan(results, lang),
+        check_anchors={view.check.id: view.anchor for view in checks},
         suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
         gone=[localized_finding(f, lang) for f in results.baseline.gone] if results.baseline else [],
         duration=human_duration((results.finished - results.started).total_seconds(), lang),
@@ -406,6 +380,9 @@ def render(results: Results, lang: str = "en") -> str:
         view=build_view(results, lang),
         lang=lang,
         csp=content_security_policy(script),
+        sections=SECTIONS,
+        items_shown=ACTION_ITEMS_SHOWN,
+        findings_shown=CHECK_FINDINGS_SHOWN,
         filter_statuses=FILTER_STATUSES,
         count_statuses=COUNT_STATUSES,
         responsibility_statuses=RESPONSIBILITY_STATUSES,
@@ -417,4 +394,5 @@ def render(results: Results, lang: str = "en") -> str:
         status_label=partial(i18n.status_label, lang=lang),
         severity_label=partial(i18n.severity_label, lang=lang),
         change_label=partial(i18n.change_label, lang=lang),
+        resource_label=partial(resource_label, lang=lang),
     )

@@ -70,6 +70,37 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "next.check_level": {"en": "whole check", "zh-CN": "整个检查"},
     "next.more": {"en": "… and {n} more in the checklist below.", "zh-CN": "…… 另有 {n} 项，见下方清单。"},
+    # The action plan
+    "actions.heading": {"en": "Action plan", "zh-CN": "行动计划"},
+    "actions.intro": {
+        "en": "What to do, one row per remediation: failures first, then what could not be assessed, then warnings. "
+              "Each row names who acts, when in the onboarding it is needed and which findings it clears.",
+        "zh-CN": "每行一项修正措施：先列失败项，再列无法评估的项，最后列警告。每行注明由谁执行、在载入过程的哪个阶段需要完成，以及完成后可解决哪些结果。",
+    },
+    "actions.none": {
+        "en": "Nothing to do: nothing failed, nothing is left unassessed and there are no warnings.",
+        "zh-CN": "无需执行任何操作：没有失败项、没有未能评估的项，也没有警告。",
+    },
+    "actions.owner": {"en": "Owner", "zh-CN": "负责人"},
+    "actions.needed_for": {"en": "Needed for", "zh-CN": "所需阶段"},
+    "actions.fix": {"en": "What to do", "zh-CN": "操作"},
+    "actions.clears.one": {"en": "clears 1 finding", "zh-CN": "可解决 1 项结果"},
+    "actions.clears.other": {"en": "clears {n} findings", "zh-CN": "可解决 {n} 项结果"},
+    "actions.checks": {"en": "Checks", "zh-CN": "检查"},
+    "actions.more": {
+        "en": "… and {n} more: the full list is in findings.csv.",
+        "zh-CN": "…… 另有 {n} 项：完整列表见 findings.csv。",
+    },
+    "actions.count": {"en": "{n} actions", "zh-CN": "{n} 项操作"},
+    "actions.not_assessed": {
+        "en": "Could not assess: {cause} Remove the cause and run the scan again.",
+        "zh-CN": "无法评估：{cause} 请消除该原因后重新运行扫描。",
+    },
+    "actions.not_assessed_permissions": {
+        "en": "Could not assess: {cause} Grant the Graph permissions {permissions} (admin consent) and run the scan again.",
+        "zh-CN": "无法评估：{cause} 请授予 Graph 权限 {permissions}（管理员同意）后重新运行扫描。",
+    },
+    "actions.whole_check": {"en": "the check as a whole", "zh-CN": "整个检查"},
     # Filter bar
     "filter.label": {"en": "Show", "zh-CN": "显示"},
     "filter.all": {"en": "Show all", "zh-CN": "全部显示"},
@@ -108,6 +139,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "check.permissions": {"en": "Graph permissions", "zh-CN": "Graph 权限"},
     "check.findings_count.one": {"en": "1 finding", "zh-CN": "1 项结果"},
     "check.findings_count.other": {"en": "{n} findings", "zh-CN": "{n} 项结果"},
+    "check.passed_count.one": {"en": "1 passing finding", "zh-CN": "1 项通过的结果"},
+    "check.passed_count.other": {"en": "{n} passing findings", "zh-CN": "{n} 项通过的结果"},
     "check.no_findings": {"en": "No findings.", "zh-CN": "无结果。"},
     "check.suppressed_here.one": {
         "en": "1 suppressed finding, listed under Suppressed findings.",
@@ -126,6 +159,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "finding.remediation": {"en": "Remediation", "zh-CN": "修正措施"},
     "finding.evidence.one": {"en": "Evidence: 1 observation", "zh-CN": "证据：1 条观察记录"},
     "finding.evidence.other": {"en": "Evidence: {n} observations", "zh-CN": "证据：{n} 条观察记录"},
+    "finding.evidence_more": {"en": "… {n} more observations", "zh-CN": "…… 另有 {n} 条观察记录"},
     "finding.evidence_truncated": {
         "en": "… truncated, {n} more characters in results.json",
         "zh-CN": "…… 已截断，results.json 中还有 {n} 个字符",

@@ -32,19 +32,5 @@
     apply();
   });
 
-  // Printing shows everything: open every collapsed section, and close it again afterwards.
-  window.addEventListener("beforeprint", function () {
-    document.querySelectorAll("details:not([open])").forEach(function (d) {
-      d.setAttribute("data-opened-for-print", "");
-      d.open = true;
-    });
-  });
-  window.addEventListener("afterprint", function () {
-    document.querySelectorAll("details[data-opened-for-print]").forEach(function (d) {
-      d.removeAttribute("data-opened-for-print");
-      d.open = false;
-    });
-  });
-
   bar.hidden = false;
 })();
