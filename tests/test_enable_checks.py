@@ -87,11 +87,11 @@ def test_missing_intune_permission_is_an_error_naming_it():
 
 def test_licence_errors_are_grouped_per_group_and_error_with_the_fix(unready):
     lic = findings(unready["LIC-002"])
-    count = lic["group:All Staff:CountViolation"]
+    count = lic["licence-group:All Staff:CountViolation"]
     assert count.status is Status.FAIL and count.observed.startswith("2 user(s)")
     assert "buy more" in count.remediation
     assert count.action.params == {"group": "All Staff", "error": "CountViolation"}
-    assert "usage location" in lic["group:All Staff:ProhibitedInUsageLocationViolation"].remediation
+    assert "usage location" in lic["licence-group:All Staff:ProhibitedInUsageLocationViolation"].remediation
     assert "johannal@contoso.test" in lic["usage location"].observed
 
 
@@ -122,7 +122,7 @@ def test_licence_state_graph_did_not_describe_is_an_error():
                 state["error"] = "SomethingNew"
     tenant.users = users
     checks, _ = scan_tenant(tenant, only=("licensing",))
-    group = findings(checks["LIC-002"])["group:All Staff"]
+    group = findings(checks["LIC-002"])["licence-group:All Staff"]
     assert group.status is Status.ERROR and "SomethingNew" in group.message
 
 

@@ -139,7 +139,7 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
     try:
         group_id = require(group, "id", str, read="groups[]", of=f"group {name}")
     except Unreadable as exc:
-        ctx.errored(f"group:{name}", str(exc))
+        ctx.errored(f"licence-group:{name}", str(exc))
         return 1
     tallies: dict[tuple[str, bool], ErrorTally] = defaultdict(ErrorTally)
     unreadable: list[str] = []
@@ -153,7 +153,7 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
             unreadable.append(str(exc))
     evidence = ctx.graph.stream_evidence("group_licence_errors", ids={"id": group_id})
     for (error, is_ems), tally in sorted(tallies.items()):
-        resource = f"group:{name}:{error}"
+        resource = f"licence-group:{name}:{error}"
         message = f"Group '{name}': {tally.count} member(s) did not get their licence ({error})"
         remediation = ERROR_FIXES.get(error, "See the error in Entra admin center > Groups > the group > Licenses,"
                                       " fix its cause and select Reprocess.")
@@ -162,10 +162,10 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
                observed=tally.text(), remediation=remediation, evidence=[evidence],
                action=ActionRef(key="licensing.fix-group-assignment", params={"group": name, "error": error}))
     if unreadable:
-        ctx.errored(f"group:{name}", "; ".join(dict.fromkeys(unreadable))[:1000], evidence=[evidence])
+        ctx.errored(f"licence-group:{name}", "; ".join(dict.fromkeys(unreadable))[:1000], evidence=[evidence])
     if not tallies and not unreadable:
         # flagged but no member in error now: the flag lags the reprocessing
-        ctx.warned(f"group:{name}", f"Group '{name}' is flagged with licence errors but lists no member in error",
+        ctx.warned(f"licence-group:{name}", f"Group '{name}' is flagged with licence errors but lists no member in error",
                    observed="hasMembersWithLicenseErrors true, 0 members with an error state", evidence=[evidence])
     return len(tallies) + bool(unreadable) + (not tallies and not unreadable)
 
