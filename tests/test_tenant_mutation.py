@@ -33,6 +33,9 @@ DOCUMENTED_NULL = {
     ("devices", "operatingSystem"),                                # the device never reported it
     ("devices", "approximateLastSignInDateTime"),                  # never signed in
     ("enrollment_configurations", "osMinimumVersion"),             # no minimum set
+    ("federation_configuration", "metadataExchangeUri"),           # no MEX endpoint set
+    ("federation_configuration", "nextSigningCertificate"),        # no successor yet
+    ("federation_configuration", "signingCertificateUpdateStatus"),  # no automatic update has run
 }
 # Fields that name what a finding is about: changing them may rename findings, so for them the
 # verdicts are compared as counts (no more passes, no more fails) instead of resource by resource.

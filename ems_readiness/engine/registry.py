@@ -27,6 +27,8 @@ BUILTIN_MODULES = (
     "ems_readiness.checks.mfa_readiness",
     "ems_readiness.checks.enrollment",
     "ems_readiness.checks.device_os",
+    "ems_readiness.checks.federation",
+    "ems_readiness.checks.platform_endpoints",
     "ems_readiness.checks.dns_records",
     "ems_readiness.checks.tls_certificates",
     "ems_readiness.checks.reachability",

@@ -30,6 +30,7 @@ from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
 from ems_readiness.simulate.delay_relay import DelayRelay
 from ems_readiness.simulate.dns_server import DnsSimulator
+from ems_readiness.simulate.federation_host import responders_for
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.hostile_proxy import HostileProxy
 from ems_readiness.simulate.network_faults import HOSTILE_TLS_LISTENER, NetworkFaults, split_network_faults
@@ -132,7 +133,9 @@ class SimulatedEnvironment:
         if self.network_faults.tls_case:
             tls_specs.append(TlsSpec(HOSTILE_TLS_LISTENER, ["127.0.0.1"], self.network_faults.tls_case,
                                      port=stable_port(HOSTILE_TLS_LISTENER)))
-        self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls").start())
+        # the federation sign-in host publishes metadata and MEX that match the tenant's settings
+        responders = responders_for(load_scenario_tenant(self.scenario), tls_specs)
+        self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls", responders=responders).start())
         network = load_network_fixture(source / "network.toml")
         self.tcp = self._keep(TcpSimulator(
             [ListenerSpec(s.name, s.mode, stable_port(s.name)) for s in network.listeners]))

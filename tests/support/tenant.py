@@ -53,7 +53,7 @@ def simulated_tenant(scenario: str = "unready", token: str | None = None, faults
 
 
 TENANT_MODULES = ("licensing", "directory_sync", "domains", "intune", "intune_connectors", "licence_assignment",
-                  "mfa_readiness", "enrollment", "device_os")
+                  "mfa_readiness", "enrollment", "device_os", "federation")
 
 
 def tenant_checks():
