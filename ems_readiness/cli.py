@@ -601,8 +601,8 @@ def merge(results_files, out_dir, formats, fail_on, fail_on_error, lang, baselin
 @click.argument("new_file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
 def diff(old_file, new_file, fmt) -> None:
-    """Fixed / regressed / new / still failing / unchanged between two runs."""
-    from ems_readiness.reports.compare import compare, render_markdown, render_text
+    """Regressed / new / still failing / fixed / gone between two runs; exit 1 if anything regressed or is new."""
+    from ems_readiness.reports.compare import compare, render_markdown, render_text, worsened
 
     comparison = compare(load_results_file(old_file), load_results_file(new_file))
     if fmt == "json":
@@ -611,6 +611,7 @@ def diff(old_file, new_file, fmt) -> None:
         echo(render_markdown(comparison))
     else:
         echo(render_text(comparison))
+    sys.exit(1 if worsened(comparison) else 0)
 
 
 @main.command()
