@@ -173,10 +173,11 @@ late         IN TXT "v=spf1 include:l1.cases.test include:l2.cases.test include:
 l1           IN TXT "v=spf1 a mx a:x.cases.test mx:x.cases.test -all"
 l2           IN TXT "v=spf1 a mx a:y.cases.test mx:y.cases.test -all"
 l3           IN TXT "v=spf1 include:spf.protection.outlook.com -all"
-; DNS-004: 10 lookups, and a redirect= that 'all' makes inert
+; DNS-004: 10 lookups (one void: exists finds nothing), and a redirect= that 'all' makes inert
 redirect     IN MX  0 redirect-cases-test.mail.protection.outlook.com.
+redirect     IN A   127.0.0.1
 redirect     IN TXT "v=spf1 include:spf.protection.outlook.com a mx a:a.cases.test mx:a.cases.test a:b.cases.test mx:b.cases.test a:c.cases.test mx:c.cases.test exists:d.cases.test redirect=l1.cases.test -all"
-"""
+""" + "".join(f"{name:<12} IN A   127.0.0.1\n{name:<12} IN MX  0 {name}.cases.test.\n" for name in ("l1", "l2", "x", "y", "a", "b", "c"))
 
 
 @pytest.fixture(scope="module")
@@ -308,33 +309,47 @@ def test_service_records_without_tenant_side_is_skip(knot_server):
 
 
 def test_spf_pass_fail_skip_and_error(knot_server):
-    domains = [f"{case}.spf.test" for case in
-               ("ok", "nested", "toomany", "syntax", "noinclude", "nospf", "nomail", "brokeninclude", "deadinclude")]
+    domains = [f"{case}.spf.test" for case in ("ok", "nested", "toomany", "syntax", "noinclude", "nospf", "nomail",
+                                               "brokeninclude", "deadinclude", "voids", "passall")]
     findings = by_resource(run(spf_record, {"knot": knot_server.address}, StandInInventory([*domains, "fabrikam.test", "broken.test"])))
+    eop = "include:spf.protection.outlook.com"
     assert {r: f.status for r, f in findings.items()} == {
         "ok.spf.test": Status.PASS,
+        f"ok.spf.test {eop}": Status.PASS,
         "nested.spf.test": Status.PASS,
+        f"nested.spf.test {eop}": Status.PASS,
         "toomany.spf.test": Status.FAIL,
         "syntax.spf.test": Status.FAIL,
-        "noinclude.spf.test": Status.FAIL,
+        "noinclude.spf.test": Status.PASS,  # a valid record ...
+        f"noinclude.spf.test {eop}": Status.FAIL,  # ... without Microsoft's include: a finding of its own
         "nospf.spf.test": Status.FAIL,
         "nomail.spf.test": Status.SKIP,
         "brokeninclude.spf.test": Status.ERROR,
         "deadinclude.spf.test": Status.FAIL,
+        "voids.spf.test": Status.FAIL,
+        "passall.spf.test": Status.PASS,
+        "passall.spf.test +all": Status.WARN,
+        f"passall.spf.test {eop}": Status.PASS,
         "fabrikam.test": Status.FAIL,
         "broken.test": Status.ERROR,
     }
     assert "(1 DNS lookup counted)" in findings["ok.spf.test"].observed
     assert "(2 DNS lookups counted)" in findings["nested.spf.test"].observed
     toomany = findings["toomany.spf.test"]
-    assert "more than the limit of 10" in toomany.message
+    assert ("in l2.spf.test: 'exists:%{i}.x.spf.test': it makes 11 DNS-querying terms counted through includes "
+            "and redirects, more than the limit of 10 (RFC 7208 §4.6.4)") in toomany.message
     syntax = findings["syntax.spf.test"].message
     assert "'ip4:300.1.1.1'" in syntax and "'foo:bar'" in syntax and "'~al'" in syntax
-    assert "does not include spf.protection.outlook.com" in findings["noinclude.spf.test"].message
+    assert "(RFC 7208 §5.6)" in syntax and "unknown mechanism 'foo'" in syntax
+    assert "does not include spf.protection.outlook.com" in findings[f"noinclude.spf.test {eop}"].message
     assert findings["nospf.spf.test"].observed == "no SPF record"
     assert "www.broken.test" in findings["brokeninclude.spf.test"].message
     assert "SERVFAIL" in findings["brokeninclude.spf.test"].message
-    assert "nothing.spf.test has no SPF records" in findings["deadinclude.spf.test"].message
+    assert "'include:nothing.spf.test': nothing.spf.test has no SPF record (RFC 7208 §5.2)" in findings["deadinclude.spf.test"].message
+    assert ("'mx:gone3.spf.test': gone3.spf.test MX found nothing (NXDOMAIN): 3 void lookups, more than the limit of 2"
+            in findings["voids.spf.test"].message)
+    passall = findings["passall.spf.test +all"]
+    assert "lets every sender pass ('+all')" in passall.message and "-all" in passall.remediation
     two = findings["fabrikam.test"]
     assert "2 SPF records" in two.message
     assert two.observed == '"v=spf1 include:spf.protection.outlook.com -all"; "v=spf1 mx -all"'
@@ -358,7 +373,14 @@ def test_spf_pass_fail_skip_and_error(knot_server):
         ("v=spf1 include:nodot -all", 1),
         ("v=spf1 all:example.com", 1),
         ("v=spf1 redirect=a.example.com redirect=b.example.com", 1),
-        ("v=spf1 +all", 1),
+        ("v=spf1 +all", 0),  # valid: a policy concern, reported apart
+        ("v=spf1 ip4:192.0.2.5\n include:x.example.com ~all", 1),  # a term may not end in a newline
+        ("v=spf1 ip4:1.2.3.4/032", 1),  # no leading zeros in a prefix length
+        ("v=spf1 -all foo=%abc", 1),  # an unknown modifier's value is still a macro-string
+        ("v=spf1 exp=%{r}.example.com", 1),  # c, r, t only in explanation text
+        ("v=spf1 a:foo:bar/baz.example.com -all", 0),  # ':' and '/' are literals of a domain-spec
+        ("v=spf1 a:foo.example.com/24//64 -all", 0),
+        ("v=spf1 a/24/64 -all", 1),
         ("v=spf1 exists:%{z}.example.com -all", 1),
         ("v=spf1 mx:example.com/40 -all", 1),
     ],
@@ -383,8 +405,8 @@ def test_spf_counting_follows_rfc_7208(cases_knot):
     assert "(10 DNS lookups counted)" in redirect.observed
     late = findings["late.cases.test"]
     assert late.status is Status.FAIL
-    assert "12 DNS-querying terms through its includes, more than the limit of 10" in late.message
-    assert "does not include" not in late.message  # its include of EOP was never read
+    assert "'include:l3.cases.test': it makes 11 DNS-querying terms" in late.message
+    assert "late.cases.test include:spf.protection.outlook.com" not in findings  # its include of EOP was never read
 
 
 # --- DNS-005 -----------------------------------------------------------------------------------

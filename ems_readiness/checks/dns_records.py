@@ -14,12 +14,13 @@ from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
 from ems_readiness.engine.model import ActionRef, Evidence, Text
-from ems_readiness.engine.texts import joined, msg, render
+from ems_readiness.engine.texts import joined, msg, msg_n, render
 from ems_readiness.probes.dns import (
     CnameChain, DnsAnswer, DnsStatus, MxValue, SrvValue, is_ip_literal, normalize_host,
 )
 from ems_readiness.checks._tenant import Unreadable, graph_unreadable, require
-from ems_readiness.judges.spf import SpfRecord, is_spf, parse_spf, spf_covers
+from ems_readiness.checks._spf import SpfWalk, raw, walk_spf
+from ems_readiness.judges.spf import is_spf, spf_covers
 
 EXPECTED = data_toml("dns_expected.toml")
 SPF = EXPECTED["spf"]
@@ -417,141 +418,113 @@ async def service_records(ctx: CheckContext) -> None:
 # --- DNS-004: SPF --------------------------------------------------------------------------------
 
 
-@dataclass
-class LookupTally:
-    """The DNS-querying terms of a record and of everything it includes (RFC 7208 §4.6.4)."""
-
-    count: int = 0
-    reached: set[str] = field(default_factory=set)
-    unfollowed: list[str] = field(default_factory=list)  # includes left once over the limit
-    problems: list[str] = field(default_factory=list)
-    unanswered: list[DnsAnswer] = field(default_factory=list)
-    evidence: list[Evidence] = field(default_factory=list)
-
-
-async def tally_lookups(ctx: CheckContext, record: SpfRecord, tally: LookupTally, limit: int) -> LookupTally:
-    tally.count += record.lookups
-    followed = record.followed()
-    for index, (term, target) in enumerate(followed):
-        if tally.count > limit:  # already over the limit; following further only costs queries
-            tally.unfollowed += [t for _, t in followed[index:]]
-            break
-        tally.reached.add(target)
-        answer = await ctx.dns.query(target, "TXT")
-        tally.evidence.append(answer.evidence)
-        if answer.status.unanswered:
-            tally.unanswered.append(answer)
-            continue
-        included = [v for v in answer.values if is_spf(v)] if answer.ok else []
-        if len(included) != 1:
-            count = "no" if not included else str(len(included))
-            tally.problems.append(f"'{term.text}': {target} has {count} SPF records, a permanent error for receivers")
-            continue
-        nested = parse_spf(included[0])
-        tally.problems.extend(f"in {target}: {problem}" for problem in nested.problems)
-        await tally_lookups(ctx, nested, tally, limit)
-    return tally
-
-
 def serves_exchange_online(mx: DnsAnswer) -> bool:
     suffixes = tuple("." + s for s in SPF["exchange_online_mx_suffixes"])
     return mx.ok and any(value.exchange.endswith(suffixes) for value in mx.values)
 
 
-def spf_expected(domain: str, needs_include: bool) -> str:
+def spf_expected(domain: str, needs_include: bool) -> Text:
     limit = SPF["max_dns_lookups"]
     if needs_include:
-        return f'one SPF record including {SPF["include"]}, e.g. {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}"; at most {limit} DNS lookups'
-    return f"one valid SPF record with at most {limit} DNS lookups"
+        return msg("spf.expected.eop", include=SPF["include"], line=spf_line(domain), limit=limit)
+    return msg("spf.expected.valid", limit=limit)
 
 
-async def assess_spf(ctx: CheckContext, domain: str) -> Verdict:
+def spf_line(domain: str) -> str:
+    return f'{domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}"'
+
+
+def spf_action(key: str, domain: str) -> ActionRef:
+    return ActionRef(key=key, params={"domain": domain})
+
+
+def publish_spf_action(domain: str) -> ActionRef:
+    """The same action as DNS-003's for Microsoft's SPF record, so both findings are one row of the plan."""
+    return ActionRef(key="dns.publish-record", params={"name": domain, "type": "TXT",
+                                                       "value": presentation("TXT", SPF["record"]), "zone": domain})
+
+
+async def assess_spf(ctx: CheckContext, domain: str) -> list[Verdict]:
+    """The record against RFC 7208 (resource: the domain), then the policy concerns, each its own
+    finding: a record that lets every sender pass, and Exchange Online's include."""
     txt, mx = await asyncio.gather(ctx.dns.query(domain, "TXT"), ctx.dns.query(domain, "MX"))
     evidence = [txt.evidence, mx.evidence]
     needs_include = serves_exchange_online(mx)
     expected = spf_expected(domain, needs_include)
     if txt.status.unanswered:
-        failure = f"Could not read the SPF record: {render(resolver_failure(ctx, txt))}."
-        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
-    records = [v for v in txt.values if is_spf(v)] if txt.ok else []
-    if not records:
-        return missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)
-    if len(records) > 1:
-        return Verdict(
-            "failed",
-            domain,
-            f"{domain} publishes {len(records)} SPF records; receivers treat that as a permanent error "
-            "and SPF fails for all mail from the domain.",
-            dict(
-                expected=expected,
-                observed=quoted(records),
-                remediation=f"Merge them into one TXT record at {domain} and delete the others.",
-                evidence=evidence,
-            ),
-        )
-    record = parse_spf(records[0])
-    tally = await tally_lookups(ctx, record, LookupTally(), SPF["max_dns_lookups"])
-    problems = [*record.problems, *tally.problems, *lookup_problems(tally), *include_problems(tally, needs_include, mx)]
-    details = dict(
+        return [Verdict("errored", domain, msg("spf.unread", failure=resolver_failure(ctx, txt)),
+                        dict(expected=expected, evidence=evidence, action=resolver_action(ctx, [txt])))]
+    shown_records = [v for v in txt.values if is_spf(raw(v))] if txt.ok else []
+    if not shown_records:
+        return [missing_spf_verdict(ctx, domain, mx, needs_include, expected, evidence)]
+    if len(shown_records) > 1:
+        return [Verdict("failed", domain, msg("spf.several", domain=domain, n=len(shown_records)), dict(
+            expected=expected, observed=quoted(shown_records), remediation=msg("spf.several.fix", domain=domain),
+            evidence=evidence, action=spf_action("spf.merge-records", domain)))]
+    walk = await walk_spf(ctx, domain, raw(shown_records[0]))
+    details: dict[str, Any] = dict(
         expected=expected,
-        observed=f'"{records[0]}" ({lookups(tally.count)} counted)',
-        evidence=[*evidence, *tally.evidence],
+        observed=msg("spf.observed", record=shown_records[0], lookups=msg_n("spf.lookups", walk.lookups)),
+        evidence=[*evidence, *walk.evidence],
     )
-    if problems:
-        return Verdict("failed", domain, f"The SPF record of {domain} has problems: " + "; ".join(problems) + ".", details)
-    if tally.unanswered:
-        failures = ", ".join(render(resolver_failure(ctx, answer)) for answer in tally.unanswered)
-        return Verdict("errored", domain, f"Could not count the SPF lookups of {domain}: {failures}.", details)
-    if mx.status.unanswered and SPF["include"] not in tally.reached:
-        failure = f"Could not tell whether Exchange Online receives mail: {render(resolver_failure(ctx, mx))}."
-        return Verdict("errored", domain, failure, details)
-    return Verdict("passed", domain, f"One valid SPF record with {lookups(tally.count)}.", details)
+    if walk.problems:
+        problems = joined(problem.text for problem in walk.problems)
+        return [Verdict("failed", domain, msg("spf.permanent-error", domain=domain, problems=problems),
+                        dict(details, action=spf_action("spf.fix-record", domain)))]
+    if walk.unanswered:
+        failures = joined((resolver_failure(ctx, answer) for answer in walk.unanswered), "comma")
+        return [Verdict("errored", domain, msg("spf.unanswered", domain=domain, failures=failures),
+                        dict(details, action=resolver_action(ctx, walk.unanswered)))]
+    voids = msg_n("spf.voids", walk.voids) if walk.voids else ""
+    unread = msg("spf.not-looked-up", terms=joined(walk.unfollowed, "comma")) if walk.unfollowed else ""
+    verdicts = [Verdict("passed", domain, msg("spf.valid", lookups=msg_n("spf.lookups", walk.lookups),
+                                              voids=voids, unread=unread), details)]
+    if walk.passes_everyone:
+        verdicts.append(Verdict("warned", f"{domain} +all", msg("spf.passes", domain=domain, how=walk.passes_everyone),
+                                dict(details, expected=msg("spf.passes.expected", domain=domain),
+                                     remediation=msg("spf.passes.fix", domain=domain),
+                                     action=spf_action("spf.end-with-fail", domain))))
+    include = include_verdict(ctx, domain, walk, mx, needs_include, details)
+    return verdicts + ([include] if include else [])
+
+
+def include_verdict(
+    ctx: CheckContext, domain: str, walk: SpfWalk, mx: DnsAnswer, needs_include: bool, details: dict[str, Any]
+) -> Verdict | None:
+    """Exchange Online's include, where the domain's mail goes through Exchange Online."""
+    resource = f"{domain} include:{SPF['include']}"
+    names = dict(domain=domain, include=SPF["include"])
+    reached = SPF["include"] in walk.reached
+    if reached and needs_include:
+        return Verdict("passed", resource, msg("spf.include.present", **names), details)
+    if reached:
+        return None
+    if mx.status.unanswered:
+        return Verdict("errored", resource, msg("spf.include.mx-unanswered", failure=resolver_failure(ctx, mx)),
+                       dict(details, action=resolver_action(ctx, [mx])))
+    if not needs_include:
+        return None
+    if walk.unfollowed:
+        return Verdict("errored", resource, msg("spf.include.unknown", terms=joined(walk.unfollowed, "comma"), **names),
+                       details)
+    hosts = ", ".join(value.exchange for value in mx.values)
+    return Verdict("failed", resource, msg("spf.include.missing", hosts=hosts, **names), dict(
+        details, remediation=msg("spf.include.fix", record=SPF["record"], **names),
+        action=spf_action("spf.include-eop", domain)))
 
 
 def missing_spf_verdict(
-    ctx: CheckContext, domain: str, mx: DnsAnswer, needs_include: bool, expected: str, evidence: list[Evidence]
+    ctx: CheckContext, domain: str, mx: DnsAnswer, needs_include: bool, expected: Text, evidence: list[Evidence]
 ) -> Verdict:
+    none = msg("spf.observed.none")
     if needs_include:
-        return Verdict(
-            "failed",
-            domain,
-            f"Exchange Online receives mail for {domain} but the domain publishes no SPF record, so "
-            "receivers cannot tell its mail from forgeries.",
-            dict(
-                expected=expected,
-                observed="no SPF record",
-                remediation=f'Publish {domain}. {SPF["ttl"]} IN TXT "{SPF["record"]}".',
-                evidence=evidence,
-            ),
-        )
+        return Verdict("failed", domain, msg("spf.none.eop", domain=domain), dict(
+            expected=expected, observed=none, remediation=msg("spf.none.publish", line=spf_line(domain)),
+            evidence=evidence, action=publish_spf_action(domain)))
     if mx.status.unanswered:
-        failure = f"No SPF record, and {render(resolver_failure(ctx, mx))}."
-        return Verdict("errored", domain, failure, dict(expected=expected, evidence=evidence))
-    return Verdict(
-        "skipped",
-        domain,
-        f"{domain} publishes no SPF record and Exchange Online does not receive its mail: nothing to check.",
-        dict(observed="no SPF record", evidence=evidence),
-    )
-
-
-def lookups(count: int) -> str:
-    return f"{count} DNS lookup" + ("" if count == 1 else "s")
-
-
-def lookup_problems(tally: LookupTally) -> list[str]:
-    limit = SPF["max_dns_lookups"]
-    if tally.count <= limit:
-        return []
-    return [f"{tally.count} DNS-querying terms through its includes, more than the limit of {limit} (a permanent error)"]
-
-
-def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> list[str]:
-    """Only when every include was followed: one left unread may hold Microsoft's."""
-    if not needs_include or SPF["include"] in tally.reached or tally.unfollowed:
-        return []
-    hosts = ", ".join(value.exchange for value in mx.values)
-    return [f"mail goes to Exchange Online ({hosts}) but the record does not include {SPF['include']}"]
+        return Verdict("errored", domain, msg("spf.none.mx-unanswered", failure=resolver_failure(ctx, mx)),
+                       dict(expected=expected, evidence=evidence, action=resolver_action(ctx, [mx])))
+    return Verdict("skipped", domain, msg("spf.none.nothing", domain=domain), dict(observed=none, evidence=evidence))
 
 
 @check(
@@ -563,13 +536,16 @@ def include_problems(tally: LookupTally, needs_include: bool, mx: DnsAnswer) -> 
     topic="network-security",
     why="""
         Receivers check a domain's SPF record before they accept its mail. Two SPF records, a syntax
-        error or more than 10 DNS lookups make SPF fail for every message; without
+        error, more than 10 DNS-querying terms or more than two lookups that find nothing are a
+        permanent error (RFC 7208): receivers then ignore the record, so forged mail is not rejected.
+        A record that passes every sender (+all) lets anyone send as the domain; without
         include:spf.protection.outlook.com, mail sent through Exchange Online fails SPF.
         """,
     fix="""
         Keep exactly one TXT record starting with v=spf1 per domain, e.g.
-        v=spf1 include:spf.protection.outlook.com -all, merging other senders into it; stay within
-        10 DNS-querying terms (include, a, mx, ptr, exists, redirect) counted through every include.
+        v=spf1 include:spf.protection.outlook.com -all, merging other senders into it; correct the
+        term the finding names (it gives the RFC 7208 section); stay within 10 DNS-querying terms
+        (include, a, mx, ptr, exists, redirect) counted through every include, and end with -all or ~all.
         """,
 )
 async def spf_record(ctx: CheckContext) -> None:
@@ -577,8 +553,9 @@ async def spf_record(ctx: CheckContext) -> None:
     if not domains:
         skip_no_domains(ctx)
         return
-    for verdict in await asyncio.gather(*(assess_spf(ctx, d) for d in domains)):
-        verdict.report(ctx)
+    for verdicts in await asyncio.gather(*(assess_spf(ctx, d) for d in domains)):
+        for verdict in verdicts:
+            verdict.report(ctx)
 
 
 # --- DNS-005: every resolver gives the same answers ---------------------------------------------

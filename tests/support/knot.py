@@ -1,7 +1,8 @@
 """A real authoritative DNS server (knot) on 127.0.0.1, and a resolver that never answers.
 
-`knot_server` serves every `tests/data/zones/<zone>.zone` (one zone per file, named after the file);
-`broken.test` is deliberately invalid, so knot refuses to load it and answers SERVFAIL for it.
+`knot_server` serves every `tests/data/zones/<zone>.zone` (one zone per file, named after the file;
+`root.zone` is the root zone "."); `broken.test` is deliberately invalid, so knot refuses to load it
+and answers SERVFAIL for it.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ zone:
 """
 
 
+def zone_name(path: Path) -> str:
+    name = path.name.removesuffix(".zone")
+    return "." if name == "root" else name
+
+
 @dataclass
 class KnotServer:
     """knotd in the foreground over a directory of zone files; `start()` returns once it answers."""
@@ -82,6 +88,7 @@ class KnotServer:
     port: int = 0
     knotd: str = "knotd"
     knotc: str = "knotc"
+    broken_zones: tuple[str, ...] = ()  # zones made invalid on purpose: not asked whether knot is up
     _process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
@@ -94,7 +101,7 @@ class KnotServer:
 
     @property
     def zones(self) -> list[str]:
-        return [path.name.removesuffix(".zone") for path in self.zone_files]
+        return [zone_name(path) for path in self.zone_files]
 
     def start(self) -> "KnotServer":
         zones_dir = self.workdir / "zones"
@@ -102,7 +109,9 @@ class KnotServer:
         for path in self.zone_files:
             shutil.copy(path, zones_dir / path.name)
         self.port = self.port or free_port(self.host)
-        zone_lines = "\n".join(f"  - domain: {zone}" for zone in self.zones)
+        zone_lines = "\n".join(
+            f'  - domain: "{zone_name(path)}"\n    file: "{path.name}"' for path in self.zone_files
+        )
         self.config.write_text(
             KNOT_CONF.format(dir=self.workdir, host=self.host, port=self.port, workers=self.workers, zones=zone_lines)
         )
@@ -160,8 +169,8 @@ class KnotServer:
         return done.stdout
 
     def _wait_until_answering(self) -> None:
-        probe_zone = next(zone for zone in self.zones if zone != "broken.test")
-        query = dns.message.make_query(probe_zone + ".", "SOA")
+        probe_zone = next(zone for zone in self.zones if zone != "broken.test" and zone not in self.broken_zones)
+        query = dns.message.make_query(probe_zone.rstrip(".") + ".", "SOA")
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
