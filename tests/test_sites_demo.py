@@ -83,7 +83,7 @@ def test_the_merged_report_shows_the_site_matrix_and_who_must_act(demo):
     summary = (demo / "summary.md").read_text(encoding="utf-8")
     assert "### Sites" in summary and "branch-office" in summary
     header = (demo / "findings.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
-    assert header[header.index("Resource") + 1] == "Site"
+    assert header[header.index("Object") + 1] == "Site"
 
 
 def test_the_branch_is_started_only_when_asked():
