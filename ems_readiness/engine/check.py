@@ -50,6 +50,8 @@ class Check:
     side: str = "tenant"  # "tenant" (needs Graph), "network" or "directory" (on-premises AD)
     module: str = ""
     owner: str | None = None  # the role that acts on its findings (data/owners.toml); None: its area's role
+    # runs once every other check has finished: it measures time, and the scan's own work must not count
+    after_others: bool = False
 
     @property
     def needs_graph(self) -> bool:
@@ -71,6 +73,7 @@ def check(
     delegated_only: bool = False,
     side: str | None = None,
     owner: str | None = None,
+    after_others: bool = False,
 ) -> Callable[[CheckFunction], Check]:
     """Declare a check. Validation against the catalogues happens when checks are loaded."""
 
@@ -95,6 +98,7 @@ def check(
             side=side or ("network" if area in NETWORK_AREAS else "tenant"),
             module=getattr(fn, "__module__", ""),
             owner=owner,
+            after_others=after_others,
         )
 
     return wrap
