@@ -113,3 +113,31 @@ def test_texts_survive_the_results_document():
     again = Finding.model_validate_json(f.model_dump_json())
     assert again == f
     assert Finding.model_validate({"check_id": "A", "resource": "r", "status": "pass", "message": "m"}).texts == {}
+
+
+def test_catalogued_english_is_the_catalogues_own():
+    """Texts that live in another catalogue too (IdFix rules, endpoint notes, licence fixes) are the
+    same English there and in messages.en.toml, so the English reports do not change."""
+    import tomllib
+
+    from ems_readiness.judges.idfix import RULES
+
+    english = catalogue("en")
+    for code, rule in RULES.items():
+        assert english[f"rule.{code}.title"] == rule.title and english[f"rule.{code}.fix"] == rule.fix, code
+    endpoints = tomllib.loads((PACKAGE / "data" / "endpoints.toml").read_text(encoding="utf-8"))
+    notes = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                notes.add(value.strip()) if key == "notes" and isinstance(value, str) else walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(endpoints)
+    noted = {text for id, text in english.items() if id.startswith("endpoint.note.")}
+    assert notes - {""} <= noted, sorted(notes - noted)
+    for capability in data_toml("ems_service_plans.toml")["capability"]:
+        assert f"lic.fix.{capability['key']}" in english

@@ -294,9 +294,11 @@ def test_net003_skips_without_a_proxy():
 
 
 def test_intune_hosts_need_unauthenticated_proxy_access():
-    assert "Intune requires unauthenticated proxy access to manage.microsoft.com" in auth_advice("manage.microsoft.com")
-    assert "Intune requires" in auth_advice("intunecdnpeasd.azureedge.net")
-    assert "Intune" not in auth_advice("discover.aadrm.com")
+    from ems_readiness.engine.texts import render
+
+    assert "Intune requires unauthenticated proxy access to manage.microsoft.com" in render(auth_advice("manage.microsoft.com"))
+    assert "Intune requires" in render(auth_advice("intunecdnpeasd.azureedge.net"))
+    assert "Intune" not in render(auth_advice("discover.aadrm.com"))
 
 
 # --- NET-002 ------------------------------------------------------------------------------------

@@ -294,8 +294,9 @@ def test_a_gateway_error_page_is_retried_like_graph_throttling():
 
 def test_conflict_remediation_names_the_property_and_quotes_tenant_text():
     from ems_readiness.checks.directory_sync import conflict_remediation
+    from ems_readiness.engine.texts import render
 
-    upn = conflict_remediation("UserPrincipalName", "o'brien@contoso.test")
+    upn = render(conflict_remediation("UserPrincipalName", "o'brien@contoso.test"))
     assert "userPrincipalName eq 'o''brien@contoso.test'" in upn
-    hostile = conflict_remediation("ProxyAddress", "smtp:x@y.test'\"; Remove-Item $env:TEMP -Recurse `")
+    hostile = render(conflict_remediation("ProxyAddress", "smtp:x@y.test'\"; Remove-Item $env:TEMP -Recurse `"))
     assert '";' not in hostile and "$env" not in hostile and "`" not in hostile

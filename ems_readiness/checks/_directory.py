@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ems_readiness.engine.model import DirectoryFix, Evidence
+from ems_readiness.engine.model import DirectoryFix, Evidence, Text
 from ems_readiness.judges.ad_objects import AdObject, ForestInfo
 from ems_readiness.judges.match_preview import OnPremUser, on_prem_user
 from ems_readiness.probes.base import ProbeError
@@ -149,11 +149,11 @@ def lab_tlds(profile: Any) -> frozenset[str]:
     return frozenset(t.strip(".").lower() for t in profile.directory.routable_tlds if t.strip("."))
 
 
-def suffix_problem(suffix: str, lab: frozenset[str]) -> str | None:
+def suffix_problem(suffix: str, lab: frozenset[str]) -> Text | None:
     """Why a UPN suffix is not routable; a lab's own top-level domains ([directory] routable_tlds) are."""
-    from ems_readiness.judges.idfix import upn_suffix_problem
+    from ems_readiness.judges.idfix import upn_suffix_problem_text
 
-    return upn_suffix_problem(suffix, routable=lab)
+    return upn_suffix_problem_text(suffix, routable=lab)
 
 
 def _collect(result: DirectoryAssessment, obj: AdObject) -> None:

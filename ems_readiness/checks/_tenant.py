@@ -43,6 +43,14 @@ def graph_unreadable(read: str) -> ActionRef:
     return ActionRef(key="graph.unreadable", params={"read": read})
 
 
+def graph_error_action(exc: BaseException, read: str) -> ActionRef:
+    """The action behind a failed Graph read: the missing permission, else the read that failed."""
+    permission = getattr(exc, "permission", None)
+    if permission:
+        return ActionRef(key="graph.grant-permission", params={"permission": permission})
+    return ActionRef(key="graph.read-failed", params={"read": read})
+
+
 def _where(read: str, field: str, of: str | None) -> Text:
     return msg("graph.where.of", place=f"{read}.{field}", of=of) if of else msg("graph.where", place=f"{read}.{field}")
 

@@ -14,7 +14,10 @@ from typing import Any, Iterable
 
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef, Text, TextList
+from ems_readiness.engine.texts import catalogue, joined, msg
 
+from ems_readiness.checks._actions import remove_duplicates, replace_suffix, verify_domain
 from ems_readiness.checks._directory import DirectoryAssessment, assessment, directory_source, lab_tlds, suffix_problem
 from ems_readiness.checks._tenant import organization
 
@@ -28,7 +31,10 @@ FUNCTIONAL_LEVELS = {0: "Windows 2000", 1: "Windows Server 2003 interim", 2: "Wi
                      3: "Windows Server 2008", 4: "Windows Server 2008 R2", 5: "Windows Server 2012",
                      6: "Windows Server 2012 R2", 7: "Windows Server 2016", 10: "Windows Server 2025"}
 MINIMUM_FUNCTIONAL_LEVEL = 2  # Entra Connect: forest and domains at Windows Server 2003 or later
-NOT_IN_SCAN = "the on-premises directory is not part of this scan (no [directory] servers or export)"
+# how the match preview joined two accounts (judges/match_preview.py `via`), as texts
+VIA = {"immutable id": "immutable-id", "UPN": "upn", "primary SMTP": "primary-smtp", "alias": "alias",
+       "display name": "display-name"}
+KINDS = ("user", "group", "contact", "computer")
 # built-in Entra role template ids (= role definition ids) → names, for readable takeover findings
 ROLE_NAMES = {
     "62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
@@ -52,23 +58,22 @@ def sizing() -> dict[str, Any]:
 
 async def directory_or_skip(ctx) -> DirectoryAssessment | None:
     if directory_source(ctx) is None:
-        ctx.skipped("directory", f"Not assessed: {NOT_IN_SCAN}")
+        ctx.skipped("directory", msg("adp.not-in-scan"))
         return None
     return await assessment(ctx)
 
 
-def first_objects(issues: Iterable[Any], limit: int = FIRST_OBJECTS) -> str:
-    lines = []
+def first_objects(issues: Iterable[Any], limit: int = FIRST_OBJECTS) -> TextList:
+    lines: list[Text | str] = []
     for issue in list(issues)[:limit]:
         line = f"{issue.dn}: {issue.attribute} = {short(issue.value)!r}"
         if issue.update is not None and issue.update != issue.value:
             line += f" → {short(issue.update)!r} ({issue.action})"
         elif issue.action:
             line += f" ({issue.action})"
-        if getattr(issue, "other_dn", None):
-            line += f"; also held by {issue.other_dn}"
-        lines.append(line)
-    return "\n".join(lines)
+        other = getattr(issue, "other_dn", None)
+        lines.append(msg("adp.line.also-held", line=line, other=other) if other else line)
+    return joined(lines, "newline")
 
 
 def short(value: Any, limit: int = 120) -> str:
@@ -93,15 +98,26 @@ def rule_of(code: str) -> Any:
     return RULES.get(code)
 
 
-def scope_line(a: DirectoryAssessment) -> str:
-    kinds = ", ".join(f"{n} {k}s" for k, n in sorted(a.by_kind.items())) or "no objects"
-    line = f"{a.seen} objects judged ({kinds}) from {a.description}"
+def rule_text(code: str, part: str, english: str) -> Text | str:
+    """A rule's title or fix as its message (rule.<code>.<part>), else the English it has."""
+    id = f"rule.{code}.{part}"
+    return msg(id) if id in catalogue("en") else english
+
+
+def kinds_text(counts: dict[str, int]) -> Text | TextList:
+    kinds = [msg(f"adp.kind.{k}", n=n) if k in KINDS else f"{n} {k}s" for k, n in counts.items()]
+    return joined(kinds, "comma") if kinds else msg("adp.no-objects")
+
+
+def scope_line(a: DirectoryAssessment) -> TextList:
+    parts: list[Text] = [msg("adp.scope", seen=a.seen, kinds=kinds_text(dict(sorted(a.by_kind.items()))),
+                             source=a.description)]
     if a.out_of_scope:
-        line += f"; {a.out_of_scope} outside [directory] scope_ous not reported"
+        parts.append(msg("adp.scope.out", n=a.out_of_scope))
     skipped = sum(a.skipped.values())
     if skipped:
-        line += f"; {skipped} skipped by IdFix's rules (system and conflict objects)"
-    return line
+        parts.append(msg("adp.scope.skipped", n=skipped))
+    return joined(parts, "none")
 
 
 def report_groups(ctx, a: DirectoryAssessment, issues: list[Any], unassessable: set[str]) -> None:
@@ -109,16 +125,22 @@ def report_groups(ctx, a: DirectoryAssessment, issues: list[Any], unassessable: 
         if attribute.lower() in unassessable:
             continue  # reported as error: the value was not readable from the global catalog
         rule = rule_of(code)
-        title = rule.title if rule else code
+        title = rule_text(code, "title", rule.title) if rule else code
         source = f" [{rule.source}]" if rule else ""
         errors = {word for issue in members for word in issue.error.split(",")}
         report = ctx.warned if errors <= WARNING_ERRORS else ctx.failed
-        fix = rule.fix if rule else ctx.check.fix
-        report(f"{code}:{attribute}", f"{len(members)} object(s): {title}{source}",
-               expected=f"{attribute} valid for directory synchronization",
-               observed=f"{len(members)} object(s); the first:\n{first_objects(members)}",
-               remediation=f"{fix} The full list with the proposed values is in {FIXES_FILE}.",
-               evidence=a.evidence[:2])
+        fix = rule_text(code, "fix", rule.fix) if rule else ctx.check.fix
+        duplicate = any(is_duplicate(issue) for issue in members)
+        report(f"{code}:{attribute}", msg("adp.rule", n=len(members), title=title, source=source),
+               expected=msg("adp.rule.expected", attribute=attribute),
+               observed=msg("adp.rule.observed", n=len(members), first=first_objects(members)),
+               remediation=msg("adp.rule.fix", fix=fix, file=FIXES_FILE),
+               evidence=a.evidence[:2],
+               action=remove_duplicates() if duplicate else CORRECT_VALUES)
+
+
+# every value rule is fixed the same way: work through directory-fixes.csv
+CORRECT_VALUES = ActionRef(key="ad.correct-values", params={})
 
 
 def unassessable_attributes(ctx, a: DirectoryAssessment, codes: Iterable[str]) -> set[str]:
@@ -131,12 +153,10 @@ def unassessable_attributes(ctx, a: DirectoryAssessment, codes: Iterable[str]) -
         rule = rule_of(code)
         if rule and rule.attribute.lower() in outside and rule.attribute.lower() not in reported:
             reported.add(rule.attribute.lower())
-            ctx.errored(f"attribute:{rule.attribute}",
-                        f"{rule.attribute} is not in the global catalog's partial attribute set: the rules on it"
-                        " could not be assessed",
-                        expected=f"{rule.attribute} readable", observed="outside the partial attribute set (schema)",
-                        remediation="Read a domain controller of each domain (use_gc = false) instead of the global"
-                                    " catalog, or export with ldifde on each domain.")
+            ctx.errored(f"attribute:{rule.attribute}", msg("adp.gc.outside", attribute=rule.attribute),
+                        expected=msg("adp.gc.expected", attribute=rule.attribute), observed=msg("adp.gc.observed"),
+                        remediation=msg("adp.gc.fix"),
+                        action=ActionRef(key="directory.read-each-domain", params={}))
     return reported
 
 
@@ -168,7 +188,7 @@ def rule_codes(duplicates: bool) -> list[str]:
     """,
 )
 async def attribute_rules(ctx) -> None:
-    await rule_findings(ctx, duplicates=False, clean="No attribute value breaks the IdFix or Microsoft rules")
+    await rule_findings(ctx, duplicates=False, clean=msg("adp.clean.rules"))
 
 
 @check(
@@ -193,20 +213,19 @@ async def attribute_rules(ctx) -> None:
     """,
 )
 async def duplicates(ctx) -> None:
-    await rule_findings(ctx, duplicates=True, clean="No value is held by two objects, within or across attributes")
+    await rule_findings(ctx, duplicates=True, clean=msg("adp.clean.duplicates"))
 
 
-async def rule_findings(ctx, *, duplicates: bool, clean: str) -> None:
+async def rule_findings(ctx, *, duplicates: bool, clean: Text) -> None:
     """ADP-001 (value rules) and ADP-002 (duplicates): one finding per rule and attribute."""
     a = await directory_or_skip(ctx)
     if a is None:
         return
     a.require_objects()
     if a.scope_filter_unapplied and not duplicates:  # said once, by ADP-001
-        ctx.warned("scope_filter", "[directory] scope_filter was not applied by the directory source, so objects"
-                   " Entra Connect would not sync may be reported", observed=f"scope_filter = {a.scope_filter_unapplied}",
-                   remediation="Have the export made with the filter (ldifde -r \"(&(|(objectCategory=Person)"
-                               "(objectCategory=Group))<your filter>)\"), or use scope_ous.")
+        ctx.warned("scope_filter", msg("adp.scope-filter"), observed=f"scope_filter = {a.scope_filter_unapplied}",
+                   remediation=msg("adp.scope-filter.fix"),
+                   action=ActionRef(key="directory.apply-scope-filter", params={}))
     unassessable = unassessable_attributes(ctx, a, rule_codes(duplicates=duplicates))
     issues = [i for i in a.issues if is_duplicate(i) == duplicates]
     report_groups(ctx, a, issues, unassessable)
@@ -251,39 +270,42 @@ async def upn_suffixes(ctx) -> None:
     verified, org_evidence = await verified_domains(ctx)
     evidence = [*a.evidence[:2], org_evidence]
     if policy == "verified" and verified is None:
-        ctx.skipped("tenant verification", "UPN suffixes not compared with the tenant's verified domains: the tenant"
-                    " side is not part of this scan")
+        ctx.skipped("tenant verification", msg("adp.suffix.no-tenant"))
     for suffix, users in sorted(a.upn_suffixes.items()):
         problem = suffix_problem(suffix, lab_tlds(ctx.profile))
-        where = f"{users} user(s) have a UPN on {suffix}"
+        where = msg("adp.suffix.where", n=users, suffix=suffix)
         if problem:
-            ctx.failed(f"suffix:{suffix}", f"{where}, which is not routable ({problem})",
-                       expected="a routable UPN suffix", observed=where, evidence=evidence)
+            ctx.failed(f"suffix:{suffix}", msg("adp.suffix.not-routable", n=users, suffix=suffix, problem=problem),
+                       expected=msg("adp.suffix.routable"), observed=where, evidence=evidence,
+                       action=replace_suffix(suffix))
         elif policy == "verified" and verified is not None and suffix not in verified:
-            ctx.failed(f"suffix:{suffix}", f"{where}, which is not a verified domain of the tenant",
-                       expected=f"a verified domain: {', '.join(sorted(verified))}", observed=where, evidence=evidence)
+            ctx.failed(f"suffix:{suffix}", msg("adp.suffix.unverified", n=users, suffix=suffix),
+                       expected=msg("adp.suffix.verified-list", domains=", ".join(sorted(verified))), observed=where,
+                       evidence=evidence, action=verify_domain(suffix))
         else:
-            note = " and verified in the tenant" if verified is not None and suffix in verified else ""
-            ctx.passed(f"suffix:{suffix}", f"{where}: routable{note}", observed=where, evidence=evidence)
+            verified_too = verified is not None and suffix in verified
+            ctx.passed(f"suffix:{suffix}", msg("adp.suffix.ok.verified" if verified_too else "adp.suffix.ok",
+                                               n=users, suffix=suffix), observed=where, evidence=evidence)
     forest_suffixes(ctx, a, policy, verified, evidence)
     if not a.upn_suffixes:
-        ctx.skipped("users", f"No user with a UPN to examine ({scope_line(a)})", evidence=evidence)
+        ctx.skipped("users", msg("adp.suffix.no-users", scope=scope_line(a)), evidence=evidence)
 
 
 def forest_suffixes(ctx, a: DirectoryAssessment, policy: str, verified: set[str] | None, evidence: list) -> None:
     """Suffixes the forest offers (uPNSuffixes) that no user carries yet: a trap for the next admin."""
     if a.forest is None:
-        ctx.errored("forest uPNSuffixes", f"The forest's UPN suffixes could not be read: {a.forest_error}")
+        ctx.errored("forest uPNSuffixes", msg("adp.forest-suffix.unread", error=a.forest_error or ""),
+                    action=ActionRef(key="directory.read-forest", params={}))
         return
     for suffix in sorted({s.lower() for s in a.forest.upn_suffixes} - set(a.upn_suffixes)):
         problem = suffix_problem(suffix, lab_tlds(ctx.profile))
+        review = ActionRef(key="ad.review-upn-suffix", params={"suffix": suffix})
         if problem:
-            ctx.warned(f"forest-suffix:{suffix}", f"The forest offers the UPN suffix {suffix}, which is not routable"
-                       f" ({problem})", observed="in uPNSuffixes, no user on it yet", evidence=evidence)
+            ctx.warned(f"forest-suffix:{suffix}", msg("adp.forest-suffix.not-routable", suffix=suffix, problem=problem),
+                       observed=msg("adp.forest-suffix.observed"), evidence=evidence, action=review)
         elif policy == "verified" and verified is not None and suffix not in verified:
-            ctx.warned(f"forest-suffix:{suffix}", f"The forest offers the UPN suffix {suffix}, which is not a"
-                       " verified domain of the tenant", observed="in uPNSuffixes, no user on it yet",
-                       evidence=evidence)
+            ctx.warned(f"forest-suffix:{suffix}", msg("adp.forest-suffix.unverified", suffix=suffix),
+                       observed=msg("adp.forest-suffix.observed"), evidence=evidence, action=review)
 
 
 @check(
@@ -318,8 +340,7 @@ async def match_preview(ctx) -> None:
     if a is None:
         return
     if ctx.probes.graph is None:
-        ctx.skipped("match preview", "Not assessed: the preview joins the directory with the tenant's users, and the"
-                    " tenant side is not part of this scan")
+        ctx.skipped("match preview", msg("adp.match.no-tenant"))
         return
     a.require_objects()
     roles = await role_holders(ctx)
@@ -330,52 +351,55 @@ async def match_preview(ctx) -> None:
     by_kind: dict[str, list[Any]] = defaultdict(list)
     for outcome in outcomes:
         by_kind[outcome.kind].append(outcome)
-    for kind, status, text in (("admin-takeover", ctx.failed, "would soft-match {cloud}, who holds {roles}: Entra"
-                                " blocks a soft match onto an administrator, so the sync fails for this user"),
-                               ("conflict", ctx.failed, "has the same {via} as {cloud}, which is already anchored to"
-                                " another immutable id: it will be quarantined as a duplicate"),
-                               ("hard", ctx.warned, "would hard-match and take over the cloud-managed {cloud}"
-                                " (its onPremisesImmutableId is this user's anchor)")):
+    for kind, status, action_key in (("admin-takeover", ctx.failed, "sync.protect-admin"),
+                                     ("conflict", ctx.failed, "sync.correct-immutable-id"),
+                                     ("hard", ctx.warned, "sync.review-hard-match")):
         for outcome in by_kind.get(kind, [])[:MAX_OBJECT_FINDINGS]:
             c = outcome.cloud
-            status(f"{kind}:{c.upn or c.id}", f"On-premises {outcome.on_prem.dn} " + text.format(
-                       cloud=c.upn or c.id, roles=", ".join(c.roles), via=outcome.via),
-                   expected="a clean match or a new account",
-                   observed=f"{outcome.on_prem.upn} ({outcome.via}) → cloud {c.upn} [{c.id}]"
-                            f"{', roles ' + ', '.join(c.roles) if c.roles else ''}"
-                            f"{', immutable id ' + c.immutable_id if c.immutable_id else ''}"
-                            f"{anchor_text(outcome.on_prem)}",
-                   evidence=evidence)
+            status(f"{kind}:{c.upn or c.id}",
+                   msg(f"adp.match.{kind}", dn=outcome.on_prem.dn, cloud=c.upn or c.id, roles=", ".join(c.roles),
+                       via=via_text(outcome.via)),
+                   expected=msg("adp.match.expected"),
+                   observed=msg("adp.match.observed", upn=outcome.on_prem.upn, via=via_text(outcome.via),
+                                cloud=c.upn, id=c.id,
+                                roles=msg("adp.match.roles", roles=", ".join(c.roles)) if c.roles else "",
+                                immutable=msg("adp.match.immutable", id=c.immutable_id) if c.immutable_id else "",
+                                anchor=anchor_text(outcome.on_prem)),
+                   evidence=evidence,
+                   action=ActionRef(key=action_key, params={"account": c.upn or c.id}))
         if len(by_kind.get(kind, [])) > MAX_OBJECT_FINDINGS:
-            status(f"{kind}:more", f"{len(by_kind[kind]) - MAX_OBJECT_FINDINGS} more not listed one by one")
+            status(f"{kind}:more", msg("adp.match.more", n=len(by_kind[kind]) - MAX_OBJECT_FINDINGS),
+                   action=ActionRef(key=action_key, params={"account": "more"}))
     duplicates_found = by_kind.get("duplicate", [])
     if duplicates_found:
-        ctx.warned("duplicate", f"{len(duplicates_found)} on-premises user(s) would get a second cloud account beside"
-                   " a cloud-only account of the same person", observed=outcome_lines(duplicates_found),
-                   evidence=evidence)
-    for kind, message in (("soft", "will soft-match their cloud account"),
-                          ("already-synced", "are already joined to their cloud account"),
-                          ("new", "will be created as new cloud accounts")):
+        ctx.warned("duplicate", msg("adp.match.duplicate", n=len(duplicates_found)),
+                   observed=outcome_lines(duplicates_found), evidence=evidence,
+                   action=ActionRef(key="sync.align-duplicate-accounts", params={}))
+    for kind in ("soft", "already-synced", "new"):
         found = by_kind.get(kind, [])
         if found:
-            ctx.passed(kind, f"{len(found)} on-premises user(s) {message}", observed=outcome_lines(found),
+            ctx.passed(kind, msg(f"adp.match.{kind}", n=len(found)), observed=outcome_lines(found),
                        evidence=evidence)
     if not outcomes:
-        ctx.skipped("users", f"No on-premises user to match ({scope_line(a)})")
+        ctx.skipped("users", msg("adp.match.no-users", scope=scope_line(a)))
 
 
-def anchor_text(user: Any) -> str:
+def via_text(via: str) -> Text | str:
+    return msg(f"adp.via.{VIA[via]}") if via in VIA else via
+
+
+def anchor_text(user: Any) -> Text | str:
     from ems_readiness.judges.match_preview import immutable_id_of
 
     anchor = immutable_id_of(user.anchor) if user.anchor else None
-    return f"; on-premises anchor {anchor} ({user.anchor_source})" if anchor else ""
+    return msg("adp.match.anchor", anchor=anchor, source=user.anchor_source) if anchor else ""
 
 
-def outcome_lines(outcomes: list[Any], limit: int = 10) -> str:
-    lines = [f"{o.on_prem.dn} ({o.on_prem.upn})" + (f" → {o.cloud.upn} by {o.via}" if o.cloud else "")
-             for o in outcomes[:limit]]
-    more = f"\n… and {len(outcomes) - limit} more" if len(outcomes) > limit else ""
-    return "\n".join(lines) + more
+def outcome_lines(outcomes: list[Any], limit: int = 10) -> Text:
+    lines = [msg("adp.match.line.to", dn=o.on_prem.dn, upn=o.on_prem.upn, cloud=o.cloud.upn, via=via_text(o.via))
+             if o.cloud else f"{o.on_prem.dn} ({o.on_prem.upn})" for o in outcomes[:limit]]
+    more: Text | str = msg("adp.match.lines.more", n=len(outcomes) - limit) if len(outcomes) > limit else ""
+    return msg("adp.match.lines", lines=joined(lines, "newline"), more=more)
 
 
 async def role_holders(ctx) -> dict[str, tuple[str, ...]]:
@@ -414,7 +438,8 @@ async def forest_prerequisites(ctx) -> None:
         return
     forest_checks(ctx, a)
     if a.objects_error:
-        ctx.errored("object count", f"Objects not counted: the directory read did not complete: {a.objects_error}")
+        ctx.errored("object count", msg("adp.count.incomplete", error=a.objects_error),
+                    action=ActionRef(key="directory.read-complete", params={}))
     else:
         object_counts(ctx, a)
         group_sizes(ctx, a)
@@ -427,39 +452,43 @@ def level_name(level: int) -> str:
 def forest_checks(ctx, a: DirectoryAssessment) -> None:
     forest = a.forest
     if forest is None:
-        ctx.errored("forest", f"The forest configuration could not be read: {a.forest_error}",
-                    evidence=a.evidence[:2])
+        ctx.errored("forest", msg("adp.forest.unread", error=a.forest_error or ""), evidence=a.evidence[:2],
+                    action=ActionRef(key="directory.read-forest", params={}))
         return
-    expected = f"{level_name(MINIMUM_FUNCTIONAL_LEVEL)} or later"
-    levels = [(f"forest:{forest.root_domain}", "forest", forest.forest_functional_level)]
-    levels += [(f"domain:{d.dns_name}", f"domain {d.dns_name}", d.functional_level) for d in forest.domains]
+    expected = msg("adp.level.expected", level=level_name(MINIMUM_FUNCTIONAL_LEVEL))
+    levels: list[tuple[str, Text, int | None]] = [
+        (f"forest:{forest.root_domain}", msg("adp.level.forest"), forest.forest_functional_level)]
+    levels += [(f"domain:{d.dns_name}", msg("adp.level.domain", domain=d.dns_name), d.functional_level)
+               for d in forest.domains]
+    raise_level = ActionRef(key="ad.raise-functional-level", params={})
     for resource, what, level in levels:
         if level is None:
-            ctx.errored(resource, f"The {what} functional level was not read", expected=expected)
+            ctx.errored(resource, msg("adp.level.unread", what=what), expected=expected,
+                        action=ActionRef(key="directory.read-forest", params={}))
         elif level < MINIMUM_FUNCTIONAL_LEVEL:
-            ctx.failed(resource, f"The {what} functional level is {level_name(level)}", expected=expected,
-                       observed=level_name(level))
+            ctx.failed(resource, msg("adp.level.is", what=what, level=level_name(level)), expected=expected,
+                       observed=level_name(level), action=raise_level)
         else:
-            ctx.passed(resource, f"The {what} functional level is {level_name(level)}", expected=expected,
+            ctx.passed(resource, msg("adp.level.is", what=what, level=level_name(level)), expected=expected,
                        observed=level_name(level))
     for domain in forest.domains:
         if domain.netbios_name and "." in domain.netbios_name:
-            ctx.failed(f"netbios:{domain.netbios_name}", f"The NetBIOS name {domain.netbios_name} of {domain.dns_name}"
-                       " contains a dot, which Entra Connect does not support", expected="a NetBIOS name without dots",
-                       observed=domain.netbios_name)
-    fact(ctx, "writable-dc", forest.writable_dc_present, ctx.failed, "A writable domain controller is present",
-         "No writable domain controller was found (Entra Connect does not support read-only DCs)")
-    fact(ctx, "recycle-bin", forest.recycle_bin_enabled, ctx.warned, "The AD Recycle Bin is enabled",
-         "The AD Recycle Bin is not enabled: a deleted synced object cannot be restored with its cloud data")
+            ctx.failed(f"netbios:{domain.netbios_name}",
+                       msg("adp.netbios", name=domain.netbios_name, domain=domain.dns_name),
+                       expected=msg("adp.netbios.expected"), observed=domain.netbios_name,
+                       action=ActionRef(key="ad.netbios-name", params={"name": domain.netbios_name}))
+    fact(ctx, "writable-dc", forest.writable_dc_present, ctx.failed, "adp.writable-dc")
+    fact(ctx, "recycle-bin", forest.recycle_bin_enabled, ctx.warned, "adp.recycle-bin")
 
 
-def fact(ctx, resource: str, value: bool | None, report, good: str, bad: str) -> None:
+def fact(ctx, resource: str, value: bool | None, report, id: str) -> None:
+    """A yes/no fact of the forest: messages <id>.yes, <id>.no and <id>.unread."""
     if value is None:
-        ctx.errored(resource, f"Not read: {good.lower()}?")
+        ctx.errored(resource, msg(f"{id}.unread"), action=ActionRef(key="directory.read-forest", params={}))
     elif value:
-        ctx.passed(resource, good)
+        ctx.passed(resource, msg(f"{id}.yes"))
     else:
-        report(resource, bad)
+        report(resource, msg(f"{id}.no"), action=ActionRef(key=f"ad.{resource}", params={}))
 
 
 def object_counts(ctx, a: DirectoryAssessment) -> None:
@@ -468,44 +497,48 @@ def object_counts(ctx, a: DirectoryAssessment) -> None:
     if a.computers is not None:
         counts["computer"] = a.computers
     total = sum(counts.values())
-    observed = f"{total} objects in scope ({', '.join(f'{n} {k}s' for k, n in counts.items())})"
+    parts: list[Text] = [msg("adp.count.observed", total=total, kinds=kinds_text(counts))]
     if a.computers is None:
-        observed += f"; computers not counted: {a.computers_error}"
+        parts.append(msg("adp.count.no-computers", error=a.computers_error or ""))
     if a.out_of_scope:
-        observed += f"; {a.out_of_scope} outside [directory] scope_ous not counted"
+        parts.append(msg("adp.count.out", n=a.out_of_scope))
+    observed = msg("text.sentences", sentences=joined(parts, "none"))
     band = next(h for h in limits["hardware"] if "up_to" not in h or total < h["up_to"])
-    server = f"Entra Connect server: {band['memory']} memory, {band['disk']} disk"
-    if total > limits["localdb_max_objects"]:
-        ctx.warned("object count", f"{total} objects exceed what SQL Server Express LocalDB holds"
-                   f" (about {limits['localdb_max_objects']}): Entra Connect needs a full SQL Server",
-                   expected=f"up to {limits['localdb_max_objects']} objects for LocalDB ({limits['source']})",
-                   observed=observed,
-                   remediation=f"Install Entra Connect with an existing full SQL Server (custom installation). {server}.")
+    server = msg("adp.count.server", memory=band["memory"], disk=band["disk"])
+    localdb = limits["localdb_max_objects"]
+    if total > localdb:
+        ctx.warned("object count", msg("adp.count.localdb", total=total, limit=localdb),
+                   expected=msg("adp.count.localdb.expected", limit=localdb, source=limits["source"]),
+                   observed=observed, remediation=msg("adp.count.localdb.fix", server=server),
+                   action=ActionRef(key="sync.full-sql", params={}))
     else:
-        ctx.passed("object count", f"{total} objects: the default LocalDB suffices. {server}", observed=observed,
-                   expected=f"sized per {limits['source']}")
+        ctx.passed("object count", msg("adp.count.ok", total=total, server=server), observed=observed,
+                   expected=msg("adp.count.expected", source=limits["source"]))
     if total > limits["tenant_support_case_above"]:
-        ctx.warned("tenant quota", f"{total} objects exceed the tenant's {limits['tenant_support_case_above']}-object"
-                   " quota: open a support case to raise it before syncing", observed=observed)
+        ctx.warned("tenant quota", msg("adp.quota.support", total=total, quota=limits["tenant_support_case_above"]),
+                   observed=observed, action=ActionRef(key="tenant.raise-quota", params={}))
     elif total > limits["tenant_default_quota"]:
-        ctx.warned("tenant quota", f"{total} objects exceed the default quota of {limits['tenant_default_quota']}:"
-                   f" verify a domain first (quota {limits['tenant_verified_domain_quota']})", observed=observed)
+        ctx.warned("tenant quota", msg("adp.quota.default", total=total, quota=limits["tenant_default_quota"],
+                                       verified=limits["tenant_verified_domain_quota"]),
+                   observed=observed, action=ActionRef(key="tenant.raise-quota", params={}))
 
 
 def group_sizes(ctx, a: DirectoryAssessment) -> None:
     limits = sizing()
     if not a.member_counts_read:
-        ctx.skipped("group sizes", "Group sizes not assessed: the source sent no member attribute")
+        ctx.skipped("group sizes", msg("adp.groups.no-members"))
         return
     for dn, members in a.large_groups[:MAX_OBJECT_FINDINGS]:
         if members > limits["group_members_v2"]:
-            ctx.failed(f"group:{dn}", f"The group has {members} members, over the {limits['group_members_v2']}"
-                       " that Entra Connect syncs", observed=f"{members} members")
+            ctx.failed(f"group:{dn}", msg("adp.groups.too-large", n=members, limit=limits["group_members_v2"]),
+                       observed=msg("adp.groups.members", n=members),
+                       action=ActionRef(key="ad.split-group", params={"group": dn}))
         elif members > limits["group_members_v1"]:
-            ctx.warned(f"group:{dn}", f"The group has {members} members: only Entra Connect 2.0 or later (V2"
-                       f" endpoint) syncs groups over {limits['group_members_v1']}", observed=f"{members} members")
+            ctx.warned(f"group:{dn}", msg("adp.groups.v2", n=members, limit=limits["group_members_v1"]),
+                       observed=msg("adp.groups.members", n=members),
+                       action=ActionRef(key="sync.upgrade-connect", params={}))
     if not a.large_groups:
-        ctx.passed("group sizes", f"No group has more than {limits['group_members_v1']} members")
+        ctx.passed("group sizes", msg("adp.groups.ok", limit=limits["group_members_v1"]))
 
 
 @check(
@@ -539,34 +572,36 @@ async def hybrid_join_scp(ctx) -> None:
     keywords = forest.hybrid_join_scp
     if keywords is None:
         if ctx.profile.identity.model == "cloud-only":
-            ctx.skipped("hybrid join SCP", "No SCP, and the identity model is cloud-only: hybrid join does not apply")
+            ctx.skipped("hybrid join SCP", msg("dev.scp.cloud-only"))
         else:
-            ctx.warned("hybrid join SCP", "No hybrid join service connection point: domain-joined devices will not"
-                       " hybrid-join", expected="SCP with azureADName: and azureADId: keywords", observed="absent")
+            ctx.warned("hybrid join SCP", msg("dev.scp.none"), expected=msg("dev.scp.none.expected"),
+                       observed=msg("dev.scp.absent"), action=CONFIGURE_SCP)
         return
     values = {k.split(":", 1)[0].lower(): k.split(":", 1)[1].strip() for k in keywords if ":" in k}
     tenant_id, name = values.get("azureadid"), values.get("azureadname")
-    observed = ", ".join(keywords) or "no keywords"
+    observed = ", ".join(keywords) or msg("dev.scp.no-keywords")
     if not tenant_id or not name:
-        ctx.failed("hybrid join SCP", "The SCP lacks its azureADId: or azureADName: keyword",
-                   expected="azureADName:<domain>, azureADId:<tenant id>", observed=observed)
+        ctx.failed("hybrid join SCP", msg("dev.scp.lacks-keyword"),
+                   expected="azureADName:<domain>, azureADId:<tenant id>", observed=observed, action=CONFIGURE_SCP)
         return
     if ctx.probes.graph is None:
-        ctx.passed("hybrid join SCP", f"The SCP names tenant {tenant_id} ({name}); not compared with the tenant:"
-                   " the tenant side is not part of this scan", observed=observed)
+        ctx.passed("hybrid join SCP", msg("dev.scp.no-tenant", tenant=tenant_id, name=name), observed=observed)
         return
     org, evidence = await organization(ctx)
     verified = {str(d.get("name", "")).lower() for d in org.get("verifiedDomains") or [] if isinstance(d, dict)}
-    expected = f"azureADId:{org.get('id')}, azureADName: one of {', '.join(sorted(verified))}"
+    expected = msg("dev.scp.expected", id=org.get("id"), domains=", ".join(sorted(verified)))
     if tenant_id.lower() != str(org.get("id", "")).lower():
-        ctx.failed("hybrid join SCP", f"The SCP sends devices to tenant {tenant_id}, not this tenant",
-                   expected=expected, observed=observed, evidence=[evidence])
+        ctx.failed("hybrid join SCP", msg("dev.scp.other-tenant", tenant=tenant_id),
+                   expected=expected, observed=observed, evidence=[evidence], action=CONFIGURE_SCP)
     elif name.lower() not in verified:
-        ctx.failed("hybrid join SCP", f"The SCP names {name}, which is not a verified domain of this tenant",
-                   expected=expected, observed=observed, evidence=[evidence])
+        ctx.failed("hybrid join SCP", msg("dev.scp.unverified", name=name),
+                   expected=expected, observed=observed, evidence=[evidence], action=CONFIGURE_SCP)
     else:
-        ctx.passed("hybrid join SCP", f"The SCP names this tenant ({name})", expected=expected, observed=observed,
+        ctx.passed("hybrid join SCP", msg("dev.scp.ok", name=name), expected=expected, observed=observed,
                    evidence=[evidence])
+
+
+CONFIGURE_SCP = ActionRef(key="sync.configure-hybrid-join", params={})
 
 
 @check(
@@ -593,7 +628,8 @@ async def rms_scp(ctx) -> None:
         return
     forest = a.require_forest()
     if forest.rms_scp is None:
-        ctx.passed("AD RMS SCP", "No AD RMS cluster is registered in the forest", observed="no SCP")
+        ctx.passed("AD RMS SCP", msg("rms.none"), observed=msg("rms.no-scp"))
     else:
-        ctx.warned("AD RMS SCP", "An AD RMS cluster is registered: plan its migration to Azure Rights Management",
-                   observed=", ".join(forest.rms_scp) or "SCP without serviceBindingInformation")
+        ctx.warned("AD RMS SCP", msg("rms.registered"),
+                   observed=", ".join(forest.rms_scp) or msg("rms.no-binding"),
+                   action=ActionRef(key="rms.plan-migration", params={}))

@@ -8,10 +8,11 @@ from typing import Any
 
 from ems_readiness.engine.catalogues import data_text
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
-from ems_readiness.engine.texts import joined, msg, msg_n
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import msg
 from ems_readiness.probes.graph import GraphError
 
+from ems_readiness.checks._actions import remove_duplicates, replace_suffix, verify_domain
 from ems_readiness.checks._tenant import (
     Unreadable, age_text, error_text, graph_unreadable, label, minutes_since, organization, require, require_list,
     require_time, shown,
@@ -64,26 +65,23 @@ async def sync_state(ctx) -> None:
         # null is documented: never synced
         enabled = require(org, "onPremisesSyncEnabled", bool, read="organization", nullable=True)
     except Unreadable as exc:
-        ctx.errored(resource, str(exc), evidence=[evidence])
+        ctx.errored(resource, error_text(exc), evidence=[evidence], action=graph_unreadable("organization"))
         return
-    observed = {True: "onPremisesSyncEnabled = true", False: "onPremisesSyncEnabled = false (was synced, now off)",
-                None: "onPremisesSyncEnabled = null (never synced)"}[enabled]
+    observed = msg({True: "dsy.state.on", False: "dsy.state.off", None: "dsy.state.never"}[enabled])
     if sync_planned(ctx):
-        expected = f"onPremisesSyncEnabled = true (identity model {model})"
+        expected = msg("dsy.state.expected.synced", model=model)
         if enabled is True:
-            ctx.passed(resource, "Directory synchronization is on, as the identity model needs", expected=expected,
-                       observed=observed, evidence=[evidence])
+            ctx.passed(resource, msg("dsy.state.ok.synced"), expected=expected, observed=observed, evidence=[evidence])
         else:
-            ctx.failed(resource, f"The identity model is {model} but directory synchronization is not on",
-                       expected=expected, observed=observed, evidence=[evidence])
+            ctx.failed(resource, msg("dsy.state.not-on", model=model), expected=expected, observed=observed,
+                       evidence=[evidence], action=ActionRef(key="sync.set-up", params={}))
     else:
-        expected = "onPremisesSyncEnabled = null or false (identity model cloud-only)"
+        expected = msg("dsy.state.expected.cloud")
         if enabled is True:
-            ctx.failed(resource, "The identity model is cloud-only but directory synchronization is on",
-                       expected=expected, observed=observed, evidence=[evidence])
+            ctx.failed(resource, msg("dsy.state.on-but-cloud"), expected=expected, observed=observed,
+                       evidence=[evidence], action=ActionRef(key="sync.disable", params={}))
         else:
-            ctx.passed(resource, "No directory synchronization, as a cloud-only model expects", expected=expected,
-                       observed=observed, evidence=[evidence])
+            ctx.passed(resource, msg("dsy.state.ok.cloud"), expected=expected, observed=observed, evidence=[evidence])
 
 
 @check(
@@ -177,21 +175,20 @@ PROVISIONED_KINDS = (
 )
 
 
-def conflict_remediation(prop: str, value: Any) -> str:
+def conflict_remediation(prop: str, value: Any) -> Text:
     """Where to look for the other holder of the value, for the property that conflicts."""
     # tenant text inside a command a person may paste: quoted the PowerShell way, no double quotes
     value = str(value or "")[:256].replace('"', "").replace("`", "").replace("$", "").replace("'", "''")
     if prop.lower() == "userprincipalname":
-        find = f"Get-MgUser -Filter \"userPrincipalName eq '{value}'\" (cloud) and Get-ADUser -Filter \"UserPrincipalName -eq '{value}'\" (on premises)"
+        find = msg("dsy.conflict.find.upn", cloud=f"Get-MgUser -Filter \"userPrincipalName eq '{value}'\"",
+                   onprem=f"Get-ADUser -Filter \"UserPrincipalName -eq '{value}'\"")
     elif prop.lower() == "proxyaddress":
         address = value if ":" in value else f"smtp:{value}"
-        find = (f"Get-MgUser -Filter \"proxyAddresses/any(p:p eq '{address}')\" (and Get-MgGroup / Get-MgContact),"
-                f" and Get-ADObject -Filter \"proxyAddresses -eq '{address}'\" on premises")
+        find = msg("dsy.conflict.find.proxy", cloud=f"Get-MgUser -Filter \"proxyAddresses/any(p:p eq '{address}')\"",
+                   onprem=f"Get-ADObject -Filter \"proxyAddresses -eq '{address}'\"")
     else:
-        find = f"the other object whose {prop} is {value!r}"
-    return (f"Find the object that already holds the value: {find}. Remove or change the duplicate in on-premises"
-            " Active Directory (IdFix lists such duplicates for the whole directory); the next sync cycle then"
-            " clears the error.")
+        find = msg("dsy.conflict.find.other", property=prop, value=repr(value))
+    return msg("dsy.conflict.fix", find=find)
 
 
 def object_key(kind: str, obj: Any, label_field: str) -> str:
@@ -243,7 +240,7 @@ async def provisioning_errors(ctx) -> None:
             except Unreadable as exc:
                 unreadable += 1
                 if total + unreadable <= MAX_OBJECT_FINDINGS:
-                    ctx.errored(f"{kind}:{key}", str(exc),
+                    ctx.errored(f"{kind}:{key}", error_text(exc), action=graph_unreadable(read),
                                 evidence=[ctx.evidence_for(read, id=obj.get("id") if isinstance(obj, dict) else None)])
                 continue
             for error, prop in conflicts:
@@ -254,18 +251,20 @@ async def provisioning_errors(ctx) -> None:
                 # (check, resource) identifies a finding across runs: one per object and conflicting property
                 ctx.failed(
                     f"{kind}:{key}:{prop}",
-                    f"{kind.capitalize()} {name} is not provisioned: {prop} conflicts with another object",
-                    expected=f"{prop} unique in the directory",
-                    observed=f"{error['category']} on {prop} = {error.get('value', '?')}"
-                             f" since {error.get('occurredDateTime', '?')}",
+                    msg(f"dsy.conflict.{kind}", name=name, property=prop),
+                    expected=msg("dsy.conflict.expected", property=prop),
+                    observed=msg("dsy.conflict.observed", category=error["category"], property=prop,
+                                 value=error.get("value", "?"), since=error.get("occurredDateTime", "?")),
                     remediation=conflict_remediation(prop, error.get("value")),
                     evidence=[ctx.evidence_for(read, id=obj.get("id"), error=error)],
+                    action=remove_duplicates(),
                 )
     if total + unreadable > MAX_OBJECT_FINDINGS:
-        ctx.failed("directory", f"{total + unreadable - MAX_OBJECT_FINDINGS} more provisioning errors not listed one by one",
-                   observed=f"{total} provisioning errors in all, {unreadable} objects Graph did not describe")
+        ctx.failed("directory", msg("dsy.conflict.more", n=total + unreadable - MAX_OBJECT_FINDINGS),
+                   observed=msg("dsy.conflict.more.observed", total=total, unreadable=unreadable),
+                   action=remove_duplicates())
     if total == 0 and unreadable == 0:
-        ctx.passed("directory", "No user, group or contact has an on-premises provisioning error",
+        ctx.passed("directory", msg("dsy.conflict.none"),
                    observed="0 objects with onPremisesProvisioningErrors",
                    evidence=[e for e in (ctx.graph.stream_evidence(r) for r, *_ in PROVISIONED_KINDS) if e])
 
@@ -296,8 +295,8 @@ class SuffixTally:
         if len(self.examples[suffix]) < EXAMPLES_PER_SUFFIX:
             self.examples[suffix].append(example)
 
-    def line(self, suffix: str) -> str:
-        return f"{self.counts[suffix]} user(s), e.g. {', '.join(self.examples[suffix])}"
+    def line(self, suffix: str) -> Text:
+        return msg("dsy.upn.examples", n=self.counts[suffix], examples=", ".join(self.examples[suffix]))
 
 
 @check(
@@ -336,47 +335,48 @@ async def upn_suffixes(ctx) -> None:
             else:
                 on_verified.add(suffix, upn)
         except Unreadable as exc:
-            unreadable_users.append((f"user:{label(user, 'userPrincipalName', 'id')}", str(exc)))
+            unreadable_users.append((f"user:{label(user, 'userPrincipalName', 'id')}", error_text(exc)))
             continue
         if on_prem_suffix and not is_routable(on_prem_suffix):
             non_routable.add(on_prem_suffix, on_prem)
     evidence = [org_evidence, ctx.graph.stream_evidence("users")]
     verified_list = ", ".join(sorted(verified))
     for suffix in sorted(unverified.counts):
-        ctx.failed(f"suffix:{suffix}", f"{unverified.counts[suffix]} user(s) have a UPN on {suffix}, which is not a verified domain",
-                   expected=f"UPN suffix among the verified domains: {verified_list}", observed=unverified.line(suffix),
-                   evidence=evidence)
+        ctx.failed(f"suffix:{suffix}", msg("dsy.upn.unverified", n=unverified.counts[suffix], suffix=suffix),
+                   expected=msg("dsy.upn.unverified.expected", verified=verified_list), observed=unverified.line(suffix),
+                   evidence=evidence, action=verify_domain(suffix))
     for suffix in sorted(untold.counts):
-        ctx.errored(f"suffix:{suffix}", f"Cannot tell whether {suffix} is a verified domain: {not_told}",
-                    observed=untold.line(suffix), evidence=evidence)
+        ctx.errored(f"suffix:{suffix}", msg("dsy.upn.untold", suffix=suffix, problem=not_told or ""),
+                    observed=untold.line(suffix), evidence=evidence, action=graph_unreadable("organization"))
     for suffix in sorted(non_routable.counts):
-        ctx.failed(f"suffix:{suffix}", f"{non_routable.counts[suffix]} synced user(s) have the non-routable on-premises UPN suffix {suffix}",
-                   expected="a routable UPN suffix that is a verified domain", observed=non_routable.line(suffix),
-                   evidence=evidence)
+        ctx.failed(f"suffix:{suffix}", msg("dsy.upn.non-routable", n=non_routable.counts[suffix], suffix=suffix),
+                   expected=msg("dsy.upn.non-routable.expected"), observed=non_routable.line(suffix),
+                   evidence=evidence, action=replace_suffix(suffix))
     for suffix in sorted(fallback.counts):
-        ctx.warned(f"fallback:{suffix}", f"{fallback.counts[suffix]} synced user(s) fell back to the initial onmicrosoft.com domain",
-                   expected="synced users on a verified custom domain", observed=fallback.line(suffix), evidence=evidence)
+        ctx.warned(f"fallback:{suffix}", msg("dsy.upn.fallback", n=fallback.counts[suffix]),
+                   expected=msg("dsy.upn.fallback.expected"), observed=fallback.line(suffix), evidence=evidence,
+                   action=replace_suffix(suffix))
     for suffix in sorted(on_verified.counts):
-        ctx.passed(f"suffix:{suffix}", f"{on_verified.counts[suffix]} user(s) on the verified domain {suffix}",
+        ctx.passed(f"suffix:{suffix}", msg("dsy.upn.verified", n=on_verified.counts[suffix], suffix=suffix),
                    observed=on_verified.line(suffix), evidence=evidence)
     report_unreadable_users(ctx, unreadable_users, evidence)
     if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts or untold.counts
             or unreadable_users):
-        ctx.skipped("users", "The tenant has no users with a UPN to examine", evidence=evidence)
+        ctx.skipped("users", msg("dsy.upn.no-users"), evidence=evidence)
 
 
-def verified_domain_names(org: dict[str, Any]) -> tuple[set[str], str | None]:
+def verified_domain_names(org: dict[str, Any]) -> tuple[set[str], Text | str | None]:
     """The verified domain names Graph told, and why the list may be incomplete (None when complete)."""
     try:
         domains = require_list(org, "verifiedDomains", dict, read="organization")
     except Unreadable as exc:
-        return set(), str(exc)
+        return set(), exc.text
     names, not_told = set(), None
     for domain in domains:
         try:
             names.add(require(domain, "name", str, read="organization.verifiedDomains[]").lower().rstrip("."))
         except Unreadable as exc:
-            not_told = str(exc)
+            not_told = exc.text
     return names, not_told
 
 
@@ -386,11 +386,11 @@ def user_suffixes(user: Any) -> tuple[str, str, str | None, str | None]:
     upn = require(user, "userPrincipalName", str, read="users[]", of=of)
     suffix = suffix_of(upn)
     if suffix is None:
-        raise Unreadable(f"Graph sent users[].userPrincipalName = {shown(upn)} for {of}, which is not a UPN")
+        raise Unreadable(msg("graph.not-upn", field="users[].userPrincipalName", value=shown(upn), of=of))
     on_prem = require(user, "onPremisesUserPrincipalName", str, read="users[]", of=of, nullable=True)
     on_prem_suffix = suffix_of(on_prem) if on_prem is not None else None
     if on_prem is not None and on_prem_suffix is None:
-        raise Unreadable(f"Graph sent users[].onPremisesUserPrincipalName = {shown(on_prem)} for {of}, which is not a UPN")
+        raise Unreadable(msg("graph.not-upn", field="users[].onPremisesUserPrincipalName", value=shown(on_prem), of=of))
     return upn, suffix, on_prem, on_prem_suffix
 
 
@@ -400,12 +400,12 @@ def is_synced(user: dict[str, Any]) -> bool:
                    nullable=True) is True
 
 
-def report_unreadable_users(ctx, problems: list[tuple[str, str]], evidence) -> None:
+def report_unreadable_users(ctx, problems: list[tuple[str, Text | str]], evidence) -> None:
     for resource, problem in problems[:MAX_UNREADABLE_USERS]:
-        ctx.errored(resource, problem, evidence=evidence)
+        ctx.errored(resource, problem, evidence=evidence, action=graph_unreadable("users"))
     if len(problems) > MAX_UNREADABLE_USERS:
-        ctx.errored("users", f"{len(problems) - MAX_UNREADABLE_USERS} more users Graph did not describe fully",
-                    evidence=evidence)
+        ctx.errored("users", msg("dsy.upn.more-unreadable", n=len(problems) - MAX_UNREADABLE_USERS),
+                    evidence=evidence, action=graph_unreadable("users"))
 
 
 SYNC_FEATURES = (
@@ -441,13 +441,15 @@ async def sync_features(ctx) -> None:
     if not items:
         for name in SYNC_FEATURES:
             if name in plan:
-                ctx.errored(f"feature:{name}", f"The plan sets {name} but Graph returned no onPremisesSynchronization object",
-                            expected=str(plan[name]).lower(), observed="no object", evidence=[evidence])
+                ctx.errored(f"feature:{name}", msg("dsy.feature.no-object", name=name),
+                            expected=str(plan[name]).lower(), observed=msg("dsy.feature.no-object.observed"),
+                            evidence=[evidence], action=graph_unreadable("directory/onPremisesSynchronization"))
         return
     try:
         features = require(items[0], "features", dict, read="directory/onPremisesSynchronization[]")
     except Unreadable as exc:
-        ctx.errored("features", str(exc), evidence=[evidence])
+        ctx.errored("features", error_text(exc), evidence=[evidence],
+                    action=graph_unreadable("directory/onPremisesSynchronization"))
         return
     for name in SYNC_FEATURES:
         if name not in plan and name not in features:
@@ -455,15 +457,16 @@ async def sync_features(ctx) -> None:
         try:
             value = require(features, name, bool, read="directory/onPremisesSynchronization[].features")
         except Unreadable as exc:
-            ctx.errored(f"feature:{name}", str(exc), expected=str(plan[name]).lower() if name in plan else None,
-                        evidence=[evidence])
+            ctx.errored(f"feature:{name}", error_text(exc), expected=str(plan[name]).lower() if name in plan else None,
+                        evidence=[evidence], action=graph_unreadable("directory/onPremisesSynchronization"))
             continue
         if name not in plan:
-            ctx.passed(f"feature:{name}", f"{name} is {str(value).lower()} (no plan given)", observed=str(value).lower(),
-                       evidence=[evidence])
-        elif value is plan[name]:
-            ctx.passed(f"feature:{name}", f"{name} is {value}, as planned", expected=str(plan[name]).lower(),
+            ctx.passed(f"feature:{name}", msg("dsy.feature.unplanned", name=name, value=str(value).lower()),
                        observed=str(value).lower(), evidence=[evidence])
-        else:
-            ctx.failed(f"feature:{name}", f"{name} is {value} but the plan says {plan[name]}",
+        elif value is plan[name]:
+            ctx.passed(f"feature:{name}", msg("dsy.feature.as-planned", name=name, value=value),
                        expected=str(plan[name]).lower(), observed=str(value).lower(), evidence=[evidence])
+        else:
+            ctx.failed(f"feature:{name}", msg("dsy.feature.differs", name=name, value=value, plan=plan[name]),
+                       expected=str(plan[name]).lower(), observed=str(value).lower(), evidence=[evidence],
+                       action=ActionRef(key="sync.set-feature", params={"feature": name, "value": str(plan[name]).lower()}))

@@ -6,9 +6,14 @@ from typing import Any
 
 from ems_readiness.engine.check import check
 from ems_readiness.engine.inventory import is_initial_domain
+from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.probes.graph import GraphError
 
-from ems_readiness.checks._tenant import Unreadable, label, require
+from ems_readiness.checks._actions import verify_domain
+from ems_readiness.checks._tenant import (
+    Unreadable, error_text, graph_error_action, graph_unreadable, label, require,
+)
 
 DOMAIN_FIELDS = ["id", "authenticationType", "isVerified", "isDefault", "isInitial", "isRoot", "supportedServices"]
 AUTH_TYPES = ("Managed", "Federated")  # documented values (shared/reference/graph.md §1.2)
@@ -41,7 +46,7 @@ def record_line(domain: str, record: Any) -> str | None:
                     f" {require(record, 'mailExchange', str, read=read, of=of)}.")
     except Unreadable:
         return None
-    return f"{domain}. {ttl} IN {kind} (see Microsoft 365 admin center)"
+    return f"{domain}. {ttl} IN {kind} (see Microsoft 365 admin center)"  # a zone line: stays as it is
 
 
 @check(
@@ -69,15 +74,16 @@ async def domains_verified(ctx) -> None:
         try:
             name = domain_name(domain, index)
         except Unreadable as exc:
-            ctx.errored(f"domains[{index}]", str(exc), evidence=[evidence])
+            ctx.errored(f"domains[{index}]", error_text(exc), evidence=[evidence], action=graph_unreadable("domains"))
             continue
         try:
             verified = require(domain, "isVerified", bool, read="domains[]", of=name)
         except Unreadable as exc:
-            ctx.errored(name, str(exc), expected="isVerified = true", evidence=[evidence])
+            ctx.errored(name, error_text(exc), expected="isVerified = true", evidence=[evidence],
+                        action=graph_unreadable("domains"))
             continue
         if verified:
-            ctx.passed(name, f"{name} is verified", expected="isVerified = true", observed="isVerified = true",
+            ctx.passed(name, msg("dom.verified", name=name), expected="isVerified = true", observed="isVerified = true",
                        evidence=[evidence])
         else:
             await unverified_domain(ctx, name, evidence)
@@ -87,19 +93,21 @@ async def unverified_domain(ctx, name: str, evidence) -> None:
     try:
         records, record_evidence = await ctx.graph.get("domain_verification_records", ids={"id": name})
     except GraphError as exc:
-        ctx.failed(name, f"{name} is not verified (its verification record could not be read: {exc})",
-                   expected="isVerified = true", observed="isVerified = false", evidence=[evidence])
+        ctx.failed(name, msg("dom.unverified.unreadable", name=name, error=str(exc)),
+                   expected="isVerified = true", observed="isVerified = false", evidence=[evidence],
+                   action=verify_domain(name))
         return
     lines = [line for line in (record_line(name, r) for r in records) if line]
     txt = [line for line in lines if " TXT " in line]
-    expected = (txt or lines or ["the verification record from the admin center"])[0]
+    expected = (txt or lines or [msg("dom.unverified.record")])[0]
+    others = "; ".join(line for line in lines if line != expected)
     ctx.failed(
-        name, f"{name} is not verified: publish the verification record, then verify the domain",
+        name, msg("dom.unverified", name=name),
         expected=expected, observed="isVerified = false",
-        remediation=f"Publish at the DNS host of {name}: {expected}"
-                    + (f" (or instead: {'; '.join(l for l in lines if l != expected)})" if len(lines) > 1 else "")
-                    + ", then select Verify in the Microsoft 365 admin center (Settings > Domains).",
+        remediation=msg("dom.unverified.fix.or" if len(lines) > 1 else "dom.unverified.fix", name=name,
+                        record=expected, **({"others": others} if len(lines) > 1 else {})),
         evidence=[evidence, record_evidence],
+        action=verify_domain(name),
     )
 
 
@@ -133,7 +141,7 @@ async def domain_authentication(ctx) -> None:
         try:
             name = domain_name(domain, index)
         except Unreadable as exc:
-            ctx.errored(f"domains[{index}]", str(exc), evidence=[evidence])
+            ctx.errored(f"domains[{index}]", error_text(exc), evidence=[evidence], action=graph_unreadable("domains"))
             untold.append(f"domains[{index}]")
             continue
         if is_initial_domain(name):
@@ -141,47 +149,52 @@ async def domain_authentication(ctx) -> None:
         try:
             auth = require(domain, "authenticationType", str, read="domains[]", of=name, known=AUTH_TYPES)
         except Unreadable as exc:
-            ctx.errored(name, str(exc), expected="Managed or Federated", evidence=[evidence])
+            ctx.errored(name, error_text(exc), expected=msg("dom.auth.expected"), evidence=[evidence],
+                        action=graph_unreadable("domains"))
             untold.append(name)
             continue
         if auth == "Managed":
-            ctx.passed(name, f"{name} is managed (cloud authentication)", observed="authenticationType = Managed",
+            ctx.passed(name, msg("dom.auth.managed", name=name), observed="authenticationType = Managed",
                        evidence=[evidence])
         else:
             any_federated = True
             await federated_domain(ctx, name, hosts.get(name, []), evidence, federated_plan)
     if federated_plan and not any_federated and untold:
-        ctx.errored("federation", "Cannot tell whether any custom domain is federated: Graph did not say how "
-                    f"{', '.join(untold)} authenticate", expected="at least one federated domain", evidence=[evidence])
+        ctx.errored("federation", msg("dom.fed.untold", domains=", ".join(untold)),
+                    expected=msg("dom.fed.expected"), evidence=[evidence], action=graph_unreadable("domains"))
     elif federated_plan and not any_federated:
-        ctx.failed("federation", "The identity model is federated but no custom domain is federated",
-                   expected="at least one federated domain", observed="all custom domains managed", evidence=[evidence])
+        ctx.failed("federation", msg("dom.fed.none"), expected=msg("dom.fed.expected"),
+                   observed=msg("dom.fed.all-managed"), evidence=[evidence],
+                   action=ActionRef(key="domain.align-authentication", params={"model": "federated"}))
 
 
 async def federated_domain(ctx, name: str, hosts, evidence, federated_plan: bool) -> None:
     try:
         config, config_evidence = await ctx.graph.get("domain_federation", ids={"id": name})
     except GraphError as exc:
-        ctx.errored(name, f"{name} is federated but its federation configuration could not be read: {exc}",
-                    evidence=[evidence])
+        ctx.errored(name, msg("dom.fed.config-unreadable", name=name, error=str(exc)), evidence=[evidence],
+                    action=graph_error_action(exc, "domains/{id}/federationConfiguration"))
         return
     where = ", ".join(f"{h.host}:{h.port}" for h in hosts)
-    observed = "authenticationType = Federated" + (f", sign-in host {where}" if hosts else "")
+    observed = msg("dom.fed.observed.host", where=where) if hosts else "authenticationType = Federated"
     untold = []
     for entry in config:
         try:
             require(entry, "passiveSignInUri", str, read=f"domains/{name}/federationConfiguration[]")
         except Unreadable as exc:
-            untold.append(str(exc))
+            untold.append(exc.text)
     if untold:
-        ctx.errored(name, f"{name} is federated but Graph did not say where it signs in: {'; '.join(untold)}",
-                    expected="passiveSignInUri https://…", observed=observed, evidence=[evidence, config_evidence])
+        ctx.errored(name, msg("dom.fed.no-sign-in-told", name=name, problems=joined(untold)),
+                    expected="passiveSignInUri https://…", observed=observed, evidence=[evidence, config_evidence],
+                    action=graph_unreadable("domains/{id}/federationConfiguration"))
     elif not hosts:
-        ctx.failed(name, f"{name} is federated but has no https sign-in URI", expected="passiveSignInUri https://…",
-                   observed=observed, evidence=[evidence, config_evidence])
+        ctx.failed(name, msg("dom.fed.no-uri", name=name), expected="passiveSignInUri https://…",
+                   observed=observed, evidence=[evidence, config_evidence],
+                   action=ActionRef(key="domain.set-sign-in-uri", params={"domain": name}))
     elif federated_plan:
-        ctx.passed(name, f"{name} is federated; its sign-in host {where} is examined by the TLS checks",
-                   observed=observed, evidence=[evidence, config_evidence])
+        ctx.passed(name, msg("dom.fed.ok", name=name, where=where), observed=observed,
+                   evidence=[evidence, config_evidence])
     else:
-        ctx.warned(name, f"{name} is federated although the identity model is {ctx.profile.identity.model}",
-                   expected="authenticationType = Managed", observed=observed, evidence=[evidence, config_evidence])
+        ctx.warned(name, msg("dom.fed.unplanned", name=name, model=ctx.profile.identity.model),
+                   expected="authenticationType = Managed", observed=observed, evidence=[evidence, config_evidence],
+                   action=ActionRef(key="domain.align-authentication", params={"model": ctx.profile.identity.model}))

@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import distinct, joined, msg
 from ems_readiness.probes.graph import GraphError, GraphNotSupported, GraphPermissionError
 
-from ems_readiness.checks._tenant import Unreadable, label, organization, require, require_list
+from ems_readiness.checks._tenant import (
+    Unreadable, error_text, graph_error_action, graph_unreadable, label, organization, require, require_list,
+)
 
 TERMS_READ = "deviceManagement/termsAndConditions[]"
 TERMS_FIELDS = ["id", "displayName", "title", "bodyText", "acceptanceStatement", "version", "lastModifiedDateTime"]
-REQUIRED_TERMS_TEXT = (("title", "title"), ("bodyText", "body text"), ("acceptanceStatement", "acceptance statement"))
+REQUIRED_TERMS_TEXT = (("title", msg("int.terms.title")), ("bodyText", msg("int.terms.body")),
+                       ("acceptanceStatement", msg("int.terms.acceptance")))
+CREATE_TERMS = ActionRef(key="intune.create-terms", params={})
+ACTIVATE_INTUNE = ActionRef(key="intune.activate", params={})
 POLICY_READ = "identity/conditionalAccess/policies[]"
 # documented values (shared/reference/graph.md §1.8, §1.9, §1.1)
 POLICY_STATES = ("enabled", "disabled", "enabledForReportingButNotEnforced")
@@ -48,9 +55,8 @@ def terms_name(policy: Any) -> str:
 async def terms_written(ctx) -> None:
     terms, evidence = await intune_terms(ctx)
     if not terms:
-        ctx.failed("terms and conditions", "No Intune terms and conditions exist",
-                   expected="at least one terms and conditions policy with title, body and acceptance statement",
-                   observed="0 policies", evidence=[evidence])
+        ctx.failed("terms and conditions", msg("int.terms.none"), expected=msg("int.terms.none.expected"),
+                   observed=msg("int.terms.zero"), evidence=[evidence], action=CREATE_TERMS)
         return
     for policy in terms:
         name = terms_name(policy)
@@ -58,29 +64,32 @@ async def terms_written(ctx) -> None:
             texts = {key: require(policy, key, str, read=TERMS_READ, of=f"terms '{name}'").strip()
                      for key, _ in REQUIRED_TERMS_TEXT}
         except Unreadable as exc:
-            ctx.errored(f"terms:{name}", str(exc), expected="title, body text and acceptance statement all filled in",
-                        evidence=[evidence])
+            ctx.errored(f"terms:{name}", error_text(exc), expected=msg("int.terms.filled"), evidence=[evidence],
+                        action=graph_unreadable(TERMS_READ))
             continue
-        empty = [what for key, what in REQUIRED_TERMS_TEXT if not texts[key]]
+        empty = joined((what for key, what in REQUIRED_TERMS_TEXT if not texts[key]), "comma")
         version = policy.get("version")
-        observed = ", ".join(f"{what}: {repr(texts[key][:60]) if texts[key] else 'empty'}"
-                             for key, what in REQUIRED_TERMS_TEXT) + f"; version {'not sent' if version is None else version}"
-        if empty:
-            ctx.failed(f"terms:{name}", f"Terms and conditions '{name}' have an empty {', '.join(empty)}",
-                       expected="title, body text and acceptance statement all filled in", observed=observed,
-                       evidence=[evidence])
+        fields = joined((msg("int.terms.field", what=what,
+                             value=repr(texts[key][:60]) if texts[key] else msg("int.terms.empty"))
+                         for key, what in REQUIRED_TERMS_TEXT), "comma")
+        observed = msg("int.terms.observed", fields=fields,
+                       version=msg("int.terms.not-sent") if version is None else version)
+        if empty.items:
+            ctx.failed(f"terms:{name}", msg("int.terms.empty-fields", name=name, empty=empty),
+                       expected=msg("int.terms.filled"), observed=observed, evidence=[evidence],
+                       action=ActionRef(key="intune.complete-terms", params={"terms": name}))
         else:
-            ctx.passed(f"terms:{name}", f"Terms and conditions '{name}' are complete"
-                       + (f" (version {version})" if version is not None else ""),
-                       observed=observed, evidence=[evidence])
+            complete = (msg("int.terms.complete.version", name=name, version=version) if version is not None
+                        else msg("int.terms.complete", name=name))
+            ctx.passed(f"terms:{name}", complete, observed=observed, evidence=[evidence])
 
 
-def target_text(assignment: Any, of: str) -> str:
+def target_text(assignment: Any, of: str) -> Text | str:
     read = f"{TERMS_READ}.assignments[]"
     target = require(assignment, "target", dict, read=read, of=of)
     kind = require(target, "@odata.type", str, read=f"{read}.target", of=of).rsplit(".", 1)[-1]
     if "groupId" in target:
-        return f"{kind} group {require(target, 'groupId', str, read=f'{read}.target', of=of)}"
+        return msg("int.assign.group", kind=kind, group=require(target, "groupId", str, read=f"{read}.target", of=of))
     return kind
 
 
@@ -101,15 +110,15 @@ def target_text(assignment: Any, of: str) -> str:
 async def terms_assigned(ctx) -> None:
     terms, evidence = await intune_terms(ctx)
     if not terms:
-        ctx.failed("terms and conditions", "No Intune terms and conditions exist to assign",
-                   expected="terms assigned to at least one group", observed="0 policies", evidence=[evidence])
+        ctx.failed("terms and conditions", msg("int.assign.no-terms"), expected=msg("int.assign.expected.terms"),
+                   observed=msg("int.terms.zero"), evidence=[evidence], action=CREATE_TERMS)
         return
     for policy in terms:
         name = terms_name(policy)
         try:
             terms_id = require(policy, "id", str, read=TERMS_READ, of=f"terms '{name}'")
         except Unreadable as exc:
-            ctx.errored(f"terms:{name}", str(exc), evidence=[evidence])
+            ctx.errored(f"terms:{name}", error_text(exc), evidence=[evidence], action=graph_unreadable(TERMS_READ))
             continue
         assignments, assignment_evidence = await ctx.graph.get("terms_assignments", ids={"id": terms_id})
         targets, unreadable = [], []
@@ -117,16 +126,18 @@ async def terms_assigned(ctx) -> None:
             try:
                 targets.append(target_text(assignment, f"terms '{name}'"))
             except Unreadable as exc:
-                unreadable.append(str(exc))
+                unreadable.append(exc.text)
         if unreadable and not targets:
-            ctx.errored(f"terms:{name}", "; ".join(dict.fromkeys(unreadable)), expected="assigned to at least one group",
-                        evidence=[assignment_evidence])
+            ctx.errored(f"terms:{name}", msg("int.problems", problems=joined(distinct(unreadable))),
+                        expected=msg("int.assign.expected"), evidence=[assignment_evidence],
+                        action=graph_unreadable(f"{TERMS_READ}.assignments[]"))
         elif targets:
-            ctx.passed(f"terms:{name}", f"Terms and conditions '{name}' are assigned", observed="; ".join(targets),
+            ctx.passed(f"terms:{name}", msg("int.assign.ok", name=name), observed=msg("int.problems", problems=joined(targets)),
                        evidence=[assignment_evidence])
         else:
-            ctx.failed(f"terms:{name}", f"Terms and conditions '{name}' are assigned to nobody",
-                       expected="assigned to at least one group", observed="0 assignments", evidence=[assignment_evidence])
+            ctx.failed(f"terms:{name}", msg("int.assign.nobody", name=name), expected=msg("int.assign.expected"),
+                       observed=msg("int.assign.zero"), evidence=[assignment_evidence],
+                       action=ActionRef(key="intune.assign-terms", params={"terms": name}))
 
 
 def policy_name(policy: Any) -> str:
@@ -148,7 +159,7 @@ def policy_state(policy: Any) -> str:
     return require(policy, "state", str, read=POLICY_READ, of=f"policy '{policy_name(policy)}'", known=POLICY_STATES)
 
 
-def enforcing_policies(policies: list[Any], agreement_id: str | None = None) -> tuple[list[Any], list[str]]:
+def enforcing_policies(policies: list[Any], agreement_id: str | None = None) -> tuple[list[Any], list[Text | str]]:
     """The policies that require the agreement, and what Graph did not say about the others."""
     found, unknown = [], []
     for policy in policies:
@@ -156,24 +167,24 @@ def enforcing_policies(policies: list[Any], agreement_id: str | None = None) -> 
             if requires_terms(policy, agreement_id):
                 found.append(policy)
         except Unreadable as exc:
-            unknown.append(str(exc))
+            unknown.append(exc.text)
     return found, unknown
 
 
-def enabled_among(policies: list[Any]) -> tuple[list[Any], list[str]]:
+def enabled_among(policies: list[Any]) -> tuple[list[Any], list[Text | str]]:
     enabled, unknown = [], []
     for policy in policies:
         try:
             if policy_state(policy) == "enabled":
                 enabled.append(policy)
         except Unreadable as exc:
-            unknown.append(str(exc))
+            unknown.append(exc.text)
     return enabled, unknown
 
 
-def policy_text(policy: Any) -> str:
+def policy_text(policy: Any) -> Text:
     state = policy.get("state") if isinstance(policy, dict) else None
-    return f"{policy_name(policy)} ({'state not sent' if state is None else state})"
+    return msg("int.policy", name=policy_name(policy), state=msg("int.policy.state-not-sent") if state is None else state)
 
 
 @check(
@@ -199,36 +210,39 @@ async def terms_of_use(ctx) -> None:
     try:
         agreements, agreement_evidence = await ctx.graph.get("agreements", select=["id", "displayName"])
     except GraphNotSupported as exc:
-        ctx.skipped("terms-of-use agreements", f"Agreements are not readable: {exc}")
+        ctx.skipped("terms-of-use agreements", msg("int.tou.unreadable", error=str(exc)))
         report_policies(ctx, policies, policy_evidence)
         return
     if not agreements:
-        ctx.warned("terms-of-use agreements", "No Entra terms-of-use agreement exists",
-                   expected="an agreement, if the organization presents terms at sign-in", observed="0 agreements",
-                   evidence=[agreement_evidence])
+        ctx.warned("terms-of-use agreements", msg("int.tou.none"), expected=msg("int.tou.none.expected"),
+                   observed=msg("int.tou.zero"), evidence=[agreement_evidence],
+                   action=ActionRef(key="entra.create-terms-of-use", params={}))
     for agreement in agreements:
         name = label(agreement, "displayName", "id")
         try:
             agreement_id = require(agreement, "id", str, read="identityGovernance/termsOfUse/agreements[]",
                                    of=f"agreement '{name}'")
         except Unreadable as exc:
-            ctx.errored(f"agreement:{name}", str(exc), evidence=[agreement_evidence])
+            ctx.errored(f"agreement:{name}", error_text(exc), evidence=[agreement_evidence],
+                        action=graph_unreadable("identityGovernance/termsOfUse/agreements"))
             continue
         enforcing, unknown = enforcing_policies(policies, agreement_id)
         enabled, unknown_state = enabled_among(enforcing)
         unknown += unknown_state
-        observed = "; ".join(policy_text(p) for p in enforcing) or "no policy requires it"
+        observed = (msg("int.problems", problems=joined(policy_text(p) for p in enforcing)) if enforcing
+                    else msg("int.tou.no-policy"))
         if enabled:
-            ctx.passed(f"agreement:{name}", f"Agreement '{name}' is enforced by conditional access", observed=observed,
+            ctx.passed(f"agreement:{name}", msg("int.tou.enforced", name=name), observed=observed,
                        evidence=[agreement_evidence, policy_evidence])
         elif unknown:
-            ctx.errored(f"agreement:{name}", f"Cannot tell whether agreement '{name}' is enforced: "
-                        + "; ".join(dict.fromkeys(unknown)), observed=observed,
-                        evidence=[agreement_evidence, policy_evidence])
+            ctx.errored(f"agreement:{name}", msg("int.tou.untold", name=name, problems=joined(distinct(unknown))),
+                        observed=observed, evidence=[agreement_evidence, policy_evidence],
+                        action=graph_unreadable(POLICY_READ))
         else:
-            ctx.warned(f"agreement:{name}", f"Agreement '{name}' is not enforced by an enabled conditional access policy",
-                       expected="an enabled policy with grantControls.termsOfUse naming it", observed=observed,
-                       evidence=[agreement_evidence, policy_evidence])
+            ctx.warned(f"agreement:{name}", msg("int.tou.not-enforced", name=name),
+                       expected=msg("int.tou.not-enforced.expected"), observed=observed,
+                       evidence=[agreement_evidence, policy_evidence],
+                       action=ActionRef(key="entra.enforce-terms-of-use", params={"agreement": name}))
 
 
 def report_policies(ctx, policies: list[Any], evidence) -> None:
@@ -243,24 +257,26 @@ def report_policies(ctx, policies: list[Any], evidence) -> None:
             state = policy_state(policy)
         except Unreadable as exc:
             told += 1
-            ctx.errored(f"policy:{name}", str(exc), evidence=[evidence])
+            ctx.errored(f"policy:{name}", error_text(exc), evidence=[evidence], action=graph_unreadable(POLICY_READ))
             continue
         if state == "enabled":
-            ctx.passed(f"policy:{name}", f"Conditional access policy '{name}' requires terms of use",
-                       observed=f"state {state}", evidence=[evidence])
+            ctx.passed(f"policy:{name}", msg("int.ca.requires", name=name), observed=f"state {state}",
+                       evidence=[evidence])
         else:
-            ctx.warned(f"policy:{name}", f"Conditional access policy '{name}' requires terms of use but is {state}",
-                       expected="state enabled", observed=f"state {state}", evidence=[evidence])
+            ctx.warned(f"policy:{name}", msg("int.ca.requires-but", name=name, state=state),
+                       expected="state enabled", observed=f"state {state}", evidence=[evidence],
+                       action=ActionRef(key="entra.enable-policy", params={"policy": name}))
     if not told:
-        ctx.warned("conditional access", "No conditional access policy requires terms of use",
-                   expected="an enabled policy with grantControls.termsOfUse", observed="none", evidence=[evidence])
+        ctx.warned("conditional access", msg("int.ca.none"), expected=msg("int.ca.none.expected"),
+                   observed=msg("int.ca.none.observed"), evidence=[evidence],
+                   action=ActionRef(key="entra.enforce-terms-of-use", params={"agreement": ""}))
 
 
 MDM_AUTHORITY_MEANING = {
-    "intune": "Intune",
-    "sccm": "Configuration Manager (hybrid MDM, retired)",
-    "office365": "Basic Mobility and Security for Office 365",
-    "unknown": "not set",
+    "intune": msg("int.mdm.intune"),
+    "sccm": msg("int.mdm.sccm"),
+    "office365": msg("int.mdm.office365"),
+    "unknown": msg("int.mdm.unknown"),
 }
 
 
@@ -292,14 +308,16 @@ def report_subscription(ctx, management: Any, evidence) -> None:
     try:
         state = require(management, "subscriptionState", str, read="deviceManagement", known=SUBSCRIPTION_STATES)
     except Unreadable as exc:
-        ctx.errored("Intune subscription", str(exc), expected="subscriptionState = active", evidence=[evidence])
+        ctx.errored("Intune subscription", error_text(exc), expected="subscriptionState = active", evidence=[evidence],
+                    action=graph_unreadable("deviceManagement"))
         return
     if state == "active":
-        ctx.passed("Intune subscription", "The Intune subscription is active", expected="subscriptionState = active",
+        ctx.passed("Intune subscription", msg("int.subscription.active"), expected="subscriptionState = active",
                    observed=f"subscriptionState = {state}", evidence=[evidence])
     else:
-        ctx.failed("Intune subscription", f"The Intune subscription is {state}",
-                   expected="subscriptionState = active", observed=f"subscriptionState = {state!r}", evidence=[evidence])
+        ctx.failed("Intune subscription", msg("int.subscription.state", state=state),
+                   expected="subscriptionState = active", observed=f"subscriptionState = {state!r}", evidence=[evidence],
+                   action=ACTIVATE_INTUNE)
 
 
 async def report_mdm_authority(ctx) -> None:
@@ -309,20 +327,23 @@ async def report_mdm_authority(ctx) -> None:
         mdm, mdm_evidence = await ctx.graph.get("mdm_authority", ids={"id": org_id},
                                                 select=["id", "mobileDeviceManagementAuthority"])
     except (GraphPermissionError, GraphError, Unreadable) as exc:
-        ctx.errored("MDM authority", f"The MDM authority could not be read: {exc}")
+        ctx.errored("MDM authority", msg("int.mdm.unreadable", error=error_text(exc)),
+                    action=graph_error_action(exc, "organization/{id}") if isinstance(exc, GraphError)
+                    else graph_unreadable("organization"))
         return
     try:
         authority = require(mdm, "mobileDeviceManagementAuthority", str, read="organization/{id}",
                             known=MDM_AUTHORITY_MEANING)
     except Unreadable as exc:
-        ctx.errored("MDM authority", str(exc), expected="mobileDeviceManagementAuthority = intune",
-                    evidence=[mdm_evidence])
+        ctx.errored("MDM authority", error_text(exc), expected="mobileDeviceManagementAuthority = intune",
+                    evidence=[mdm_evidence], action=graph_unreadable("organization/{id}"))
         return
     meaning = MDM_AUTHORITY_MEANING[authority]
+    observed = msg("int.mdm.observed", authority=authority, meaning=meaning)
     if authority == "intune":
-        ctx.passed("MDM authority", "The MDM authority is Intune", expected="mobileDeviceManagementAuthority = intune",
-                   observed=f"{authority} ({meaning})", evidence=[mdm_evidence])
+        ctx.passed("MDM authority", msg("int.mdm.is-intune"), expected="mobileDeviceManagementAuthority = intune",
+                   observed=observed, evidence=[mdm_evidence])
     else:
-        ctx.failed("MDM authority", f"The MDM authority is {meaning}, not Intune",
-                   expected="mobileDeviceManagementAuthority = intune", observed=f"{authority} ({meaning})",
-                   evidence=[mdm_evidence])
+        ctx.failed("MDM authority", msg("int.mdm.not-intune", meaning=meaning),
+                   expected="mobileDeviceManagementAuthority = intune", observed=observed,
+                   evidence=[mdm_evidence], action=ACTIVATE_INTUNE)

@@ -7,10 +7,14 @@ from typing import Any
 
 from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import distinct, joined, msg
 
-from ems_readiness.checks._tenant import Unreadable, label, require, require_list
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_list
 
 READ = "subscribedSkus[]"
+# one action for every capability short of licences: the pilot users need them, whichever is short
+PROVIDE_LICENCES = ActionRef(key="licence.provide", params={})
 # documented values (shared/reference/graph.md §1.5; servicePlanInfo.provisioningStatus)
 CAPABILITY_STATUSES = ("Enabled", "Warning", "Suspended", "Deleted", "LockedOut")
 PROVISIONING_STATUSES = ("Success", "Disabled", "Error", "PendingInput", "PendingActivation", "PendingProvisioning")
@@ -84,18 +88,18 @@ def is_usable(sku: dict[str, Any], plan: dict[str, Any]) -> bool:
     return True
 
 
-def sent(obj: Any, field: str) -> str:
+def sent(obj: Any, field: str) -> Text | str:
     value = obj.get(field) if isinstance(obj, dict) else None
-    return "not sent" if value is None else str(value)
+    return msg("lic.not-sent") if value is None else str(value)
 
 
-def describe(sku: dict[str, Any], plan: dict[str, Any]) -> str:
+def describe(sku: dict[str, Any], plan: dict[str, Any]) -> Text:
     try:
-        units = f"{free_units(sku)} free of {sku['prepaidUnits']['enabled']}"
+        units: Text = msg("lic.units", free=free_units(sku), total=sku["prepaidUnits"]["enabled"])
     except Unreadable:
-        units = "free units not sent"
-    return (f"{sku_name(sku)}: plan {label(plan, 'servicePlanName', 'servicePlanId')} {sent(plan, 'provisioningStatus')},"
-            f" SKU {sent(sku, 'capabilityStatus')}, {units}")
+        units = msg("lic.units.not-sent")
+    return msg("lic.describe", sku=sku_name(sku), plan=label(plan, "servicePlanName", "servicePlanId"),
+               provisioning=sent(plan, "provisioningStatus"), capability=sent(sku, "capabilityStatus"), units=units)
 
 
 @check(
@@ -128,12 +132,12 @@ async def ems_service_plans(ctx) -> None:
 def assess_capability(ctx, capability: dict[str, Any], skus: list[Any], evidence) -> None:
     carrying: list[tuple[dict[str, Any], dict[str, Any]]] = []
     usable: dict[int, dict[str, Any]] = {}
-    unknown: list[str] = []  # what Graph did not say that could change the verdict
+    unknown: list[Text | str] = []  # what Graph did not say that could change the verdict
     for sku in skus:
         try:
             plans = plans_in(sku, capability["plans"])
         except Unreadable as exc:
-            unknown.append(str(exc))
+            unknown.append(exc.text)
             continue
         for plan in plans:
             carrying.append((sku, plan))
@@ -141,35 +145,33 @@ def assess_capability(ctx, capability: dict[str, Any], skus: list[Any], evidence
                 if is_usable(sku, plan):
                     usable[id(sku)] = sku
             except Unreadable as exc:
-                unknown.append(str(exc))
+                unknown.append(exc.text)
     free = 0
     for sku in usable.values():
         try:
             free += max(0, free_units(sku))
         except Unreadable as exc:
-            unknown.append(str(exc))
-    observed = "; ".join(describe(sku, plan) for sku, plan in carrying) or "no subscribed SKU carries it"
-    expected = f"{' or '.join(p['name'] for p in capability['plans'])} provisioned (Success) in an Enabled SKU with free units"
-    resource = capability["title"]
+            unknown.append(exc.text)
+    observed = (msg("lic.observed", skus=joined(describe(sku, plan) for sku, plan in carrying)) if carrying
+                else msg("lic.no-sku"))
+    expected = msg("lic.expected", plans=" or ".join(p["name"] for p in capability["plans"]))
+    title = resource = capability["title"]
     if free > 0:
-        ctx.passed(resource, f"{capability['title']}: {free} licence(s) free", expected=expected,
+        ctx.passed(resource, msg("lic.free", title=title, free=free), expected=expected,
                    observed=observed, evidence=[evidence])
     elif unknown:
-        ctx.errored(resource, f"Cannot tell whether {capability['title']} is available: {'; '.join(dict.fromkeys(unknown))}",
-                    expected=expected, observed=observed, evidence=[evidence])
+        ctx.errored(resource, msg("lic.untold", title=title, problems=joined(distinct(unknown))),
+                    expected=expected, observed=observed, evidence=[evidence], action=graph_unreadable("subscribedSkus"))
     elif usable:
-        ctx.failed(resource, f"{capability['title']} is licensed but every licence is assigned (0 free)",
-                   expected=expected, observed=observed, evidence=[evidence],
-                   remediation="Buy more licences or free some: the onboarding's pilot users need unassigned licences.")
+        ctx.failed(resource, msg("lic.all-assigned", title=title), expected=expected, observed=observed,
+                   evidence=[evidence], remediation=msg("lic.all-assigned.fix"),
+                   action=PROVIDE_LICENCES)
     else:
-        message = f"{capability['title']} is not available to assign"
-        if carrying:
-            message += ": the plan is present but disabled or its subscription is not Enabled"
-        lesser = lesser_skus(skus, capability.get("not_enough", []))
-        if lesser:
-            message += f" (only Basic Mobility and Security in {', '.join(lesser)})"
-        ctx.failed(resource, message, expected=expected, observed=observed, evidence=[evidence],
-                   remediation=capability["fix"])
+        lesser = ", ".join(lesser_skus(skus, capability.get("not_enough", [])))
+        variant = "lic.unavailable" + (".disabled" if carrying else "") + (".lesser" if lesser else "")
+        ctx.failed(resource, msg(variant, title=title, **({"lesser": lesser} if lesser else {})), expected=expected,
+                   observed=observed, evidence=[evidence], remediation=msg(f"lic.fix.{capability['key']}"),
+                   action=PROVIDE_LICENCES)
 
 
 def lesser_skus(skus: list[Any], plans: list[dict[str, str]]) -> list[str]:
@@ -190,12 +192,13 @@ def assess_sku(ctx, sku: Any, evidence) -> None:
             return
         status = require(sku, "capabilityStatus", str, read=READ, of=resource, known=CAPABILITY_STATUSES)
     except Unreadable as exc:
-        ctx.errored(resource, str(exc), evidence=[evidence])
+        ctx.errored(resource, error_text(exc), evidence=[evidence], action=graph_unreadable("subscribedSkus"))
         return
     if status not in CAPACITY_STATUSES:
         ctx.warned(
             resource,
-            f"Subscription {sku_name(sku)} carries EMS plans but is {status}: its licences are not capacity",
+            msg("lic.sku.not-enabled", sku=sku_name(sku), status=status),
             expected="capabilityStatus Enabled", observed=f"capabilityStatus {status}", evidence=[evidence],
-            remediation="Renew or reactivate the subscription before the onboarding, or plan without it.",
+            remediation=msg("lic.sku.fix"),
+            action=ActionRef(key="licence.reactivate", params={"sku": sku_name(sku)}),
         )

@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import catalogued, msg, sentences
 from ems_readiness.probes.tcp import TcpObservation
 
 RESPONSIBILITIES = [
@@ -74,7 +76,7 @@ class ProbeTarget:
 
     @property
     def label(self) -> str:
-        return f"{self.resource} ({', '.join(self.services)})"
+        return f"{self.resource} ({', '.join(self.services)})"  # data: host:port and service tags
 
     def add(self, endpoint: Any) -> None:
         extend_unique(self.services, [endpoint.service])
@@ -105,14 +107,30 @@ async def observe(ctx: CheckContext, target: ProbeTarget) -> TcpObservation:
     return await ctx.tcp.connect(target.host, target.port)
 
 
-def expected_text(observation: TcpObservation) -> str:
+def expected_text(observation: TcpObservation) -> Text:
     if observation.mode == "proxy":
-        return "the target answers through the proxy, proven by a TLS handshake whose certificate validates for it (open)"
-    return "TCP connect succeeds (open)"
+        return msg("net.expected.proxy")
+    return msg("net.expected.direct")
 
 
-def observed_text(observation: TcpObservation) -> str:
-    return f"{observation.status}: {observation.detail}"
+def observed_text(observation: TcpObservation) -> Text:
+    return msg("net.observed", status=observation.status, detail=detail_of(observation))
+
+
+def detail_of(observation: TcpObservation) -> Text | str:
+    return observation.detail_text or observation.detail
+
+
+def unassessed_action(observation: TcpObservation) -> ActionRef:
+    """Why a target could not be tested, as the action it calls for: a resolver that does not answer
+    is one action for every check it stopped; anything else names the probe's status."""
+    if observation.dns_evidence is not None and observation.dns_status:
+        data = observation.dns_evidence.data
+        return ActionRef(key="dns.resolver-unanswered",
+                         params={"resolver": f"{data.get('resolver')} ({data.get('address')})"})
+    if observation.mode == "proxy":
+        return ActionRef(key="proxy.check", params={"proxy": observation.proxy or ""})
+    return ActionRef(key="network.probe-failed", params={"status": observation.status})
 
 
 def observable(observation: TcpObservation) -> bool:
@@ -149,7 +167,7 @@ def observable(observation: TcpObservation) -> bool:
 async def microsoft_endpoints_reachable(ctx: CheckContext) -> None:
     targets = plan_targets(ctx.inventory.endpoints())
     if not targets:
-        ctx.skipped("network.services", "no Microsoft endpoint groups selected (network.services)")
+        ctx.skipped("network.services", msg("net.no-services"))
         return
     probed = [t for t in targets if t.probeable]
     for target in targets:
@@ -162,12 +180,12 @@ async def microsoft_endpoints_reachable(ctx: CheckContext) -> None:
 
 def report_not_probeable(ctx: CheckContext, target: ProbeTarget) -> None:
     if target.protocol != "tcp":
-        why = f"{target.protocol.upper()} is not tested by a TCP connect"
+        why = msg("net.not-tcp", protocol=target.protocol.upper())
     else:
-        why = "Microsoft publishes no concrete host under this wildcard"
+        why = msg("net.no-concrete-host")
     ctx.skipped(
         target.resource,
-        f"{target.label} not probed: {why}",
+        msg("net.not-probed", label=target.label, why=why),
         remediation=allow_rule(target, proxy=bool(ctx.tcp.proxy)),
     )
 
@@ -179,65 +197,84 @@ def report_endpoint(ctx: CheckContext, target: ProbeTarget, observation: TcpObse
         evidence=observation.all_evidence,
     )
     if observation.ok:
-        ctx.passed(target.resource, f"{target.label} is reachable", **kw)
+        ctx.passed(target.resource, msg("net.reachable", label=target.label), **kw)
     elif observation.status in UNPROVEN:
         report_unproven(ctx, target, observation, kw)
     elif not observable(observation):
-        ctx.errored(target.resource, f"{target.label} could not be tested: {observation.detail}", **kw)
+        ctx.errored(target.resource, msg("net.untested", label=target.label, detail=detail_of(observation)),
+                    action=unassessed_action(observation), **kw)
     else:
         report = ctx.failed if target.required else ctx.warned
-        optional = "" if target.required else " (optional endpoint)"
         report(
             target.resource,
-            f"{target.label} is not reachable{optional}: {observation.status}",
+            msg("net.unreachable" if target.required else "net.unreachable.optional", label=target.label,
+                status=observation.status),
             remediation=endpoint_remediation(target, observation),
+            action=endpoint_action(target, observation),
             **kw,
         )
 
 
+def endpoint_action(target: ProbeTarget, observation: TcpObservation) -> ActionRef:
+    if observation.status == "proxy-auth-required":
+        return ActionRef(key="proxy.exempt-authentication", params={"host": target.host})
+    # one change for the firewall (or proxy) team: every endpoint it blocks is an item of the same action
+    if observation.mode == "proxy":
+        return ActionRef(key="proxy.allow", params={})
+    return ActionRef(key="firewall.allow-outbound", params={})
+
+
 def report_unproven(ctx: CheckContext, target: ProbeTarget, observation: TcpObservation, kw: dict[str, Any]) -> None:
     if observation.status == "proxy-no-answer":
-        why = "The proxy accepted the tunnel but the target never answered: the proxy may answer CONNECT before reaching the target, and the path beyond it drops the traffic."
+        why = msg("net.unproven.no-answer")
     elif observation.method == "HEAD":
-        why = f"Plain HTTP through a proxy cannot be attributed to {target.host}: confirm in the proxy's log or allow-list that it forwards {target.host}:{target.port}."
+        why = msg("net.unproven.plain-http", host=target.host, port=target.port)
     else:
-        why = "The certificate that answered in the tunnel does not validate for the host: see TLS-006 (interception) and the proxy's policy for it."
+        why = msg("net.unproven.certificate")
     ctx.errored(
         target.resource,
-        f"{target.label}: the answer through the proxy cannot be attributed to it ({observation.status})",
+        msg("net.unproven", label=target.label, status=observation.status),
         remediation=why,
+        action=ActionRef(key="proxy.check", params={"proxy": observation.proxy or ""}),
         **kw,
     )
 
 
-def endpoint_remediation(target: ProbeTarget, observation: TcpObservation) -> str:
-    advice = {
-        "refused": "A TCP reset came back: a firewall REJECT rule, or a device answering for the address, refuses it.",
-        "filtered": "Nothing came back: a firewall drops the traffic.",
-        "unreachable": "An ICMP unreachable or admin-prohibited came back, or there is no route: check routing and the firewall's reject rules.",
-        "dns-failure": f"The resolver has no address for {target.host}: clients must resolve internet names (forwarders or root hints on the DNS servers they use).",
-        "proxy-denied": "The proxy's policy denies it (403).",
-        "proxy-auth-required": auth_advice(target.host),
-        "proxy-error": "The proxy could not reach the service: allow the proxy server's own outbound connection.",
-        "proxy-timeout": "The proxy did not answer in time: the path beyond the proxy probably drops the traffic.",
-    }.get(observation.status, "")
-    parts = [allow_rule(target, proxy=observation.mode == "proxy"), advice, *target.notes]
-    return " ".join(p for p in parts if p)
+ADVICE = {
+    "refused": msg("net.advice.refused"),
+    "filtered": msg("net.advice.filtered"),
+    "unreachable": msg("net.advice.unreachable"),
+    "proxy-denied": msg("net.advice.proxy-denied"),
+    "proxy-error": msg("net.advice.proxy-error"),
+    "proxy-timeout": msg("net.advice.proxy-timeout"),
+}
 
 
-def allow_rule(target: ProbeTarget, proxy: bool) -> str:
-    where = "the firewall and the proxy allow-list" if proxy else "the firewall"
-    rule = f"Allow outbound {target.protocol.upper()} {target.port} to {target.host} on {where}"
+def endpoint_remediation(target: ProbeTarget, observation: TcpObservation) -> Text:
+    if observation.status == "dns-failure":
+        advice: Text | str = msg("net.advice.dns-failure", host=target.host)
+    elif observation.status == "proxy-auth-required":
+        advice = auth_advice(target.host)
+    else:
+        advice = ADVICE.get(observation.status, "")
+    parts = [allow_rule(target, proxy=observation.mode == "proxy"), advice,
+             *(catalogued(note, "endpoint.note.") for note in target.notes)]
+    return sentences(p for p in parts if p)
+
+
+def allow_rule(target: ProbeTarget, proxy: bool) -> Text:
+    where = msg("net.allow.where.proxy" if proxy else "net.allow.where.firewall")
     wildcards = [c for c in target.covers if c != target.host]
+    rule = dict(protocol=target.protocol.upper(), port=target.port, host=target.host, where=where)
     if wildcards:
-        rule += f" (Microsoft publishes it as {', '.join(wildcards)}: allow the wildcard)"
-    return rule + "."
+        return msg("net.allow.wildcard", wildcards=", ".join(wildcards), **rule)
+    return msg("net.allow", **rule)
 
 
-def auth_advice(host: str) -> str:
+def auth_advice(host: str) -> Text:
     if needs_unauthenticated_proxy(host):
-        return f"The proxy demands authentication; Intune requires unauthenticated proxy access to {host}: exempt it from proxy authentication."
-    return "The proxy demands authentication: exempt the host from proxy authentication, or configure the clients' proxy credentials."
+        return msg("net.advice.auth.intune", host=host)
+    return msg("net.advice.auth")
 
 
 def needs_unauthenticated_proxy(host: str) -> bool:
@@ -267,7 +304,7 @@ def needs_unauthenticated_proxy(host: str) -> bool:
 async def on_premises_targets_reachable(ctx: CheckContext) -> None:
     pairs = unique_target_ports(ctx.inventory.targets())
     if not pairs:
-        ctx.skipped("network.targets", "no on-premises targets in the profile ([[network.targets]])")
+        ctx.skipped("network.targets", msg("net.no-targets"))
         return
     observations = await asyncio.gather(*(ctx.tcp.connect(t.host, port) for t, port in pairs))
     for (target, port), observation in zip(pairs, observations):
@@ -294,25 +331,31 @@ def port_role(target: Any, port: int) -> str:
 
 def report_on_premises(ctx: CheckContext, target: Any, port: int, observation: TcpObservation) -> None:
     label = f"{target.name} ({observation.target}), TCP {port_role(target, port)}"
-    purpose = f" for {target.purpose}" if target.purpose else ""
+    purpose: Text | str = msg("net.purpose", purpose=target.purpose) if target.purpose else ""
     resource = f"{target.name} {observation.target}"  # the target's name keeps findings apart when hosts repeat
-    kw = dict(expected=expected_text(observation), observed=observed_text(observation), evidence=observation.all_evidence)
+    kw: dict[str, Any] = dict(expected=expected_text(observation), observed=observed_text(observation),
+                              evidence=observation.all_evidence)
+    allow = ActionRef(key="firewall.allow-on-premises", params={"target": target.name, "host": target.host,
+                                                                "port": str(port)})
     if observation.ok:
-        ctx.passed(resource, f"{label} is reachable{purpose}", **kw)
+        ctx.passed(resource, msg("net.onprem.reachable", label=label, purpose=purpose), **kw)
     elif not observable(observation):
-        ctx.errored(resource, f"{label} could not be tested: {observation.detail}", **kw)
+        ctx.errored(resource, msg("net.untested", label=label, detail=detail_of(observation)),
+                    action=unassessed_action(observation), **kw)
     elif conditional_port(target, port):
         ctx.warned(
             resource,
-            f"{label} is not reachable ({observation.status}); Microsoft requires it only in some set-ups",
+            msg("net.onprem.conditional", label=label, status=observation.status),
             remediation=on_premises_remediation(target, port, observation),
+            action=allow,
             **kw,
         )
     else:
         ctx.failed(
             resource,
-            f"{label} is not reachable{purpose}: {observation.status}",
+            msg("net.onprem.unreachable", label=label, purpose=purpose, status=observation.status),
             remediation=on_premises_remediation(target, port, observation),
+            action=allow,
             **kw,
         )
 
@@ -321,18 +364,19 @@ def conditional_port(target: Any, port: int) -> bool:
     return target.purpose == "directory-sync" and port in CONDITIONAL_DIRECTORY_SYNC_PORTS
 
 
-def on_premises_remediation(target: Any, port: int, observation: TcpObservation) -> str:
-    source = "the Entra Connect server" if target.purpose == "directory-sync" else "the scanning machine's network"
-    text = f"Allow TCP {port_role(target, port)} from {source} to {target.name} ({target.host}) on every firewall between them."
+def on_premises_remediation(target: Any, port: int, observation: TcpObservation) -> Text:
+    source = msg("net.onprem.source.sync" if target.purpose == "directory-sync" else "net.onprem.source.scanner")
+    parts: list[Text] = [msg("net.onprem.allow", port=port_role(target, port), source=source, name=target.name,
+                             host=target.host)]
     if observation.status == "refused":
-        text += " A TCP reset came back: check that the service listens on the port and no host firewall rejects it."
+        parts.append(msg("net.onprem.refused"))
     elif observation.status == "filtered":
-        text += " Nothing came back: a firewall drops the traffic."
+        parts.append(msg("net.advice.filtered"))
     elif observation.status == "dns-failure":
-        text += f" The resolver has no address for {target.host}: register it in the internal DNS."
+        parts.append(msg("net.onprem.dns-failure", host=target.host))
     if target.purpose == "directory-sync" and port in (53, 88, 389):
-        text += f" Port {port} is needed over UDP as well, which a TCP probe does not test."
-    return text
+        parts.append(msg("net.onprem.udp", port=port))
+    return sentences(parts)
 
 
 # --- NET-003 -------------------------------------------------------------------------------
@@ -359,11 +403,11 @@ def on_premises_remediation(target: Any, port: int, observation: TcpObservation)
 )
 async def proxy_allows_required_endpoints(ctx: CheckContext) -> None:
     if not ctx.tcp.proxy:
-        ctx.skipped("network.proxy", "no proxy configured (network.proxy or HTTPS_PROXY): traffic goes direct")
+        ctx.skipped("network.proxy", msg("net.proxy.none"))
         return
     required = [t for t in plan_targets(ctx.inventory.endpoints()) if t.probeable and t.required]
     if not required:
-        ctx.skipped("network.services", "no required Microsoft endpoints selected (network.services)")
+        ctx.skipped("network.services", msg("net.proxy.no-services"))
         return
     observations = await asyncio.gather(*(ctx.tcp.via_proxy(t.host, t.port) for t in required))
     unreachable = [o for o in observations if o.status == "proxy-unreachable"]
@@ -377,52 +421,54 @@ async def proxy_allows_required_endpoints(ctx: CheckContext) -> None:
 def report_proxy_unreachable(ctx: CheckContext, observation: TcpObservation) -> None:
     ctx.failed(
         f"proxy {observation.proxy}",
-        f"the proxy {observation.proxy} does not accept connections",
-        expected="the proxy accepts a TCP connection",
-        observed=f"{observation.status}: {observation.detail}",
-        remediation="Check the proxy address in the profile (network.proxy) or HTTPS_PROXY, and that the proxy runs and is reachable from the client networks.",
+        msg("net.proxy.refuses", proxy=observation.proxy),
+        expected=msg("net.proxy.expected"),
+        observed=observed_text(observation),
+        remediation=msg("net.proxy.refuses.fix"),
         evidence=observation.all_evidence,
+        action=ActionRef(key="proxy.check", params={"proxy": observation.proxy or ""}),
     )
 
 
 def report_proxy_policy(ctx: CheckContext, target: ProbeTarget, observation: TcpObservation) -> None:
     kw = dict(expected=expected_text(observation), observed=observed_text(observation), evidence=observation.all_evidence)
     if observation.ok:
-        ctx.passed(target.resource, f"the proxy lets {target.label} through", **kw)
+        ctx.passed(target.resource, msg("net.proxy.lets-through", label=target.label), **kw)
         return
     if observation.status in UNPROVEN:
         report_unproven(ctx, target, observation, kw)
         return
     if not observable(observation):
-        ctx.errored(target.resource, f"{target.label} could not be tested through the proxy: {observation.detail}", **kw)
+        ctx.errored(target.resource, msg("net.proxy.untested", label=target.label, detail=detail_of(observation)),
+                    action=unassessed_action(observation), **kw)
         return
     ctx.failed(
         target.resource,
-        f"the proxy does not let {target.label} through: {proxy_verdict(observation)}",
+        msg("net.proxy.blocks", label=target.label, verdict=proxy_verdict(observation)),
         remediation=proxy_remediation(target, observation),
+        action=endpoint_action(target, observation),
         **kw,
     )
 
 
-def proxy_verdict(observation: TcpObservation) -> str:
+def proxy_verdict(observation: TcpObservation) -> Text:
     if observation.status == "proxy-auth-required":
-        return f"authentication required ({observation.http_status})"
+        return msg("net.proxy.verdict.auth", status=observation.http_status)
     if observation.status == "proxy-denied":
-        return "denied by policy (403)"
+        return msg("net.proxy.verdict.denied")
     if observation.status == "proxy-timeout":
-        return "no answer in time"
+        return msg("net.proxy.verdict.timeout")
     if observation.proxy_error == "upstream-failed":
-        return f"the proxy could not reach it ({observation.http_status})"
-    return f"unexpected answer ({observation.http_status})"
+        return msg("net.proxy.verdict.upstream", status=observation.http_status)
+    return msg("net.proxy.verdict.unexpected", status=observation.http_status)
 
 
-def proxy_remediation(target: ProbeTarget, observation: TcpObservation) -> str:
-    wildcard = f" and {', '.join(target.covers)}" if target.covers else ""
+def proxy_remediation(target: ProbeTarget, observation: TcpObservation) -> Text:
     if observation.status == "proxy-auth-required":
         return auth_advice(target.host)
     if observation.status == "proxy-denied":
-        return f"Add {target.host}{wildcard} on port {target.port} to the proxy's allow-list."
-    return (
-        f"The proxy accepted the request but could not reach {target.host}:{target.port}: allow the proxy "
-        "server's outbound connection to it on the firewall behind the proxy."
-    )
+        if target.covers:
+            return msg("net.proxy.allow.wildcard", host=target.host, wildcards=", ".join(target.covers),
+                       port=target.port)
+        return msg("net.proxy.allow", host=target.host, port=target.port)
+    return msg("net.proxy.upstream.fix", host=target.host, port=target.port)

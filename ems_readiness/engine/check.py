@@ -20,9 +20,11 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable
 
-from ems_readiness.engine.model import ActionRef, Evidence, Finding, GraphPermissions, Severity, Status, Text
+from ems_readiness.engine.model import (
+    ActionRef, Evidence, Finding, GraphPermissions, Severity, Status, Text, TextList,
+)
 from ems_readiness.engine.secrets import scrub
-from ems_readiness.engine.texts import CHECK_FIX, map_params, msg, render
+from ems_readiness.engine.texts import CHECK_FIX, JOINED, map_params, msg, render
 
 if TYPE_CHECKING:
     from ems_readiness.engine.context import CheckContext
@@ -115,7 +117,7 @@ class FindingSink:
         self,
         status: Status,
         resource: str,
-        message: str | Text,
+        message: str | Text | TextList,
         *,
         expected: Any = None,
         observed: Any = None,
@@ -132,6 +134,8 @@ class FindingSink:
         fields: dict[str, str | None] = {}
         for name, value in (("message", message), ("expected", expected), ("observed", observed),
                             ("remediation", remediation)):
+            if isinstance(value, TextList):
+                value = msg(JOINED, items=value)
             if isinstance(value, Text):
                 # data values are bounded and scrubbed like the English sentence they go into
                 texts[name] = map_params(value, lambda v: bound_text(v, 2000))  # type: ignore[assignment]

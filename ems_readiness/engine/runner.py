@@ -15,7 +15,10 @@ from ems_readiness.engine.catalogues import owner_roles
 from ems_readiness.engine.check import Check, bound_text, rollup
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import Inventory
-from ems_readiness.engine.model import UNKNOWN_EGRESS, CheckResult, Finding, Results, Status, ToolInfo, Vantage
+from ems_readiness.engine.model import (
+    UNKNOWN_EGRESS, ActionRef, CheckResult, Finding, Results, Status, ToolInfo, Vantage,
+)
+from ems_readiness.engine.texts import msg, render
 from ems_readiness.engine.sites import stamp_site
 from ems_readiness.probes.base import EvidenceLog, ProbeError, Stopwatch
 from ems_readiness.probes.proxy import redact_proxy_url
@@ -123,6 +126,7 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
 
     watch = Stopwatch()
     reason = None
+    reason_text = None  # the reason as a translatable text, when the exception carries one
     status: Status | None = None
     try:
         await asyncio.wait_for(check.fn(ctx), timeout=CHECK_TIME_LIMIT)
@@ -131,7 +135,7 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     except GraphNotSupported as exc:
         status, reason = Status.SKIP, str(exc)
     except ProbeError as exc:
-        status, reason = Status.ERROR, str(exc)
+        status, reason, reason_text = Status.ERROR, str(exc), getattr(exc, "text", None)
     except asyncio.TimeoutError:
         status, reason = Status.ERROR, f"the check did not finish within {CHECK_TIME_LIMIT:g} s"
     except Exception as exc:  # a check's bug is reported, never allowed to stop the scan
@@ -139,7 +143,7 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     findings = ctx.sink.findings
     if status is Status.ERROR and findings:
         # it stopped part-way: what it saw stands, and an error finding says what it could not see
-        ctx.errored(f"{check.id} (not completed)", f"The check stopped before it had examined everything: {reason}")
+        ctx.errored(f"{check.id} (not completed)", msg("runner.stopped", reason=reason_text or reason or ""))
         status = None
     if status is None:
         status = rollup(f.status for f in findings) or Status.SKIP
@@ -161,8 +165,10 @@ def not_read_result(check: Check, connection: TenantConnection) -> CheckResult:
     """A tenant check when the tenant was not read: an error finding that says why (the sign-in
     host that did not answer, the proxy that refused), which is what the customer must fix first."""
     reason = bound_text(connection.unread, 1000)
+    text = msg("runner.tenant-unread", reason=reason)
     finding = Finding(check_id=check.id, resource=connection.resource, status=Status.ERROR,
-                      message=f"The tenant was not read: {reason}")
+                      message=render(text), texts={"message": text},
+                      action=ActionRef(key="tenant.unread", params={"resource": connection.resource}))
     return result_of(check, Status.ERROR, f"the tenant was not read: {reason}", 0.0, [finding])
 
 

@@ -19,6 +19,8 @@ from ems_readiness.engine.model import Text, TextList, TextParam
 # the remediation a finding gets when it gives none: the check's own fix (translated in
 # data/check_texts.zh-CN.toml), rendered by the reports, not from the message catalogue
 CHECK_FIX = "check.fix"
+# a TextList given as a finding's sentence: its items, joined
+JOINED = "text.joined"
 
 
 class UnknownMessage(KeyError):
@@ -32,12 +34,12 @@ def catalogue(lang: str) -> dict[str, str]:
     return data_toml(f"messages.{lang}.toml")
 
 
-def msg(id: str, **params: object) -> Text:
+def msg(id: str, /, **params: object) -> Text:
     """The message `id` with its parameters; numbers and other values become their str()."""
     return Text(id=id, params={name: _param(value) for name, value in params.items()})
 
 
-def msg_n(id: str, n: int, **params: object) -> Text:
+def msg_n(id: str, n: int, /, **params: object) -> Text:
     """The singular (`id.one`) or plural (`id.other`) message, with `{n}` filled."""
     return msg(f"{id}.one" if n == 1 else f"{id}.other", n=n, **params)
 
@@ -45,6 +47,31 @@ def msg_n(id: str, n: int, **params: object) -> Text:
 def joined(items: Iterable[object], join: str = "semicolon") -> TextList:
     """Items (texts or values) joined by the separator `list.<join>` of the language."""
     return TextList(join=f"list.{join}", items=[_param(item) for item in items])
+
+
+def sentences(items: Iterable[object]) -> Text:
+    """Sentences one after the other (a space apart in English, none in Chinese)."""
+    return msg("text.sentences", sentences=joined(items, "sentence"))
+
+
+def catalogued(english: str, prefix: str) -> Text | str:
+    """A catalogue's English sentence (an endpoint's notes, say) as the message under `prefix` whose
+    English is exactly it, so it translates; a sentence not in the messages stays as it is."""
+    id = _by_english(prefix).get(english)
+    return msg(id) if id else english
+
+
+@cache
+def _by_english(prefix: str) -> dict[str, str]:
+    return {text: id for id, text in catalogue("en").items() if id.startswith(prefix)}
+
+
+def distinct(items: Iterable[Text | str]) -> list[Text | str]:
+    """`items` without repeats (as their English reads), in order."""
+    seen: dict[str, Text | str] = {}
+    for item in items:
+        seen.setdefault(render(item), item)
+    return list(seen.values())
 
 
 def _param(value: object) -> TextParam:

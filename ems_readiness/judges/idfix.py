@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from ems_readiness.engine.model import Text
+from ems_readiness.engine.texts import msg, render
 from ems_readiness.judges.ad_objects import AdObject, ObjectKind
 
 MAX_VALUE = 512  # an issue carries at most this much of an untrusted value
@@ -237,19 +239,32 @@ def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None,
     `routable` names top-level domains (without the dot) the caller declares routable although they
     are private, e.g. a lab's `.test` ([directory] routable_tlds).
     """
+    problem = upn_suffix_problem_text(suffix, tlds, routable)
+    return None if problem is None else render(problem)
+
+
+def upn_suffix_problem_text(suffix: str, tlds: frozenset[str] | None = None,
+                            routable: frozenset[str] = frozenset()) -> Text | None:
+    """`upn_suffix_problem` as a translatable text."""
     name = suffix.strip().rstrip(".").lower()
     if not name:
-        return "no suffix"
+        return msg("suffix.none")
     labels = name.split(".")
     if len(labels) == 1:
-        return f"single-label name {name!r} is not a DNS domain"
+        return msg("suffix.single-label", name=repr(name))
     if not all(_DNS_LABEL.match(label) for label in labels):
-        return f"{name!r} is not a valid DNS name"
+        return msg("suffix.invalid", name=repr(name))
     if name.endswith(".home.arpa") or name == "home.arpa":
-        return "home.arpa is reserved for home networks (RFC 8375)"
+        return msg("suffix.home-arpa")
     tld = labels[-1]
     if tld in routable:
         return None
+    known = "." + tld in (tlds if tlds is not None else default_tlds())
+    if tld in PRIVATE_TLDS and not (known and tld == "ad"):
+        return msg("suffix.private", tld=tld)
+    if not known:
+        return msg("suffix.unknown", tld=tld)
+    return None
     known = "." + tld in (tlds if tlds is not None else default_tlds())
     if tld in PRIVATE_TLDS and not (known and tld == "ad"):
         return f".{tld} is a private, non-routable top-level domain"

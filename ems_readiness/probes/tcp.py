@@ -43,7 +43,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import Evidence, Text
+from ems_readiness.engine.texts import msg, render
 from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
 from ems_readiness.probes.dns import is_ip_literal, normalize_host
 from ems_readiness.probes.proxy import (
@@ -63,11 +64,11 @@ PROXY = "proxy"
 PLAIN_HTTP_PORTS = frozenset({80})
 
 UNREACHABLE_ERRNOS = {
-    errno.EHOSTUNREACH: "host unreachable (ICMP host unreachable or admin-prohibited)",
-    errno.ENETUNREACH: "network unreachable (no route)",
+    errno.EHOSTUNREACH: msg("tcp.unreachable.host"),
+    errno.ENETUNREACH: msg("tcp.unreachable.network"),
     # a firewall on this machine (OUTPUT chain) rejecting the connection
-    errno.EPERM: "blocked by a firewall on this machine (EPERM)",
-    errno.EACCES: "blocked by a firewall on this machine (EACCES)",
+    errno.EPERM: msg("tcp.unreachable.firewall", errno="EPERM"),
+    errno.EACCES: msg("tcp.unreachable.firewall", errno="EACCES"),
 }
 
 CLOSE_TIMEOUT = 1.0
@@ -109,6 +110,7 @@ class TcpObservation:
     method: str | None = None  # through a proxy: "CONNECT" or "HEAD"
     dns_status: str | None = None
     dns_evidence: Evidence | None = None
+    detail_text: Text | str = ""  # `detail` as a translatable text
 
     @property
     def ok(self) -> bool:
@@ -127,7 +129,7 @@ class TcpObservation:
 class Attempt:
     address: str
     status: str
-    detail: str
+    detail: Text | str
     elapsed_ms: float
     errno_name: str | None = None
     syns: int = 1  # connects tried (a silent port of an answering host gets a second one)
@@ -146,7 +148,7 @@ class Attempt:
 class _Resolution:
     addresses: list[str] = field(default_factory=list)
     failure: str | None = None  # dns status when no address
-    detail: str = ""
+    detail: Text | str = ""
     evidence: Evidence | None = None
 
 
@@ -212,11 +214,11 @@ class TcpProbe:
             addresses=resolution.addresses,
             attempts=[a.as_data() for a in attempts],
             timeout_s=self.timeout,
-            detail=chosen.detail,
+            detail=render(chosen.detail),
         )
         return TcpObservation(
-            host, port, DIRECT, chosen.status, chosen.detail, evidence, self.timeout,
-            address=chosen.address, elapsed_ms=watch.ms, dns_evidence=resolution.evidence,
+            host, port, DIRECT, chosen.status, render(chosen.detail), evidence, self.timeout,
+            address=chosen.address, elapsed_ms=watch.ms, dns_evidence=resolution.evidence, detail_text=chosen.detail,
         )
 
     async def _resolve(self, host: str) -> _Resolution:
@@ -225,7 +227,7 @@ class TcpProbe:
         try:
             answer = await self.dns.addresses(host)
         except ProbeError as exc:
-            return _Resolution(failure="error", detail=f"the name could not be looked up: {exc}")
+            return _Resolution(failure="error", detail=msg("tcp.lookup-failed", error=str(exc)))
         status = str(answer.status)
         if status == "ok" and answer.addresses:
             return _Resolution(addresses=list(answer.addresses), evidence=answer.evidence)
@@ -235,11 +237,11 @@ class TcpProbe:
     def _observe_unresolved(self, host: str, port: int, resolution: _Resolution) -> TcpObservation:
         status = "error" if resolution.evidence is None else "dns-failure"
         evidence = self.evidence.record(
-            "tcp", authority(host, port), status, None, dns_status=resolution.failure, detail=resolution.detail
+            "tcp", authority(host, port), status, None, dns_status=resolution.failure, detail=render(resolution.detail)
         )
         return TcpObservation(
-            host, port, DIRECT, status, resolution.detail, evidence, self.timeout,
-            dns_status=resolution.failure, dns_evidence=resolution.evidence,
+            host, port, DIRECT, status, render(resolution.detail), evidence, self.timeout,
+            dns_status=resolution.failure, dns_evidence=resolution.evidence, detail_text=resolution.detail,
         )
 
     async def _attempt_addresses(self, addresses: list[str], port: int) -> list[Attempt]:
@@ -265,7 +267,8 @@ class TcpProbe:
             try:
                 outcome = await self._ask_proxy(host, port)
             except Exception as exc:  # a hostile proxy costs this target its answer, never the check
-                outcome = ProxyOutcome("error", f"the probe failed: {type(exc).__name__}: {printable(str(exc), 300)}", None, None, "CONNECT")
+                outcome = ProxyOutcome("error", msg("tcp.probe-failed", error=f"{type(exc).__name__}: {printable(str(exc), 300)}"),
+                                       None, None, "CONNECT")
         evidence = self.evidence.record(
             "proxy",
             authority(host, port),
@@ -276,13 +279,13 @@ class TcpProbe:
             http_status=outcome.http_status,
             error=outcome.kind,
             timeout_s=self.timeout,
-            detail=outcome.detail,
+            detail=render(outcome.detail),
             **outcome.facts,
         )
         return TcpObservation(
-            host, port, PROXY, outcome.status, outcome.detail, evidence, self.timeout,
+            host, port, PROXY, outcome.status, render(outcome.detail), evidence, self.timeout,
             elapsed_ms=watch.ms, http_status=outcome.http_status, proxy_error=outcome.kind, proxy=self.proxy_display,
-            method=outcome.method,
+            method=outcome.method, detail_text=outcome.detail,
         )
 
     async def _ask_proxy(self, host: str, port: int) -> "ProxyOutcome":
@@ -302,11 +305,7 @@ class TcpProbe:
     def _unproven_plain_http(self, host: str, port: int, code: int, reason: str, headers: dict[str, str]) -> "ProxyOutcome":
         server = printable(headers.get("server", ""), 80)
         answer = f"{code} {reason}".strip() + (f" (Server: {server})" if server else "")
-        detail = (
-            f"the proxy {self.proxy_display} returned {answer} for http://{authority(host, port)}/, but a plain-HTTP "
-            "answer through a proxy carries no proof of who sent it (the proxy or a gateway may answer for any host), "
-            "so whether the service answered cannot be told"
-        )
+        detail = msg("proxy.plain-http", proxy=self.proxy_display, answer=answer, url=f"http://{authority(host, port)}/")
         return ProxyOutcome("proxy-unverified", detail, code, None, "HEAD", {"server": server or None})
 
     async def _prove_origin(
@@ -314,7 +313,7 @@ class TcpProbe:
     ) -> "ProxyOutcome":
         """The tunnel is open; a TLS handshake with `host` whose certificate validates for it proves
         the target (or a proxy trusted to speak for it) answered."""
-        tunnel = f"the proxy {self.proxy_display} accepted CONNECT {authority(host, port)} (200)"
+        tunnel = msg("proxy.tunnel", proxy=self.proxy_display, target=authority(host, port))
         remaining = deadline - asyncio.get_running_loop().time()
         try:
             context = self._trusted_context()
@@ -326,31 +325,30 @@ class TcpProbe:
         except ssl.SSLCertVerificationError as exc:
             writer.transport.abort()
             reason = printable(exc.verify_message or str(exc), 300)
-            return ProxyOutcome("proxy-unverified", f"{tunnel}, but the certificate that answered does not validate for "
-                                f"{host} ({reason}): who answered cannot be told (TLS-003 and TLS-006 judge the chain)",
+            return ProxyOutcome("proxy-unverified", msg("proxy.cert-not-valid", tunnel=tunnel, host=host, reason=reason),
                                 200, None, "CONNECT", {"proof": "certificate-not-valid"})
         except ssl.SSLError as exc:
             writer.transport.abort()
             reason = printable(getattr(exc, "reason", None) or str(exc), 200)
-            return ProxyOutcome("proxy-unverified", f"{tunnel}, but what answered in the tunnel is not a TLS server for "
-                                f"{host} ({reason}): who answered cannot be told", 200, None, "CONNECT",
-                                {"proof": "no-tls"})
+            return ProxyOutcome("proxy-unverified", msg("proxy.no-tls", tunnel=tunnel, host=host, reason=reason),
+                                200, None, "CONNECT", {"proof": "no-tls"})
         except (TimeoutError, asyncio.TimeoutError, ConnectionAbortedError):  # the last: asyncio's handshake timeout
             writer.transport.abort()
-            return ProxyOutcome("proxy-no-answer", f"{tunnel}, but the target did not answer: no TLS handshake with "
-                                f"{host} completed within {self.timeout:g} s", 200, None, "CONNECT", {"proof": "none"})
+            return ProxyOutcome("proxy-no-answer", msg("proxy.no-answer", tunnel=tunnel, host=host,
+                                                       seconds=f"{self.timeout:g}"),
+                                200, None, "CONNECT", {"proof": "none"})
         except (ConnectionError, EOFError, OSError) as exc:
             writer.transport.abort()
             why = getattr(exc, "strerror", None) or type(exc).__name__
-            return ProxyOutcome("proxy-no-answer", f"{tunnel}, but the tunnel closed before a TLS handshake with {host} "
-                                f"completed ({why}): the target did not answer", 200, None, "CONNECT", {"proof": "none"})
+            return ProxyOutcome("proxy-no-answer", msg("proxy.closed", tunnel=tunnel, host=host, why=why),
+                                200, None, "CONNECT", {"proof": "none"})
         except ValueError as exc:  # no usable trust store
             writer.transport.abort()
-            return ProxyOutcome("error", f"{tunnel}; the answer could not be verified: {exc}", 200, None, "CONNECT")
+            return ProxyOutcome("error", msg("proxy.unverifiable", tunnel=tunnel, error=str(exc)), 200, None, "CONNECT")
         peer = describe_peer(writer.get_extra_info("peercert"))
         await close_writer(writer)
-        return ProxyOutcome("open", f"{tunnel} and a TLS handshake with {host} completed with a certificate that "
-                            f"validates for it{peer}", 200, None, "CONNECT", {"proof": "tls-verified"})
+        return ProxyOutcome("open", msg("proxy.open", tunnel=tunnel, host=host, peer=peer),
+                            200, None, "CONNECT", {"proof": "tls-verified"})
 
     def _trusted_context(self) -> ssl.SSLContext:
         if self._origin_context is None:
@@ -369,14 +367,14 @@ class ProxyOutcome:
     """What one request through the proxy showed; `facts` go into the evidence."""
 
     status: str
-    detail: str
+    detail: Text | str
     http_status: int | None
     kind: str | None  # the ProxyError kind, when the proxy refused or failed
     method: str
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def describe_peer(certificate: dict[str, Any] | None) -> str:
+def describe_peer(certificate: dict[str, Any] | None) -> Text | str:
     """' (subject CN login.microsoftonline.com, issued by DigiCert …)' from `getpeercert()`."""
     if not certificate:
         return ""
@@ -389,9 +387,13 @@ def describe_peer(certificate: dict[str, Any] | None) -> str:
         return None
 
     subject, issuer = field("subject"), field("issuer")
-    parts = [f"subject CN {subject}" if subject else None, f"issued by {issuer}" if issuer else None]
-    shown = ", ".join(p for p in parts if p)
-    return f" ({shown})" if shown else ""
+    if subject and issuer:
+        return msg("proxy.peer.both", subject=subject, issuer=issuer)
+    if subject:
+        return msg("proxy.peer.subject", subject=subject)
+    if issuer:
+        return msg("proxy.peer.issuer", issuer=issuer)
+    return ""
 
 
 class RoundTrips:
@@ -424,14 +426,11 @@ class RoundTrips:
         srtt, rttvar, _ = self._estimates[address]
         return min(self.timeout, max(self.floor, srtt + RTO_K * rttvar))
 
-    def basis(self, address: str) -> str:
-        """Why the bound is what it is, for the evidence."""
-        if address not in self._estimates:
-            return "nothing from this address answered: the full timeout"
+    def basis(self, address: str) -> Text:
+        """Why the bound is what it is (the address has answered), for the detail and the evidence."""
         srtt, rttvar, samples = self._estimates[address]
-        return (f"{samples} answered connect{'s' if samples != 1 else ''} to {address}: smoothed round trip "
-                f"{srtt * 1000:.1f} ms, variation {rttvar * 1000:.1f} ms; floor {self.floor:g} s, "
-                f"timeout {self.timeout:g} s")
+        return msg("tcp.rtt.basis", n=samples, address=address, srtt=f"{srtt * 1000:.1f}",
+                   rttvar=f"{rttvar * 1000:.1f}", floor=f"{self.floor:g}", timeout=f"{self.timeout:g}")
 
     def changed(self, address: str) -> asyncio.Future:
         """A future done when the next sample for `address` arrives (the bound may have shrunk)."""
@@ -456,9 +455,9 @@ async def attempt_connect(address: str, port: int, timeout: float, round_trips: 
         full = bound >= min(timeout, round_trips.timeout) - 0.001
         if full or asyncio.get_running_loop().time() + bound > deadline:
             break  # waited the full timeout, or no time left for another SYN
-    waited = f"within {timeout:.1f} s" if full else (
-        f"to {tries} SYNs, each given {bound * 1000:.0f} ms ({round_trips.basis(address)})")
-    return Attempt(address, "filtered", f"no answer from {address} {waited}", watch.ms, syns=tries, waited_s=bound)
+    detail = msg("tcp.filtered", address=address, seconds=f"{timeout:.1f}") if full else msg(
+        "tcp.filtered.derived", address=address, syns=tries, ms=f"{bound * 1000:.0f}", basis=round_trips.basis(address))
+    return Attempt(address, "filtered", detail, watch.ms, syns=tries, waited_s=bound)
 
 
 async def _one_connect(address: str, port: int, deadline: float, round_trips: RoundTrips) -> Attempt:
@@ -470,7 +469,7 @@ async def _one_connect(address: str, port: int, deadline: float, round_trips: Ro
     try:
         sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     except OSError as exc:
-        return Attempt(address, "error", f"no socket: {exc.strerror or exc}", watch.ms, errno_name(exc))
+        return Attempt(address, "error", msg("tcp.no-socket", error=exc.strerror or exc), watch.ms, errno_name(exc))
     connecting = None
     try:
         sock.setblocking(False)
@@ -485,7 +484,7 @@ async def _one_connect(address: str, port: int, deadline: float, round_trips: Ro
         connecting.result()
     except ConnectionRefusedError:
         round_trips.observe(address, loop.time() - started)
-        return Attempt(address, "refused", f"{address} refused the connection (TCP reset)", watch.ms, "ECONNREFUSED")
+        return Attempt(address, "refused", msg("tcp.refused", address=address), watch.ms, "ECONNREFUSED")
     except OSError as exc:
         return classify_os_error(address, exc, watch.ms)
     finally:
@@ -493,32 +492,31 @@ async def _one_connect(address: str, port: int, deadline: float, round_trips: Ro
             connecting.cancel()
         sock.close()
     round_trips.observe(address, loop.time() - started)
-    return Attempt(address, "open", f"connected to {address} in {watch.ms:.0f} ms", watch.ms)
+    return Attempt(address, "open", msg("tcp.open", address=address, ms=f"{watch.ms:.0f}"), watch.ms)
 
 
 def classify_os_error(address: str, exc: OSError, elapsed_ms: float) -> Attempt:
     name = errno_name(exc)
     if exc.errno in UNREACHABLE_ERRNOS:
-        return Attempt(address, "unreachable", f"{address}: {UNREACHABLE_ERRNOS[exc.errno]}", elapsed_ms, name)
+        return Attempt(address, "unreachable", msg("tcp.unreachable", address=address,
+                                                   why=UNREACHABLE_ERRNOS[exc.errno]), elapsed_ms, name)
     if exc.errno == errno.ETIMEDOUT:
-        return Attempt(address, "filtered", f"no answer from {address} (the system gave up)", elapsed_ms, name)
-    return Attempt(address, "error", f"connect to {address} failed: {exc.strerror or exc}", elapsed_ms, name)
+        return Attempt(address, "filtered", msg("tcp.gave-up", address=address), elapsed_ms, name)
+    return Attempt(address, "error", msg("tcp.connect-failed", address=address, error=exc.strerror or exc),
+                   elapsed_ms, name)
 
 
 def errno_name(exc: OSError) -> str | None:
     return errno.errorcode.get(exc.errno) if exc.errno is not None else None
 
 
-def dns_failure_detail(answer: Any, status: str) -> str:
+def dns_failure_detail(answer: Any, status: str) -> Text:
     data = getattr(getattr(answer, "evidence", None), "data", None) or {}
     resolver, address = data.get("resolver"), data.get("address")
-    who = f"resolver {resolver} ({address})" if resolver and address else f"resolver {resolver or address or ''}".strip()
-    texts = {
-        "nxdomain": f"{who} answered NXDOMAIN: the name does not exist",
-        "nodata": f"{who} answered with no address record (NODATA)",
-        "timeout": f"{who} did not answer in time",
-    }
-    return texts.get(status, f"{who} answered {status.upper()}")
+    who = f"{resolver} ({address})" if resolver and address else f"{resolver or address or ''}"
+    if status in ("nxdomain", "nodata", "timeout"):
+        return msg(f"tcp.dns.{status}", resolver=who)
+    return msg("tcp.dns.other", resolver=who, status=status.upper())
 
 
 async def close_writer(writer: asyncio.StreamWriter) -> None:

@@ -20,7 +20,7 @@ import re
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status
 from ems_readiness.engine.suppressions import is_suppressed
 
-from ems_readiness.reports.check_texts import FINDING_FIELDS, finding_text
+from ems_readiness.reports.check_texts import FINDING_FIELDS, check_text, finding_text
 from ems_readiness.reports.i18n import check_lang
 from ems_readiness.reports.sarif import check_level_finding
 
@@ -93,7 +93,7 @@ def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
     suppression = finding.suppressed
     return {
         "check_id": check.id,
-        "title": check.title,
+        "title": check_text(check.id, "title", check.title, lang),
         "area": check.area,
         "severity": check.severity.value,
         "responsibilities": "; ".join(check.responsibilities),

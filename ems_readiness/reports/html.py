@@ -394,5 +394,8 @@ def render(results: Results, lang: str = "en") -> str:
         status_label=partial(i18n.status_label, lang=lang),
         severity_label=partial(i18n.severity_label, lang=lang),
         change_label=partial(i18n.change_label, lang=lang),
+        area_label=partial(i18n.area_label, lang=lang),
+        scenario_label=partial(i18n.scenario_label, lang=lang),
+        responsibility_text=partial(i18n.responsibility_text, lang=lang),
         resource_label=partial(resource_label, lang=lang),
     )

@@ -125,7 +125,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "checklist.checks_count.one": {"en": "1 check", "zh-CN": "1 项检查"},
     "checklist.checks_count.other": {"en": "{n} checks", "zh-CN": "{n} 项检查"},
-    "checklist.shown_under": {"en": "details under {responsibility}", "zh-CN": "详情见 {responsibility}"},
+    "checklist.shown_under": {"en": "details under “{responsibility}”", "zh-CN": "详情见“{responsibility}”"},
     "checklist.other_checks": {
         "en": "Checks not mapped to a responsibility",
         "zh-CN": "未映射到职责的检查",
@@ -206,6 +206,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "change.still-failing": {"en": "Still failing", "zh-CN": "仍未通过"},
     "change.unchanged": {"en": "Unchanged", "zh-CN": "未变化"},
     "change.gone": {"en": "Gone", "zh-CN": "已消失"},
+    # Areas of the checks (a check's `area`; an area without an entry shows as it is)
+    "area.dns": {"en": "DNS", "zh-CN": "DNS"},
+    "area.tls": {"en": "TLS", "zh-CN": "TLS"},
+    "area.network": {"en": "Network", "zh-CN": "网络"},
+    "area.domains": {"en": "Domains", "zh-CN": "域"},
+    "area.directory-sync": {"en": "Directory synchronization", "zh-CN": "目录同步"},
+    "area.directory": {"en": "On-premises directory", "zh-CN": "本地目录"},
+    "area.intune": {"en": "Intune", "zh-CN": "Intune"},
+    "area.licensing": {"en": "Licensing", "zh-CN": "许可"},
+    "area.devices": {"en": "Devices", "zh-CN": "设备"},
+    "area.identity": {"en": "Identity", "zh-CN": "标识"},
+    "area.security": {"en": "Security", "zh-CN": "安全"},
+    # Demo scenarios
+    "scenario.unready": {"en": "unready", "zh-CN": "未就绪"},
+    "scenario.ready": {"en": "ready", "zh-CN": "已就绪"},
 }
 
 
@@ -244,6 +259,24 @@ def severity_label(severity: str, lang: str) -> str:
 
 def change_label(change: str, lang: str) -> str:
     return t(f"change.{change}", lang)
+
+
+def area_label(area: str, lang: str) -> str:
+    """A check's area in words; an area of a third-party check without an entry stays as it is."""
+    return STRINGS[f"area.{area}"][check_lang(lang)] if f"area.{area}" in STRINGS else area
+
+
+def scenario_label(scenario: str, lang: str) -> str:
+    key = f"scenario.{scenario}"
+    return STRINGS[key][check_lang(lang)] if key in STRINGS else scenario
+
+
+def responsibility_text(key: str, lang: str) -> str:
+    """A responsibility's text in `lang`; an unknown key shows as the key."""
+    try:
+        return responsibilities().get(key).text[check_lang(lang)]
+    except KeyError:
+        return key
 
 
 def phase_name(phase: str, lang: str) -> str:
