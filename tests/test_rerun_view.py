@@ -81,7 +81,7 @@ def test_results_chips_lists_summary_and_diff_agree(pairs, name):
         assert marked.count(change) + gone.count(change) == counts[change]
     # (NET-004 times real round trips: on a loaded machine the ready demo may warn, so no count is pinned at 0)
     if name == "fixing":
-        assert counts["fixed"] > 20 and counts["regressed"] == 0
+        assert counts["fixed"] > 20
     else:
         assert counts["regressed"] > 10
 
