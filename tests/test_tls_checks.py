@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from ems_readiness.engine.texts import render
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import TlsTarget
 from ems_readiness.engine.model import Finding, Status
@@ -230,7 +231,7 @@ def test_tls003_broken_chains(case, words, tls_servers, tls_dns):
 
 def test_tls003_remediation_follows_the_cause(tls_servers, tls_dns):
     incomplete = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "incomplete")]))
-    assert incomplete.remediation == tls.PATH_REMEDIATION["incomplete"]
+    assert incomplete.remediation == render(tls.PATH_REMEDIATION["incomplete"])
     assert "intermediate" in incomplete.remediation
 
 
@@ -240,7 +241,7 @@ def test_tls003_with_the_system_trust_store_the_private_issuer_is_missing(tls_se
     finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")], trust="system"))
     assert finding.status is Status.FAIL
     assert "chain incomplete" in finding.message and "neither served nor in the trust store" in finding.message
-    assert finding.remediation == tls.PATH_REMEDIATION["incomplete"]
+    assert finding.remediation == render(tls.PATH_REMEDIATION["incomplete"])
 
 
 # -- TLS-004 ----------------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def test_tls005_legacy_versions_that_could_not_be_tested_are_an_error_not_a_pass
             self.findings = []
 
         def errored(self, resource, message, **kw):
-            self.findings.append(("error", message, kw["observed"]))
+            self.findings.append(("error", render(message), render(kw["observed"])))
 
     evidence = EvidenceLog().record(
         "tls", "sts.contoso.test:443 versions", "ok", 1.0, reasons={"TLSv1": "this machine's OpenSSL cannot offer TLSv1"}
@@ -366,7 +367,7 @@ def test_tls005_unknown_versions_are_an_error():
             self.findings = []
 
         def errored(self, resource, message, **kw):
-            self.findings.append(("error", message))
+            self.findings.append(("error", render(message)))
 
     ctx = Ctx()
     target = TlsTarget("sts.contoso.test", 443, "profile")

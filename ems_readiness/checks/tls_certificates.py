@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.judges.tls import (
     KnownRoots,
     TrustStore,
@@ -47,11 +49,32 @@ def resource(target: Any) -> str:
     return f"{target.host}:{target.port}"
 
 
-def origin_text(target: Any) -> str:
+def origin_text(target: Any) -> Text | str:
     origin = getattr(target, "origin", "profile")
     if origin.startswith("federation:"):
-        return f" (sign-in host of the federated domain {origin.partition(':')[2]})"
+        return msg("tls.origin.federation", domain=origin.partition(":")[2])
     return ""
+
+
+def where_text(target: Any) -> Text:
+    """'sts.contoso.com:443 (sign-in host of the federated domain contoso.com)'."""
+    return msg("tls.where", resource=resource(target), origin=origin_text(target))
+
+
+def renew(target: Any) -> ActionRef:
+    """TLS-001 (expired or expiring) and TLS-003 (a chain rejected for an expired certificate): one
+    certificate to renew on one host, whichever check saw it."""
+    return ActionRef(key="tls.renew-certificate", params={"host": resource(target)})
+
+
+def unexamined(observation: Any) -> ActionRef:
+    """Why a host could not be examined, as its action: a resolver that does not answer is shared
+    with every other check it stopped."""
+    dns = getattr(observation, "dns_evidence", None)
+    if dns is not None and dns.outcome != "ok" and dns.data.get("resolver"):
+        return ActionRef(key="dns.resolver-unanswered",
+                         params={"resolver": f"{dns.data.get('resolver')} ({dns.data.get('address')})"})
+    return ActionRef(key="tls.handshake-failed", params={"status": str(getattr(observation, "status", "error"))})
 
 
 def trust_store(profile: Any) -> TrustStore:
@@ -71,11 +94,7 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
     `error` findings, and no hosts at all a `skip`."""
     targets = await ctx.inventory.tls_hosts()
     if not targets:
-        ctx.skipped(
-            "tls.hosts",
-            "No TLS hosts to examine: none are listed in the profile's [tls] hosts and no federated domain "
-            "names a sign-in host.",
-        )
+        ctx.skipped("tls.hosts", msg("tls.no-hosts"))
         return []
     observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets), return_exceptions=True)
     reached = []
@@ -83,20 +102,21 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
         if isinstance(observation, Exception):
             ctx.errored(
                 resource(target),
-                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: {reason(observation)}",
-                expected="a completed TLS handshake",
+                msg("tls.unexamined", where=where_text(target), reason=reason(observation)),
+                expected=msg("tls.handshake.expected"),
                 observed="probe-error",
+                action=ActionRef(key="tls.handshake-failed", params={"status": "probe-error"}),
             )
         elif observation.ok:
             reached.append((target, observation))
         else:
             ctx.errored(
                 resource(target),
-                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: "
-                f"{observation.describe()}",
-                expected="a completed TLS handshake",
+                msg("tls.unexamined", where=where_text(target), reason=observation.describe()),
+                expected=msg("tls.handshake.expected"),
                 observed=observation.status,
                 evidence=observation.all_evidence,
+                action=unexamined(observation),
             )
     return reached
 
@@ -116,10 +136,11 @@ def judging(ctx: Any, where: str, observation: Any) -> Iterator[None]:
     except Exception as exc:  # a hostile certificate must not take the other hosts' verdicts with it
         ctx.errored(
             where,
-            f"Could not judge the certificate chain of {where}: {reason(exc)}",
-            expected="a chain whose certificates can be read",
+            msg("tls.unjudged", where=where, reason=reason(exc)),
+            expected=msg("tls.unjudged.expected"),
             observed=observation.describe() if hasattr(observation, "describe") else None,
             evidence=observation.all_evidence,
+            action=ActionRef(key="tls.unreadable-chain", params={"host": where}),
         )
 
 
@@ -151,18 +172,22 @@ async def certificate_validity(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_validity(observation.chain, now(), warn_days, store)
-            where = f"{resource(target)}{origin_text(target)}"
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            where = where_text(target)
+            report = {"expected": verdict.expected_text, "observed": verdict.observed_text,
+                      "evidence": observation.all_evidence}
             if verdict.state == "valid":
-                ctx.passed(resource(target), f"The certificate of {where} is {verdict.observed}.", **report)
+                ctx.passed(resource(target), msg("tls.validity.ok", where=where, observed=verdict.observed_text),
+                           **report)
             elif verdict.state == "expiring":
                 ctx.warned(
                     resource(target),
-                    f"The certificate of {where} expires within {warn_days} days: {verdict.observed}. Renew it now.",
+                    msg("tls.validity.soon", where=where, days=warn_days, observed=verdict.observed_text),
+                    action=renew(target),
                     **report,
                 )
             else:
-                ctx.failed(resource(target), f"The certificate of {where} is not valid now: {verdict.observed}.", **report)
+                ctx.failed(resource(target), msg("tls.validity.invalid", where=where, observed=verdict.observed_text),
+                           action=renew(target), **report)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,39 +214,28 @@ async def certificate_name(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_name(observation.leaf, target.host)
-            where = f"{resource(target)}{origin_text(target)}"
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            where = where_text(target)
+            report = {"expected": verdict.expected_text, "observed": verdict.observed_text,
+                      "evidence": observation.all_evidence}
+            name_action = ActionRef(key="tls.certificate-name", params={"host": resource(target)})
             if verdict.via == "san":
-                ctx.passed(resource(target), f"The certificate of {where} covers {target.host}.", **report)
+                ctx.passed(resource(target), msg("tls.name.ok", where=where, host=target.host), **report)
             elif verdict.via == "subject-cn":
-                ctx.warned(
-                    resource(target),
-                    f"The certificate of {where} names {target.host} only in its subject CN and has no subjectAltName; "
-                    "current browsers and many clients require the name in the SAN.",
-                    **report,
-                )
+                ctx.warned(resource(target), msg("tls.name.cn-only", where=where, host=target.host),
+                           action=name_action, **report)
             else:
-                ctx.failed(
-                    resource(target),
-                    f"The certificate presented by {where} does not cover {target.host}; it is for "
-                    f"{', '.join(verdict.names) or 'no name at all'}.",
-                    **report,
-                )
+                names = ", ".join(verdict.names) or msg("tls.name.nothing")
+                ctx.failed(resource(target), msg("tls.name.wrong", where=where, host=target.host, names=names),
+                           action=name_action, **report)
 
 
 # ---------------------------------------------------------------------------------------------
 # TLS-003
 
-PATH_REMEDIATION = {
-    "incomplete": "Configure the server to send the intermediate certificate(s) with the leaf (the full chain, "
-    "leaf first; on Windows import the intermediate into the computer's Intermediate Certification Authorities "
-    "store), so clients that do not fetch missing intermediates can build the chain.",
-    "untrusted-root": "Replace the certificate with one issued by a publicly trusted certification authority; "
-    "clients outside your organisation do not trust this root.",
-    "self-signed": "Replace the self-signed certificate with one issued by a publicly trusted certification "
-    "authority; self-signed certificates are for labs only.",
-    "expired": "Renew the expired certificate (see TLS-001) and install it with its intermediates.",
-}
+PATH_REMEDIATION = {state: msg(f"tls.path.fix.{state}")
+                    for state in ("incomplete", "untrusted-root", "self-signed", "expired")}
+PATH_ACTIONS = {"incomplete": "tls.send-intermediates", "untrusted-root": "tls.public-certificate",
+                "self-signed": "tls.public-certificate"}
 
 
 @check(
@@ -246,19 +260,22 @@ async def certificate_chain(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_path(observation.chain, target.host, store, now())
-            where = f"{resource(target)}{origin_text(target)}"
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            where = where_text(target)
+            report = {"expected": verdict.expected_text, "observed": verdict.observed_text,
+                      "evidence": observation.all_evidence}
             if verdict.ok:
-                ctx.passed(
-                    resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report
-                )
+                ctx.passed(resource(target), msg("tls.chain.ok", where=where, anchor=verdict.anchor), **report)
             elif verdict.state == "no-trust-store":
-                ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
+                ctx.errored(resource(target), msg("tls.chain.unvalidated", where=where, reason=verdict.reason_text),
+                            action=ActionRef(key="tls.trust-store", params={}), **report)
             else:
+                action = renew(target) if verdict.state == "expired" else ActionRef(
+                    key=PATH_ACTIONS.get(verdict.state, "tls.fix-chain"), params={"host": resource(target)})
                 ctx.failed(
                     resource(target),
-                    f"The chain served by {where} does not validate: {verdict.reason}.",
+                    msg("tls.chain.invalid", where=where, reason=verdict.reason_text),
                     remediation=PATH_REMEDIATION.get(verdict.state),
+                    action=action,
                     **report,
                 )
 
@@ -288,16 +305,16 @@ async def certificate_strength(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_strength(observation.chain)
-            where = f"{resource(target)}{origin_text(target)}"
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            where = where_text(target)
+            report = {"expected": verdict.expected_text, "observed": verdict.observed_text,
+                      "evidence": observation.all_evidence}
             if verdict.ok:
-                ctx.passed(
-                    resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report
-                )
+                ctx.passed(resource(target), msg("tls.strength.ok", where=where), **report)
             else:
                 ctx.failed(
                     resource(target),
-                    f"The chain served by {where} has weak keys or signatures: {'; '.join(verdict.problems)}.",
+                    msg("tls.strength.weak", where=where, problems=joined(verdict.problem_texts)),
+                    action=ActionRef(key="tls.stronger-certificate", params={"host": resource(target)}),
                     **report,
                 )
 
@@ -331,39 +348,41 @@ async def protocol_versions(ctx: Any) -> None:
 
 
 def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evidence: list) -> None:
-    where = f"{resource(target)}{origin_text(target)}"
+    where = where_text(target)
     report = {
-        "expected": "TLSv1.2 or TLSv1.3 accepted; TLSv1 and TLSv1.1 refused",
+        "expected": msg("tls.versions.expected"),
         "observed": versions_text(accepted),
         "evidence": evidence,
     }
     modern = [v for v in MODERN_VERSIONS if accepted.get(v)]
     legacy = [v for v in LEGACY_VERSIONS if accepted.get(v)]
     untested = [v for v in LEGACY_VERSIONS if accepted.get(v) is None]
+    both = {"modern": joined(modern, "and"), "legacy": joined(legacy, "and"), "untested": joined(untested, "and")}
     if not modern:
         if any(accepted.get(v) is None for v in MODERN_VERSIONS):
-            ctx.errored(resource(target), f"Could not tell whether {where} accepts TLS 1.2 or 1.3.", **report)
+            ctx.errored(resource(target), msg("tls.versions.unknown", where=where),
+                        action=ActionRef(key="tls.handshake-failed", params={"status": "versions"}), **report)
         else:
-            ctx.failed(resource(target), f"{where} accepts neither TLS 1.2 nor TLS 1.3.", **report)
+            ctx.failed(resource(target), msg("tls.versions.none", where=where),
+                       action=ActionRef(key="tls.enable-modern", params={"host": resource(target)}), **report)
     elif legacy:
-        ctx.warned(resource(target), f"{where} still accepts {' and '.join(legacy)}; disable them.", **report)
+        ctx.warned(resource(target), msg("tls.versions.legacy", where=where, **both),
+                   action=ActionRef(key="tls.disable-legacy", params={"host": resource(target)}), **report)
     elif untested:
         recorded = getattr(accepted, "evidence", None)
         reasons = recorded.data.get("reasons", {}) if recorded is not None else {}
-        why = "; ".join(f"{v}: {reasons[v]}" for v in untested if reasons.get(v)) or "no reason recorded"
-        ctx.errored(
-            resource(target),
-            f"{where} accepts {' and '.join(modern)}, but whether it still accepts {' and '.join(untested)} "
-            f"could not be tested ({why}).",
-            **report,
-        )
+        said = [msg("tls.versions.reason", version=v, reason=reasons[v]) for v in untested if reasons.get(v)]
+        why = joined(said) if said else msg("tls.versions.no-reason")
+        ctx.errored(resource(target), msg("tls.versions.untested", where=where, why=why, **both),
+                    action=ActionRef(key="tls.handshake-failed", params={"status": "versions"}), **report)
     else:
-        ctx.passed(resource(target), f"{where} accepts {' and '.join(modern)} and no older version.", **report)
+        ctx.passed(resource(target), msg("tls.versions.ok", where=where, **both), **report)
 
 
-def versions_text(accepted: dict[str, bool | None]) -> str:
-    words = {True: "accepted", False: "refused", None: "not tested"}
-    return ", ".join(f"{version}: {words[value]}" for version, value in accepted.items())
+def versions_text(accepted: dict[str, bool | None]) -> Text:
+    words = {True: "accepted", False: "refused", None: "not-tested"}
+    return msg("text.joined", items=joined(
+        (msg(f"tls.versions.{words[value]}", version=version) for version, value in accepted.items()), "comma"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,12 +412,12 @@ async def no_interception(ctx: Any) -> None:
     # once per host:port, however many services list it (as plan_targets does for NET-001)
     targets = list(dict.fromkeys((e.host.lower(), port) for e in endpoints for port in tls_ports(e.ports)))
     if not targets:
-        ctx.skipped("network.services", "No Microsoft endpoints marked tls = true for the selected services.")
+        ctx.skipped("network.services", msg("tls.intercept.no-endpoints"))
         return
     via_proxy = bool(ctx.profile.network.proxy)
     known, store = known_roots(ctx.profile), trust_store(ctx.profile)
     observations = await asyncio.gather(*(ctx.tls.handshake(h, p, via_proxy=via_proxy) for h, p in targets))
-    path = "through the proxy" if via_proxy else "direct connection"
+    path = msg("tls.intercept.via-proxy" if via_proxy else "tls.intercept.direct")
     for (host, port), observation in zip(targets, observations, strict=True):
         anchors = known if known.operates(host) else known.for_third_party(public_ca_store())
         with judging(ctx, f"{host}:{port}", observation):
@@ -411,31 +430,28 @@ def tls_ports(ports: list[int]) -> list[int]:
 
 
 def report_interception(
-    ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: str
+    ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: Text
 ) -> None:
     evidence = observation.all_evidence
     if not observation.ok:
         ctx.errored(
             where,
-            f"Could not check {where} for interception ({path}): {observation.describe()}",
-            expected="a completed TLS handshake",
+            msg("tls.intercept.unchecked", where=where, path=path, reason=observation.describe()),
+            expected=msg("tls.handshake.expected"),
             observed=observation.status,
             evidence=evidence,
+            action=unexamined(observation),
         )
         return
     verdict = judge_interception(observation.chain, host, known, store)
-    report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": evidence}
+    report = {"expected": verdict.expected_text, "observed": verdict.observed_text, "evidence": evidence}
+    # one change on the inspecting device: every endpoint it re-signs is an item of the same action
+    exempt = ActionRef(key="tls.exempt-inspection", params={})
     if verdict.state == "clean":
-        ctx.passed(
-            where,
-            f"TLS to {where} is not intercepted ({path}): the chain is issued under '{verdict.anchor}'.",
-            **report,
-        )
+        ctx.passed(where, msg("tls.intercept.ok", where=where, path=path, anchor=verdict.anchor), **report)
     elif verdict.state == "unconfirmed":
-        ctx.warned(where, f"{where} ({path}): {verdict.reason}.", **report)
+        ctx.warned(where, msg("tls.intercept.unconfirmed", where=where, path=path, reason=verdict.reason_text),
+                   action=exempt, **report)
     else:
-        ctx.failed(
-            where,
-            f"TLS to {where} is intercepted ({path}): {verdict.reason}.",
-            **report,
-        )
+        ctx.failed(where, msg("tls.intercept.found", where=where, path=path, reason=verdict.reason_text),
+                   action=exempt, **report)

@@ -22,7 +22,7 @@ import ipaddress
 import re
 import ssl
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -33,6 +33,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+from ems_readiness.engine.model import Text
+from ems_readiness.engine.texts import joined, msg, msg_n, render
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -203,7 +206,12 @@ def role(index: int, cert: x509.Certificate) -> str:
 
 
 def labelled(index: int, cert: x509.Certificate) -> str:
-    return f"{role(index, cert)} '{display_name(cert.subject)}'"
+    return render(labelled_text(index, cert))
+
+
+def labelled_text(index: int, cert: x509.Certificate) -> Text:
+    """"leaf 'sts.contoso.com'", "intermediate '…'", "root '…'" as a translatable text."""
+    return msg(f"tls.cert.{role(index, cert)}", name=display_name(cert.subject))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,12 +320,20 @@ class ValidityJudgement:
     not_before: dt.datetime
     not_after: dt.datetime
     days: int  # days left (valid/expiring), days since expiry, days until start
-    expected: str
-    observed: str
+    expected_text: Text
+    observed_text: Text
 
     @property
     def ok(self) -> bool:
         return self.state == "valid"
+
+    @property
+    def expected(self) -> str:
+        return render(self.expected_text)
+
+    @property
+    def observed(self) -> str:
+        return render(self.observed_text)
 
 
 def judge_validity(
@@ -329,47 +345,42 @@ def judge_validity(
     warn_days = min(max(warn_days, 0), MAX_WARN_DAYS)
     walk = walk_chain(chain, store or TrustStore((), "none"))
     candidates = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
-    expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
+    expected = msg("tls.validity.expected", date=day(now + dt.timedelta(days=warn_days)), warn_days=warn_days)
     on_path = [c for _, c in candidates]
     stale = [
-        f"{labelled(i, c)} expired {day(c.not_valid_after_utc)}"
+        msg("tls.validity.stale-item", who=labelled_text(i, c), date=day(c.not_valid_after_utc))
         for i, c in enumerate(chain)
         if c not in on_path and c.not_valid_after_utc < now
     ]
-    note = f"; served but not on the validated path, so not judged: {', '.join(stale)}" if stale else ""
+    note: Text | str = msg("tls.validity.stale", items=joined(stale, "comma")) if stale else ""
 
-    def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
-        who = labelled(index, cert)
-        observed = (text if index == 0 else f"{who}: {text}") + note
+    def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: Text) -> ValidityJudgement:
+        who = labelled_text(index, cert)
+        said = text if index == 0 else msg("tls.validity.who", who=who, text=text)
+        observed = msg("tls.validity.observed", text=said, note=note)
         return ValidityJudgement(
-            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
+            state, render(who), cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
         )
 
     for index, cert in candidates:
         if cert.not_valid_after_utc < now:
             ago = (now - cert.not_valid_after_utc).days
-            return verdict(
-                "expired", index, cert, ago, f"expired {day(cert.not_valid_after_utc)} ({plural(ago, 'day')} ago)"
-            )
+            return verdict("expired", index, cert, ago, msg("tls.validity.expired", date=day(cert.not_valid_after_utc),
+                                                            days=msg_n("tls.days.ago", ago)))
     for index, cert in candidates:
         if cert.not_valid_before_utc > now:
             until = (cert.not_valid_before_utc - now).days
-            return verdict(
-                "not-yet-valid",
-                index,
-                cert,
-                until,
-                f"not valid before {day(cert.not_valid_before_utc)} (in {plural(until, 'day')})",
-            )
+            return verdict("not-yet-valid", index, cert, until,
+                           msg("tls.validity.not-yet", date=day(cert.not_valid_before_utc),
+                               days=msg_n("tls.days.in", until)))
     index, cert = min(candidates, key=lambda pair: pair[1].not_valid_after_utc)
     left = (cert.not_valid_after_utc - now).days
+    days_left = msg_n("tls.days.left", left)
     if left < warn_days:
-        return verdict(
-            "expiring", index, cert, left, f"expires {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
-        )
-    return verdict(
-        "valid", index, cert, left, f"valid until {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
-    )
+        return verdict("expiring", index, cert, left,
+                       msg("tls.validity.expiring", date=day(cert.not_valid_after_utc), days=days_left))
+    return verdict("valid", index, cert, left,
+                   msg("tls.validity.valid", date=day(cert.not_valid_after_utc), days=days_left))
 
 
 def plural(count: int, word: str) -> str:
@@ -385,22 +396,32 @@ class NameJudgement:
     matches: bool
     via: str | None  # "san" | "subject-cn" | None
     names: list[str]  # the names the certificate carries
-    expected: str
-    observed: str
+    expected_text: Text
+    observed_text: Text
+
+    @property
+    def expected(self) -> str:
+        return render(self.expected_text)
+
+    @property
+    def observed(self) -> str:
+        return render(self.observed_text)
 
 
 def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     host = host.lower().rstrip(".")
     ip = parse_ip(host)
-    expected = f"a SAN {'iPAddress' if ip else 'dNSName'} covering {host}"
+    expected = msg("tls.name.expected", kind="iPAddress" if ip else "dNSName", host=host)
     sans = san_names(leaf)
     if sans is not None:
         matched = any(name_covers(name, host, ip) for name in sans)
-        shown = ", ".join(clean_text(n) for n in sans[:50]) + (f" and {len(sans) - 50} more" if len(sans) > 50 else "")
-        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {shown or '(empty)'}")
+        more: Text | str = msg("tls.name.more", n=len(sans) - 50) if len(sans) > 50 else ""
+        shown = msg("tls.name.san", names=", ".join(clean_text(n) for n in sans[:50]), more=more) if sans \
+            else msg("tls.name.san.empty")
+        return NameJudgement(matched, "san" if matched else None, sans, expected, shown)
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
-    observed = f"no SAN extension; subject CN: {cn or '(none)'}"
+    observed = msg("tls.name.no-san", cn=cn) if cn else msg("tls.name.no-san.no-cn")
     return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed)
 
 
@@ -482,92 +503,91 @@ def walk_chain(
 @dataclass(frozen=True)
 class PathJudgement:
     state: str  # trusted | self-signed | incomplete | untrusted-root | expired | rejected | no-trust-store
-    reason: str
+    reason_text: Text
     anchor: str | None  # display name of the trusted root reached
     path: list[str]  # display names from the leaf upwards, as walked
-    expected: str
-    observed: str
+    expected_text: Text
+    observed_text: Text
 
     @property
     def ok(self) -> bool:
         return self.state == "trusted"
 
+    @property
+    def reason(self) -> str:
+        return render(self.reason_text)
+
+    @property
+    def expected(self) -> str:
+        return render(self.expected_text)
+
+    @property
+    def observed(self) -> str:
+        return render(self.observed_text)
+
 
 def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now: dt.datetime) -> PathJudgement:
-    expected = f"the served chain leads to a root in the trust store ({store.source}) and validates"
+    expected = msg("tls.path.expected", source=store.source)
     leaf = chain[0]
 
-    def verdict(state: str, reason: str, walk: ChainWalk | None = None) -> PathJudgement:
+    def verdict(state: str, reason: Text, walk: ChainWalk | None = None) -> PathJudgement:
         path = [display_name(c.subject) for c in (walk.path if walk else [leaf])]
         anchor = display_name(walk.anchor.subject) if walk and walk.anchor is not None else None
-        shown = " → ".join(path + ([f"{anchor} (trust store)"] if anchor else []))
-        return PathJudgement(state, reason, anchor, path, expected, f"{reason}; chain as served and walked: {shown}")
+        shown = msg("tls.path.anchored", path=" → ".join(path), anchor=anchor) if anchor else " → ".join(path)
+        return PathJudgement(state, reason, anchor, path, expected, msg("tls.path.observed", reason=reason, chain=shown))
 
     if is_self_signed(leaf):
-        return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
+        return verdict("self-signed", msg("tls.path.self-signed", name=display_name(leaf.subject)))
     if store.verifier_store is None:
-        return verdict("no-trust-store", f"the trust store is empty ({store.source})")
+        return verdict("no-trust-store", msg("tls.path.no-store", source=store.source))
     walk = walk_chain(chain, store)
     if walk.anchor is None:
         return verdict(*_unanchored(walk, len(chain)), walk)
     problem = _path_time_problem(walk, now)
     if problem:
-        return verdict("expired", problem + _apart_from_time(chain, host, store, walk), walk)
+        return verdict("expired", msg("tls.path.time", problem=problem,
+                                      apart=_apart_from_time(chain, host, store, walk)), walk)
     rejection = _verify(chain, host, store, now)
     if rejection:
-        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk)
-    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk)
+        return verdict("rejected", msg("tls.path.rejected", rejection=rejection), walk)
+    return verdict("trusted", msg("tls.path.trusted", name=display_name(walk.anchor.subject)), walk)
 
 
-def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
+def _unanchored(walk: ChainWalk, served: int) -> tuple[str, Text]:
     top = walk.top
     if walk.self_signed_top:
-        return (
-            "untrusted-root",
-            f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store",
-        )
+        return "untrusted-root", msg("tls.path.root-untrusted", name=display_name(top.subject))
     missing = display_name(top.issuer)
     if len(walk.path) > 1 and is_self_issued(top):
-        key = "neither served nor in the trust store"
-        return "untrusted-root", f"the chain ends at root '{display_name(top.subject)}', whose signing key is {key}"
+        return "untrusted-root", msg("tls.path.root-key-unknown", name=display_name(top.subject))
     if len(walk.path) == 1:
         # Public CAs never sign leaves from a root, so a leaf whose issuer is unknown lacks an intermediate.
-        sent = (
-            "only the leaf was served"
-            if served == 1
-            else f"none of the {served - 1} other served certificates issued the leaf"
-        )
-        return (
-            "incomplete",
-            f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store",
-        )
-    ends = f"the served chain ends at intermediate '{display_name(top.subject)}'"
-    return "incomplete", f"chain incomplete: {ends}, whose issuer '{missing}' is neither served nor in the trust store"
+        if served == 1:
+            return "incomplete", msg("tls.path.incomplete.leaf-only", issuer=missing)
+        return "incomplete", msg("tls.path.incomplete.others", n=served - 1, issuer=missing)
+    return "incomplete", msg("tls.path.incomplete.intermediate", name=display_name(top.subject), issuer=missing)
 
 
-def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
+def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> Text | None:
     certs = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
     for index, cert in certs:
-        who = labelled(index, cert) if index < len(walk.path) else f"root '{display_name(cert.subject)}'"
+        who = labelled_text(index, cert) if index < len(walk.path) else msg("tls.cert.root",
+                                                                           name=display_name(cert.subject))
         if cert.not_valid_after_utc < now:
-            return f"{who} expired {day(cert.not_valid_after_utc)}"
+            return msg("tls.path.cert-expired", who=who, date=day(cert.not_valid_after_utc))
         if cert.not_valid_before_utc > now:
-            return f"{who} is not valid before {day(cert.not_valid_before_utc)}"
+            return msg("tls.path.cert-not-yet", who=who, date=day(cert.not_valid_before_utc))
     return None
 
 
-def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore, walk: ChainWalk) -> str:
+def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore, walk: ChainWalk) -> Text | str:
     """What path validation says at a moment when every certificate on the path is valid."""
     certs = walk.path + ([walk.anchor] if walk.anchor is not None else [])
     start = max(c.not_valid_before_utc for c in certs)
     if start >= min(c.not_valid_after_utc for c in certs):
         return ""
     rejection = _verify(chain, host, store, start + dt.timedelta(seconds=1))
-    return (
-        f"; apart from that it is rejected: {rejection}"
-        if rejection
-        else "; otherwise the chain is complete and trusted"
-    )
+    return msg("tls.path.apart.rejected", rejection=rejection) if rejection else msg("tls.path.apart.trusted")
 
 
 def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
@@ -605,7 +625,7 @@ def _verification_subject(leaf: x509.Certificate, host: str) -> x509.DNSName | x
 def _weak_signature_reason(chain: list[x509.Certificate]) -> str | None:
     for index, cert in enumerate(chain):
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
-            return f"{labelled(index, cert)} is signed with {signature_name(cert)}, which validators refuse"
+            return render(msg("tls.path.weak-signature", who=labelled_text(index, cert), signature=signature_name(cert)))
     return None
 
 
@@ -621,43 +641,60 @@ def _clean_reason(message: str) -> str:
 
 @dataclass(frozen=True)
 class StrengthJudgement:
-    problems: list[str]
-    summary: list[str]  # one line per served certificate: role, key, signature
-    expected: str = f"RSA ≥ {MIN_RSA_BITS} or EC ≥ {MIN_EC_BITS}-bit keys; no MD5/SHA-1 signatures below the root"
+    problem_texts: list[Text]
+    summary_texts: list[Text]  # one line per served certificate: role, key, signature
+    expected_text: Text = field(default_factory=lambda: msg("tls.strength.expected", rsa=MIN_RSA_BITS, ec=MIN_EC_BITS))
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problem_texts
+
+    @property
+    def problems(self) -> list[str]:
+        return [render(problem) for problem in self.problem_texts]
+
+    @property
+    def summary(self) -> list[str]:
+        return [render(line) for line in self.summary_texts]
+
+    @property
+    def expected(self) -> str:
+        return render(self.expected_text)
+
+    @property
+    def observed_text(self) -> Text:
+        return msg("text.joined", items=joined(self.problem_texts or self.summary_texts))
 
     @property
     def observed(self) -> str:
-        return "; ".join(self.problems or self.summary)
+        return render(self.observed_text)
 
 
 def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
-    problems, summary = [], []
+    problems: list[Text] = []
+    summary: list[Text] = []
     for index, cert in enumerate(chain):
-        who = labelled(index, cert)
-        summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
+        who = labelled_text(index, cert)
+        summary.append(msg("tls.strength.summary", who=who, key=key_description(cert), signature=signature_name(cert)))
         try:
             key_problem = weak_key(cert)
         except (UnsupportedAlgorithm, ValueError) as exc:
-            raise UnjudgedCertificate(f"{who}: its key cannot be read ({clean_text(exc, 200)})") from None
+            raise UnjudgedCertificate(f"{render(who)}: its key cannot be read ({clean_text(exc, 200)})") from None
         if key_problem:
-            problems.append(f"{who}: {key_problem}")
+            problems.append(msg("tls.strength.problem", who=who, problem=key_problem))
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
-            problems.append(f"{who}: signed with {signature_name(cert)}")
+            problems.append(msg("tls.strength.signed", who=who, signature=signature_name(cert)))
     return StrengthJudgement(problems, summary)
 
 
-def weak_key(cert: x509.Certificate) -> str | None:
+def weak_key(cert: x509.Certificate) -> Text | None:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
-        return f"RSA {key.key_size}-bit key"
+        return msg("tls.key.rsa", bits=key.key_size)
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_EC_BITS:
-        return f"EC {key.curve.name} ({key.curve.key_size}-bit) key"
+        return msg("tls.key.ec", curve=key.curve.name, bits=key.curve.key_size)
     if isinstance(key, dsa.DSAPublicKey):
-        return f"DSA {key.key_size}-bit key (not accepted by current clients)"
+        return msg("tls.key.dsa", bits=key.key_size)
     return None
 
 
@@ -683,7 +720,11 @@ class KnownRoots:
     organizations: tuple[str, ...] = ()
     service_domains: tuple[str, ...] = ()
     anchor_certs: tuple[x509.Certificate, ...] = ()
-    label: str = "a Microsoft or DigiCert root"
+    label_text: Text = field(default_factory=lambda: msg("tls.known.label"))
+
+    @property
+    def label(self) -> str:
+        return render(self.label_text)
 
     def with_service_roots(self, certs: Iterable[x509.Certificate]) -> "KnownRoots":
         return replace(self, anchor_certs=self.anchor_certs + tuple(certs))
@@ -692,7 +733,7 @@ class KnownRoots:
         """For endpoints Microsoft lists but does not operate (TPM vendors' servers): any root of a
         public CA bundle, plus the service roots, and no name heuristics."""
         return KnownRoots(
-            anchor_certs=self.anchor_certs + public.certs, label=f"a root of the public CA bundle ({public.source})"
+            anchor_certs=self.anchor_certs + public.certs, label_text=msg("tls.known.public", source=public.source)
         )
 
     def operates(self, host: str) -> bool:
@@ -739,13 +780,25 @@ class InterceptionJudgement:
     state: str  # clean | intercepted | unconfirmed
     leaf_issuer: str
     anchor: str | None
-    reason: str
-    expected: str
-    observed: str
+    reason_text: Text
+    expected_text: Text
+    observed_text: Text
 
     @property
     def intercepted(self) -> bool:
         return self.state == "intercepted"
+
+    @property
+    def reason(self) -> str:
+        return render(self.reason_text)
+
+    @property
+    def expected(self) -> str:
+        return render(self.expected_text)
+
+    @property
+    def observed(self) -> str:
+        return render(self.observed_text)
 
 
 def judge_interception(
@@ -756,49 +809,39 @@ def judge_interception(
     installed in the trust store is still an interception."""
     leaf = chain[0]
     leaf_issuer = display_name(leaf.issuer)
-    expected = f"a chain for {host} issued under {known.label}"
+    label = known.label_text
+    expected = msg("tls.intercept.expected", host=host, label=label)
     walk = walk_chain(chain, store + TrustStore(known.anchor_certs, "known anchors"), recognise=known.recognises)
 
-    def verdict(state: str, reason: str, anchor: str | None = None) -> InterceptionJudgement:
-        path = [display_name(c.subject) for c in walk.path]
-        if walk.anchor is not None:
-            path.append(f"{display_name(walk.anchor.subject)} (trust store)")
+    def verdict(state: str, reason: Text, anchor: str | None = None) -> InterceptionJudgement:
+        path = " → ".join(display_name(c.subject) for c in walk.path)
+        shown = msg("tls.path.anchored", path=path, anchor=display_name(walk.anchor.subject)) \
+            if walk.anchor is not None else path
         return InterceptionJudgement(
-            state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}"
+            state, leaf_issuer, anchor, reason, expected, msg("tls.intercept.observed", reason=reason, chain=shown)
         )
 
     if walk.known is not None:
         anchor = display_name(walk.known.subject)
-        return verdict("clean", f"issued under '{anchor}'", anchor)
+        return verdict("clean", msg("tls.intercept.clean", anchor=anchor), anchor)
     if is_self_signed(leaf):
-        return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer)
+        return verdict("intercepted", msg("tls.intercept.self-signed", issuer=leaf_issuer), leaf_issuer)
     if walk.self_signed_top and _service_names_only(walk, known):
-        return verdict(
-            "unconfirmed",
-            f"the chain ends at the served root '{display_name(walk.top.subject)}', which bears the name of a "
-            f"known root but not its fingerprint and is not in the trust store, so it cannot be confirmed to lead "
-            f"to {known.label}",
-        )
+        return verdict("unconfirmed", msg("tls.intercept.name-only", root=display_name(walk.top.subject), label=label))
     if walk.anchor is not None or walk.self_signed_top:
         root = display_name((walk.anchor or walk.top).subject)
-        via = "" if root == leaf_issuer else f", which chains to '{root}'"
-        return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root)
+        if root == leaf_issuer:
+            return verdict("intercepted", msg("tls.intercept.issued-by", issuer=leaf_issuer, label=label), root)
+        return verdict("intercepted", msg("tls.intercept.issued-by.via", issuer=leaf_issuer, root=root, label=label),
+                       root)
     if _name_without_signature(walk.top, store):
         forged = display_name(walk.top.issuer)
-        return verdict(
-            "intercepted",
-            f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, "
-            f"but the trusted '{forged}' did not sign it",
-        )
+        return verdict("intercepted", msg("tls.intercept.forged", name=display_name(walk.top.subject), forged=forged))
     missing = display_name(walk.top.issuer)
     names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
     if known.judges_names and not all(known.looks_like_service_name(n) for n in names):
-        return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
-    return verdict(
-        "unconfirmed",
-        f"the chain stops at '{missing}', which is neither served nor available here, so it cannot be confirmed "
-        f"to lead to {known.label}",
-    )
+        return verdict("intercepted", msg("tls.intercept.not-service-ca", issuer=leaf_issuer))
+    return verdict("unconfirmed", msg("tls.intercept.stops", missing=missing, label=label))
 
 
 def _service_names_only(walk: ChainWalk, known: KnownRoots) -> bool:
