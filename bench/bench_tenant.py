@@ -29,7 +29,10 @@ from ems_readiness.simulate.tenant_data import generate_large_tenant
 PAGE = 999
 SINGLE_READS = ("organization", "organization_beta", "mdm_authority", "subscribed_skus", "domains",
                 "on_premises_sync", "device_management", "terms_and_conditions", "conditional_access_policies",
-                "agreements")
+                "agreements",
+                # the enable-phase reads: push certificate, VPP tokens, Android binding, security defaults
+                "apple_push_certificate", "vpp_tokens", "android_enterprise", "security_defaults")
+AREAS = ["licensing", "directory-sync", "domains", "intune", "identity"]
 
 
 def minimal_requests(users: int, groups: int, seed: int) -> int:
@@ -45,9 +48,17 @@ def minimal_requests(users: int, groups: int, seed: int) -> int:
 
     federated = [d for d in tenant.domains if str(d.get("authenticationType")).lower() == "federated"]
     unverified = [d for d in tenant.domains if d.get("isVerified") is False]
+    licence_groups = tenant.licence_errors_by_group()
+    not_mfa_capable = [d for d in tenant.user_registration_details or [] if d.get("isMfaCapable") is False]
+    no_usage_location = [u for u in tenant.users if u.get("usageLocation") is None and u.get("assignedLicenses")]
     return (len(SINGLE_READS) + len(federated) + len(unverified) + len(tenant.terms_and_conditions)
             + pages(len(tenant.users))
-            + pages(with_errors(tenant.users)) + pages(with_errors(tenant.groups)) + pages(with_errors(tenant.contacts)))
+            + pages(with_errors(tenant.users)) + pages(with_errors(tenant.groups)) + pages(with_errors(tenant.contacts))
+            # LIC-002: the flagged groups, each one's members in error, licensed users without usage location
+            + pages(len(licence_groups)) + sum(pages(len(m)) for m in licence_groups.values())
+            + pages(len(no_usage_location))
+            # USR-001: the users who cannot do MFA
+            + pages(len(not_mfa_capable)))
 
 
 def start_server(token: str, users: int, groups: int, seed: int, faults: str | None) -> tuple[subprocess.Popen, str]:
@@ -63,7 +74,7 @@ def start_server(token: str, users: int, groups: int, seed: int, faults: str | N
 def run_scan(url: str, token: str):
     profile = profile_from_dict({"tenant": {"graph_url": url, "auth": "token", "max_retry_wait_seconds": 600},
                                  "identity": {"model": "synced"}})
-    checks = select_checks(load_checks(), ["licensing", "directory-sync", "domains", "intune"], [])
+    checks = select_checks(load_checks(), AREAS, [])
     options = ScanOptions(network_side=False, credential=StaticTokenCredential(token))
     cpu0, wall0 = time.process_time(), time.perf_counter()
     results = asyncio.run(scan(profile, checks, options))

@@ -21,7 +21,7 @@ from ems_readiness.engine.endpoints import (
 
 DATA = Path(__file__).resolve().parent / "data"
 M365_JSON = DATA / "m365-endpoints-2022.json"
-SERVICES = {"entra", "intune", "rms", "autopilot", "entra-connect"}
+SERVICES = {"entra", "intune", "rms", "autopilot", "entra-connect", "apple", "android"}
 
 
 @pytest.fixture(scope="module")

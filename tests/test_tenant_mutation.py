@@ -30,17 +30,23 @@ DOCUMENTED_NULL = {
     ("users", "onPremisesUserPrincipalName"),                      # cloud-only user
     ("conditional_access_policies", "grantControls"),              # session controls only
     ("organization_beta_properties", "onPremisesLastPasswordSyncDateTime"),  # no password hash sync
+    ("devices", "operatingSystem"),                                # the device never reported it
+    ("devices", "approximateLastSignInDateTime"),                  # never signed in
+    ("enrollment_configurations", "osMinimumVersion"),             # no minimum set
+    ("federation_configuration", "metadataExchangeUri"),           # no MEX endpoint set
+    ("federation_configuration", "nextSigningCertificate"),        # no successor yet
+    ("federation_configuration", "signingCertificateUpdateStatus"),  # no automatic update has run
 }
 # Fields that name what a finding is about: changing them may rename findings, so for them the
 # verdicts are compared as counts (no more passes, no more fails) instead of resource by resource.
-LABELS = {"id", "displayName", "userPrincipalName", "mail", "skuPartNumber", "skuId"}
+LABELS = {"id", "displayName", "userPrincipalName", "mail", "skuPartNumber", "skuId", "organizationName"}
 # Documented enumerations (shared/reference/graph.md): these get a value nobody documented. Any
 # other text set to some value is just different data, which may rightly change a verdict.
 ENUMS = {
     "capabilityStatus", "provisioningStatus", "appliesTo", "authenticationType", "subscriptionState",
     "mobileDeviceManagementAuthority", "state", "category", "propertyCausingError", "recordType", "type",
     "supportedService", "preferredAuthenticationProtocol", "promptLoginBehavior", "federatedIdpMfaBehavior",
-    "synchronizationPreventionType", "operator", "@odata.type",
+    "synchronizationPreventionType", "operator", "@odata.type", "bindStatus", "userType",
 }
 CRASH = re.compile(r"^(KeyError|TypeError|AttributeError|IndexError|ValueError|UnboundLocalError|RuntimeError)\b")
 MIN_VARIANTS = 400  # a floor, so the field discovery cannot silently shrink to nothing

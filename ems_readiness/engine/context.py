@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ems_readiness.probes.directory import DirectorySource
     from ems_readiness.probes.dns import DnsProbe
     from ems_readiness.probes.graph import GraphProbe
+    from ems_readiness.probes.https_fetch import HttpsFetcher
     from ems_readiness.probes.tcp import TcpProbe
     from ems_readiness.probes.tls import TlsProbe
     from ems_readiness.engine.profile import Profile
@@ -29,6 +30,8 @@ class Probes:
     tcp: "TcpProbe"
     # the on-premises directory (LDAP probe or an export file); None when not part of the scan
     directory: "DirectorySource | None" = None
+    # small HTTPS documents (federation metadata, MEX); None when the network side is not scanned
+    https: "HttpsFetcher | None" = None
 
 
 class CheckContext:

@@ -142,8 +142,22 @@ class Inventory:
             self._endpoints = selected_endpoints(self.profile)
         return list(self._endpoints)
 
+    def platform_endpoints(self, services: list[str]) -> list[Any]:
+        """The catalogue's Apple/Google endpoints (services `apple`, `android`) the plan's platforms need."""
+        from ems_readiness.engine.endpoints import load_catalog
+
+        path = self.profile.path(self.profile.network.catalog) if self.profile.network.catalog else None
+        return [e for e in load_catalog(path) if e.service in services]
+
+    def planned_platform_endpoints(self) -> list[Any]:
+        from ems_readiness.checks.platform_endpoints import planned_services
+
+        chosen = [s for s in planned_services(self.profile.plan) if s not in self.profile.network.services]
+        return self.platform_endpoints(chosen) if chosen else []
+
     async def tls_endpoints(self) -> list[Any]:
-        return [e for e in self.endpoints() if e.tls]
+        """Microsoft's (network.services) and, for the planned platforms, Apple's and Google's."""
+        return [e for e in self.endpoints() + self.planned_platform_endpoints() if e.tls]
 
     def targets(self) -> list[Any]:
         return list(self.profile.network.targets)

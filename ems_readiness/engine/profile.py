@@ -201,6 +201,43 @@ class DirectorySection(_Section):
         return self
 
 
+PLATFORMS = ("windows", "ios", "macos", "android")
+
+
+class PlanSection(_Section):
+    """What the customer plans to roll out: the enable-phase checks judge the tenant against it."""
+
+    # the device platforms to enroll; the Apple checks (push certificate, VPP) apply to ios/macos,
+    # the Android Enterprise binding to android
+    platforms: list[Literal["windows", "ios", "macos", "android"]] = Field(default_factory=lambda: list(PLATFORMS))
+    byod: bool = False  # personal devices will enroll: enrollment restrictions must allow them
+    # how users will sign in: adfs keeps the federation checks (token signing, WS-Trust) in play
+    federation: Literal["none", "adfs", "other"] = "none"
+    # the pilot users' group (display name or object id); MFA readiness is judged for its members
+    pilot_group: str | None = None
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("name at least one platform (windows, ios, macos, android)")
+        if len(set(value)) != len(value):
+            raise ValueError("a platform is named twice")
+        return value
+
+    @field_validator("pilot_group")
+    @classmethod
+    def _pilot_group(cls, value: str | None) -> str | None:
+        if value is not None and (not value.strip() or len(value) > 256 or "'" in value
+                                  or any(not ch.isprintable() for ch in value)):
+            raise ValueError("give the group's display name or object id (printable, at most 256 characters,"
+                             " no single quote)")
+        return value
+
+    def includes(self, *platforms: str) -> bool:
+        return any(p in self.platforms for p in platforms)
+
+
 class VantageSection(_Section):
     """Where this scan runs: the site it speaks for (default: the host name)."""
 
@@ -254,6 +291,9 @@ class Profile(_Section):
     tls: TlsSection = Field(default_factory=TlsSection)
     network: NetworkSection = Field(default_factory=NetworkSection)
     directory: DirectorySection = Field(default_factory=DirectorySection)
+    plan: PlanSection = Field(default_factory=PlanSection)
+
+
     vantage: VantageSection = Field(default_factory=VantageSection)
     output: OutputSection = Field(default_factory=OutputSection)
     # who acts on the action plan's rows: role key or check id -> a person or team

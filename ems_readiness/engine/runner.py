@@ -97,6 +97,16 @@ def build_network_probes(profile: Profile, evidence: EvidenceLog):
     return dns, tcp, tls
 
 
+def https_fetcher(profile: Profile, dns, evidence: EvidenceLog):
+    """Documents the federation checks read from the customer's hosts, the way the scan sees the network."""
+    if dns is None:
+        return None
+    from ems_readiness.probes.https_fetch import HttpsFetcher
+
+    trust = profile.tls.trust if profile.tls.trust == "system" else profile.path(profile.tls.trust)
+    return HttpsFetcher(dns, evidence, timeout=profile.network.timeout_seconds, proxy=profile.network.proxy, trust=trust)
+
+
 def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | None,
              directory=None) -> tuple[Status, str] | None:
     """A reason not to run the check at all, decided before any request."""
@@ -186,7 +196,7 @@ async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> R
     if options.network_side:
         dns, tcp, tls = build_network_probes(profile, evidence)
     directory = await open_directory(profile, evidence, options)
-    probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp, directory=directory)
+    probes = Probes(graph=graph, dns=dns, tls=tls, tcp=tcp, directory=directory, https=https_fetcher(profile, dns, evidence))
     inventory = Inventory(profile, graph, connection.unread)
     total = len(checks)
     done = 0

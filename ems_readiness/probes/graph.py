@@ -62,6 +62,13 @@ class GraphPermissionError(GraphError):
         self.permission = permission
 
 
+class GraphPremiumRequired(GraphError):
+    """403 because the tenant lacks the licence the read needs (Entra ID P1/P2 for the reports)."""
+
+
+PREMIUM_REQUIRED_CODE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+
+
 class GraphNotSupported(GraphError):
     """The read does not exist for this kind of sign-in (delegated-only APIs under app-only)."""
 
@@ -302,6 +309,10 @@ class GraphProbe:
                         delay = backoff_seconds(attempt, self._rng)
                 elif status == 401:
                     raise GraphAuthError(f"Graph answered 401 {code or ''} for {read.path}: {message}".strip()) from None
+                elif status == 403 and code == PREMIUM_REQUIRED_CODE:
+                    raise GraphPremiumRequired(
+                        f"Graph answered 403 {code} for {read.path}: the tenant has no Microsoft Entra ID P1 or P2"
+                        f" licence, which this report needs", status, code) from None
                 elif status == 403:
                     needed = read.delegated if self.claims.kind == "delegated" else read.application
                     permission = needed[0] if needed else "(delegated sign-in)"
@@ -416,16 +427,18 @@ class GraphProbe:
         raise GraphError(f"Graph read {read.path}: @odata.nextLink points away from {self.root}; not followed")
 
     async def stream(self, name: str, *, select: list[str], filter: str | None = None,
-                     advanced: bool = False, page_size: int = PAGE_SIZE) -> AsyncIterator[dict[str, Any]]:
+                     advanced: bool = False, page_size: int = PAGE_SIZE,
+                     ids: dict[str, str] | None = None) -> AsyncIterator[dict[str, Any]]:
         """Every object of a collection, page by page, never all in memory."""
         read = graph_reads()[name]
         self._preflight(read)
+        path = read.path.format(**{k: quote(v, safe="") for k, v in (ids or {}).items()})
         params: dict[str, Any] = {"$select": ",".join(select), "$filter": filter, "$top": page_size}
         headers: dict[str, str] = {}
         if advanced:  # endsWith / ne / not / $search need both (reference/graph.md §2)
             params["$count"] = "true"
             headers["ConsistencyLevel"] = "eventual"
-        url: str | None = self.url(read.path, params)
+        url: str | None = self.url(path, params)
         guard = PageGuard(read, url)
         pages = 0
         total = 0
@@ -440,15 +453,18 @@ class GraphProbe:
                 link = body.get("@odata.nextLink")
                 url = guard.next(self.next_link(read, link)) if link else None
         except GraphError as exc:
-            self._record(read, read.path, "error", watch, reason=str(exc), filter=filter, pages=pages)
+            self._record(read, path, "error", watch, reason=str(exc), filter=filter, pages=pages)
             raise
         self.reads_ok += 1
-        self._record(read, read.path, "ok", watch, filter=filter, select=",".join(select), pages=pages, items=total)
+        self._record(read, path, "ok", watch, filter=filter, select=",".join(select), pages=pages, items=total)
 
-    def stream_evidence(self, name: str) -> Evidence | None:
-        path = graph_reads()[name].path
+    def stream_evidence(self, name: str, *, ids: dict[str, str] | None = None,
+                        filter: str | None = None) -> Evidence | None:
+        """The evidence of a finished stream (of the one with that filter, when given)."""
+        path = graph_reads()[name].path.format(**{k: quote(v, safe="") for k, v in (ids or {}).items()})
         for item in reversed(self.evidence.items):
-            if item.probe == "graph" and item.target == path:
+            if item.probe == "graph" and item.target == path and (
+                    filter is None or (item.data or {}).get("filter") == filter):
                 return item
         return None
 

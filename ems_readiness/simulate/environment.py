@@ -30,6 +30,7 @@ from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
 from ems_readiness.simulate.delay_relay import DelayRelay
 from ems_readiness.simulate.dns_server import DnsSimulator
+from ems_readiness.simulate.federation_host import responders_for
 from ems_readiness.simulate.graph_server import FaultPlan, GraphSimulator
 from ems_readiness.simulate.hostile_proxy import HostileProxy
 from ems_readiness.simulate.network_faults import HOSTILE_TLS_LISTENER, NetworkFaults, split_network_faults
@@ -43,7 +44,8 @@ PORT_TOKEN = re.compile(r"\{\{port:([A-Za-z0-9_.-]+)\}\}")
 DELEGATED_SCOPES = (
     "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
     "DeviceManagementServiceConfig.Read.All", "Policy.Read.All", "OnPremDirectorySynchronization.Read.All",
-    "Agreement.Read.All", "RoleManagement.Read.Directory",
+    "Agreement.Read.All", "RoleManagement.Read.Directory", "DeviceManagementManagedDevices.Read.All",
+    "DeviceManagementConfiguration.Read.All", "Device.Read.All", "AuditLog.Read.All",
 )
 # the OUs the demo's Entra Connect would sync; the directory export has objects outside them too
 DIRECTORY_SCOPES = {
@@ -131,7 +133,9 @@ class SimulatedEnvironment:
         if self.network_faults.tls_case:
             tls_specs.append(TlsSpec(HOSTILE_TLS_LISTENER, ["127.0.0.1"], self.network_faults.tls_case,
                                      port=stable_port(HOSTILE_TLS_LISTENER)))
-        self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls").start())
+        # the federation sign-in host publishes metadata and MEX that match the tenant's settings
+        responders = responders_for(load_scenario_tenant(self.scenario), tls_specs)
+        self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls", responders=responders).start())
         network = load_network_fixture(source / "network.toml")
         self.tcp = self._keep(TcpSimulator(
             [ListenerSpec(s.name, s.mode, stable_port(s.name)) for s in network.listeners]))
@@ -232,6 +236,9 @@ class SimulatedEnvironment:
             "directory": {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
                           "scope_ous": DIRECTORY_SCOPES[self.network_scenario],
                           "routable_tlds": ["test"]},  # the simulated forest's public domains are .test
+            # what the simulated customer plans: every platform, personal devices, AD FS, a pilot group
+            "plan": {"platforms": ["windows", "ios", "macos", "android"], "byod": True, "federation": "adfs",
+                     "pilot_group": "EMS Pilot Users"},
         }
 
     def profile(self) -> Profile:

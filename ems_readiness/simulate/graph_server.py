@@ -264,6 +264,20 @@ PERMISSIONS: dict[str, EndpointPermission] = {
     "conditionalAccessPolicies": EndpointPermission(("Policy.Read.All",)),
     "roleAssignments": EndpointPermission(("RoleManagement.Read.Directory", "RoleManagement.Read.All",
                                            "RoleManagement.ReadWrite.Directory", *_DIRECTORY_READ)),
+    # the enable-phase reads (Microsoft Graph's permission tables; README "Permissions")
+    "applePushNotificationCertificate": EndpointPermission((
+        "DeviceManagementManagedDevices.Read.All", "DeviceManagementManagedDevices.ReadWrite.All",
+        "DeviceManagementServiceConfig.ReadWrite.All")),
+    "vppTokens": EndpointPermission((*_INTUNE_SERVICE_CONFIG, *_INTUNE_CONFIGURATION)),
+    "androidEnterprise": EndpointPermission(_INTUNE_CONFIGURATION),
+    "deviceEnrollmentConfigurations": EndpointPermission((*_INTUNE_SERVICE_CONFIG, *_INTUNE_CONFIGURATION)),
+    "deviceRegistrationPolicy": EndpointPermission(("Policy.Read.All", "Policy.ReadWrite.DeviceConfiguration"),
+                                                   delegated_only=True),
+    "mobileDeviceManagementPolicies": EndpointPermission(("Policy.Read.All", "Policy.ReadWrite.MobilityManagement"),
+                                                         delegated_only=True),
+    "devices": EndpointPermission(("Device.Read.All", "Device.ReadWrite.All", *_DIRECTORY_READ)),
+    "userRegistrationDetails": EndpointPermission(("AuditLog.Read.All", "UserAuthenticationMethod.Read.All")),
+    "securityDefaults": EndpointPermission(("Policy.Read.All",)),
 }
 
 
@@ -367,9 +381,17 @@ _FILTER_EQ = re.compile(rf"(?P<prop>\w+)\s+eq\s+(?P<literal>{_STRING}|true|false
 _PROVISIONING_ERROR_PROPERTIES = ("category", "propertyCausingError")
 
 
+# users licensed directly or by group but with no usage location: both halves are advanced queries
+_FILTER_NO_USAGE_LOCATION = re.compile(r"usageLocation\s+eq\s+null\s+and\s+assignedLicenses/\$count\s+ne\s+0", re.I)
+_FILTER_LICENCE_ERRORS = re.compile(r"hasMembersWithLicenseErrors\s+eq\s+true", re.I)
+
+
 def parse_filter(text: str) -> Filter:
     """The $filter forms the checks use; anything else is Graph's 400 Request_UnsupportedQuery."""
     text = text.strip()
+    if _FILTER_NO_USAGE_LOCATION.fullmatch(text):
+        return Filter(lambda item: item.get("usageLocation") is None and bool(item.get("assignedLicenses")),
+                      advanced=True, operator="eq null")
     if match := _FILTER_ANY.fullmatch(text):
         return _any_filter(match)
     if match := _FILTER_FUNCTION.fullmatch(text):
@@ -457,10 +479,12 @@ class Collection:
     items: Sequence[GraphObject]
     context: str
     hidden: frozenset[str] = frozenset()
+    # groups only: which group has members whose group-based licence assignment failed
+    licence_errors: Callable[[GraphObject], bool] | None = None
 
 
 Resource = Entity | Collection
-_ONLY_WHEN_SELECTED = frozenset({"onPremisesProvisioningErrors"})
+_ONLY_WHEN_SELECTED = frozenset({"onPremisesProvisioningErrors", "licenseAssignmentStates", "usageLocation"})
 
 
 @dataclass(frozen=True)
@@ -513,6 +537,43 @@ def _domain_part(by_domain: Callable[[Tenant], dict[str, list[GraphObject]]], co
     return resolve
 
 
+def _absent_when_none(value: Callable[[Tenant], GraphObject | None], context: str, resource: str) -> Callable[..., Resource]:
+    """A singleton Intune setting: 404 when the tenant never set it up."""
+    def resolve(tenant: Tenant, version: str) -> Entity:
+        found = value(tenant)
+        if found is None:
+            raise _not_found(resource)
+        return Entity(found, context)
+    return resolve
+
+
+def _groups(tenant: Tenant, version: str) -> Collection:
+    errors = tenant.licence_errors_by_group
+    return Collection(tenant.groups, "groups", _ONLY_WHEN_SELECTED,
+                      licence_errors=lambda group: str(group.get("id", "")).lower() in errors())
+
+
+def _group_members(tenant: Tenant, version: str, group_id: str) -> Collection:
+    _find(tenant.groups, group_id, "id")
+    wanted = {m.lower() for m in tenant.group_members.get(group_id.lower(), [])}
+    members = [{"@odata.type": "#microsoft.graph.user", **u} for u in tenant.users
+               if str(u.get("id", "")).lower() in wanted] if wanted else []
+    return Collection(members, "directoryObjects", _ONLY_WHEN_SELECTED)
+
+
+def _members_with_licence_errors(tenant: Tenant, version: str, group_id: str) -> Collection:
+    _find(tenant.groups, group_id, "id")
+    return Collection([{"@odata.type": "#microsoft.graph.user", **u} for u in tenant.members_with_licence_errors(group_id)],
+                      "directoryObjects", _ONLY_WHEN_SELECTED)
+
+
+def _registration_details(tenant: Tenant, version: str) -> Collection:
+    if tenant.user_registration_details is None:
+        raise GraphError(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                         "Neither tenant is B2C or tenant doesn't have premium license")
+    return Collection(tenant.user_registration_details, "reports/authenticationMethods/userRegistrationDetails")
+
+
 def _terms_assignments(tenant: Tenant, version: str, terms_id: str) -> Collection:
     _find(tenant.terms_and_conditions, terms_id, "id")
     return Collection(tenant.terms_and_conditions_assignments.get(terms_id.lower(), []),
@@ -547,7 +608,11 @@ ROUTES: list[Route] = [
                         lambda t: t.on_premises_synchronization, "directory/onPremisesSynchronization"),
     *_collection_routes("users", "users", lambda t: t.users, "users",
                         id_keys=("id", "userPrincipalName"), hidden=_ONLY_WHEN_SELECTED),
-    *_collection_routes("groups", "groups", lambda t: t.groups, "groups", hidden=_ONLY_WHEN_SELECTED),
+    _route("groups", "groups", _groups),
+    _route("groups/{id}", "groups", lambda tenant, version, object_id: Entity(
+        _find(tenant.groups, object_id, "id"), "groups/$entity", _ONLY_WHEN_SELECTED)),
+    _route("groups/{id}/transitiveMembers", "groups", _group_members),
+    _route("groups/{id}/membersWithLicenseErrors", "groups", _members_with_licence_errors),
     *_collection_routes("contacts", "contacts", lambda t: t.contacts, "contacts", hidden=_ONLY_WHEN_SELECTED),
     _route("deviceManagement", "deviceManagement",
            lambda tenant, version: Entity(tenant.device_management, "deviceManagement")),
@@ -560,6 +625,24 @@ ROUTES: list[Route] = [
                         lambda t: t.conditional_access_policies, "identity/conditionalAccess/policies"),
     *_collection_routes("roleManagement/directory/roleAssignments", "roleAssignments",
                         lambda t: t.role_assignments, "roleManagement/directory/roleAssignments"),
+    _route("deviceManagement/applePushNotificationCertificate", "applePushNotificationCertificate", _absent_when_none(
+        lambda t: t.apple_push_certificate, "deviceManagement/applePushNotificationCertificate/$entity",
+        "applePushNotificationCertificate")),
+    *_collection_routes("deviceAppManagement/vppTokens", "vppTokens", lambda t: t.vpp_tokens,
+                        "deviceAppManagement/vppTokens"),
+    _route("deviceManagement/androidManagedStoreAccountEnterpriseSettings", "androidEnterprise", _absent_when_none(
+        lambda t: t.android_enterprise, "deviceManagement/androidManagedStoreAccountEnterpriseSettings/$entity",
+        "androidManagedStoreAccountEnterpriseSettings")),
+    *_collection_routes("deviceManagement/deviceEnrollmentConfigurations", "deviceEnrollmentConfigurations",
+                        lambda t: t.enrollment_configurations, "deviceManagement/deviceEnrollmentConfigurations"),
+    _route("policies/deviceRegistrationPolicy", "deviceRegistrationPolicy",
+           lambda tenant, version: Entity(tenant.device_registration_policy, "deviceRegistrationPolicy")),
+    *_collection_routes("policies/mobileDeviceManagementPolicies", "mobileDeviceManagementPolicies",
+                        lambda t: t.mdm_policies, "policies/mobileDeviceManagementPolicies"),
+    *_collection_routes("devices", "devices", lambda t: t.devices, "devices"),
+    _route("reports/authenticationMethods/userRegistrationDetails", "userRegistrationDetails", _registration_details),
+    _route("policies/identitySecurityDefaultsEnforcementPolicy", "securityDefaults",
+           lambda tenant, version: Entity(tenant.security_defaults, "policies/identitySecurityDefaultsEnforcementPolicy/$entity")),
 ]
 
 
@@ -603,7 +686,7 @@ def render(resource: Resource, request: GraphRequest, ids: list[str]) -> dict[st
 
 def _render_collection(collection: Collection, request: GraphRequest, context: str) -> dict[str, Any]:
     options = request.options
-    matches = _compile_filter(options, request.eventual_consistency)
+    matches = _compile_filter(options, request.eventual_consistency, collection.licence_errors)
     start = _decode_skiptoken(options.skiptoken) if options.skiptoken else 0
     page, next_position = _take_page(collection.items, matches, start, options.top)
     body: dict[str, Any] = {"@odata.context": request.context_url(context)}
@@ -615,9 +698,17 @@ def _render_collection(collection: Collection, request: GraphRequest, context: s
     return body
 
 
-def _compile_filter(options: QueryOptions, eventual_consistency: bool) -> Callable[[GraphObject], bool]:
+def _compile_filter(options: QueryOptions, eventual_consistency: bool,
+                    licence_errors: Callable[[GraphObject], bool] | None = None) -> Callable[[GraphObject], bool]:
     if not options.filter:
         return lambda item: True
+    if licence_errors is not None and _FILTER_LICENCE_ERRORS.fullmatch(options.filter.strip()):
+        # Graph answers this filter only as a default query: with ConsistencyLevel: eventual it is a 400
+        # (msgraph-sdk-powershell#2967)
+        if eventual_consistency:
+            raise _unsupported_query("Unsupported or invalid query filter clause specified for property"
+                                     " 'hasMembersWithLicenseErrors' of resource 'Group'.")
+        return licence_errors
     parsed = parse_filter(options.filter)
     if parsed.advanced and not (options.count and eventual_consistency):
         raise _unsupported_query(

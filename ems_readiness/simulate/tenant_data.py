@@ -18,6 +18,23 @@ navigation properties nested where they belong:
       "roleAssignments": [...]                   # GET /roleManagement/directory/roleAssignments
     }
 
+and, optionally (absent means "not configured" or empty), the enable-phase reads:
+
+      "applePushNotificationCertificate": {...} | null,   # null: Graph answers 404 (never set up)
+      "vppTokens": [...],                                  # GET /deviceAppManagement/vppTokens
+      "androidManagedStoreAccountEnterpriseSettings": {...} | null,   # beta; null: 404
+      "deviceEnrollmentConfigurations": [...],
+      "deviceRegistrationPolicy": {...},                   # beta /policies/deviceRegistrationPolicy
+      "mobileDeviceManagementPolicies": [...],             # beta /policies/mobileDeviceManagementPolicies
+      "devices": [...],                                    # GET /devices
+      "userRegistrationDetails": [...] | null,             # null: 403, the tenant has no Entra ID P1/P2
+      "identitySecurityDefaultsEnforcementPolicy": {...},
+      "groupMembers": {"<group id>": ["<member id>", ...]} # GET /groups/{id}/transitiveMembers
+
+A group's members with licence errors (`/groups/{id}/membersWithLicenseErrors` and the filter
+`hasMembersWithLicenseErrors eq true`) are the users whose `licenseAssignmentStates` carry an
+error assigned by that group.
+
 Templating, applied to every string value at load time:
 - `{{port:NAME}}` anywhere in a string becomes the port of the listener NAME;
 - a whole string `@now`, `@now-20m`, `@now-3d`, `@now+400d` (units m, h, d) becomes an ISO-8601 UTC
@@ -78,10 +95,41 @@ class Tenant:
     agreements: list[GraphObject]
     conditional_access_policies: list[GraphObject]
     role_assignments: list[GraphObject] = field(default_factory=list)
+    apple_push_certificate: GraphObject | None = None
+    vpp_tokens: list[GraphObject] = field(default_factory=list)
+    android_enterprise: GraphObject | None = None
+    enrollment_configurations: list[GraphObject] = field(default_factory=list)
+    device_registration_policy: GraphObject = field(default_factory=dict)
+    mdm_policies: list[GraphObject] = field(default_factory=list)
+    devices: Sequence[GraphObject] = field(default_factory=list)
+    user_registration_details: Sequence[GraphObject] | None = field(default_factory=list)
+    security_defaults: GraphObject = field(default_factory=lambda: {"id": "00000000-0000-0000-0000-000000000005",
+                                                                     "isEnabled": False})
+    group_members: dict[str, list[str]] = field(default_factory=dict)
+    _licence_errors: dict[str, list[GraphObject]] | None = field(default=None, repr=False)
 
     @property
     def tenant_id(self) -> str:
         return self.organization["id"]
+
+    def members_with_licence_errors(self, group_id: str) -> list[GraphObject]:
+        return self.licence_errors_by_group().get(group_id.lower(), [])
+
+    def licence_errors_by_group(self) -> dict[str, list[GraphObject]]:
+        """Users whose group-based licence assignment failed, by the (lower-case) group id; one pass
+        over the users, on first use (the large tenant builds its users on demand)."""
+        if self._licence_errors is None:
+            found: dict[str, list[GraphObject]] = {}
+            for user in self.users:
+                states = user.get("licenseAssignmentStates") if isinstance(user, dict) else None
+                for state in states if isinstance(states, list) else []:
+                    group = state.get("assignedByGroup") if isinstance(state, dict) else None
+                    if isinstance(group, str) and str(state.get("state", "")).lower() == "error":
+                        found.setdefault(group.lower(), [])
+                        if user not in found[group.lower()]:
+                            found[group.lower()].append(user)
+            self._licence_errors = found
+        return self._licence_errors
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> Tenant:
@@ -107,6 +155,17 @@ class Tenant:
             agreements=document["agreements"],
             conditional_access_policies=document["conditionalAccessPolicies"],
             role_assignments=document["roleAssignments"],
+            apple_push_certificate=document.get("applePushNotificationCertificate"),
+            vpp_tokens=document.get("vppTokens", []),
+            android_enterprise=document.get("androidManagedStoreAccountEnterpriseSettings"),
+            enrollment_configurations=document.get("deviceEnrollmentConfigurations", []),
+            device_registration_policy=document.get("deviceRegistrationPolicy", {}),
+            mdm_policies=document.get("mobileDeviceManagementPolicies", []),
+            devices=document.get("devices", []),
+            user_registration_details=document.get("userRegistrationDetails", []),
+            security_defaults=document.get("identitySecurityDefaultsEnforcementPolicy",
+                                           {"id": "00000000-0000-0000-0000-000000000005", "isEnabled": False}),
+            group_members={k.lower(): v for k, v in document.get("groupMembers", {}).items()},
         )
 
 
@@ -117,13 +176,20 @@ TENANT_DOCUMENT_KEYS = frozenset({
 })
 
 
+OPTIONAL_DOCUMENT_KEYS = frozenset({
+    "applePushNotificationCertificate", "vppTokens", "androidManagedStoreAccountEnterpriseSettings",
+    "deviceEnrollmentConfigurations", "deviceRegistrationPolicy", "mobileDeviceManagementPolicies", "devices",
+    "userRegistrationDetails", "identitySecurityDefaultsEnforcementPolicy", "groupMembers",
+})
+
+
 def _require_exact_keys(document: Mapping[str, Any]) -> None:
     missing = TENANT_DOCUMENT_KEYS - document.keys()
-    unknown = document.keys() - TENANT_DOCUMENT_KEYS
+    unknown = document.keys() - TENANT_DOCUMENT_KEYS - OPTIONAL_DOCUMENT_KEYS
     if missing or unknown:
         raise ValueError(
             f"tenant document: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}; "
-            f"expected exactly {sorted(TENANT_DOCUMENT_KEYS)}")
+            f"expected exactly {sorted(TENANT_DOCUMENT_KEYS)} and optionally {sorted(OPTIONAL_DOCUMENT_KEYS)}")
 
 
 def _split_navigation(

@@ -26,6 +26,8 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from cryptography import x509
@@ -147,6 +149,8 @@ class TlsSimulator:
     directory: Path | None = None
     host: str = "127.0.0.1"
     factory: CertificateFactory = field(default_factory=CertificateFactory)
+    # listener name -> the HTTP response to a request's bytes (None: never answer); the others say "ok"
+    responders: dict[str, Callable[[bytes], bytes | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         names = [s.name for s in self.specs]
@@ -169,7 +173,7 @@ class TlsSimulator:
         self.directory.mkdir(parents=True, exist_ok=True)
         write_bundle(self.trust_bundle, self.factory.trusted_roots())
         write_bundle(self.service_roots, self.factory.service_roots())
-        listeners = [(self._context_for(spec), self._bind(spec)) for spec in self.specs]
+        listeners = [(self._context_for(spec), self._bind(spec), spec.name) for spec in self.specs]
         self._loop = asyncio.new_event_loop()
         self._loop.set_exception_handler(_quiet_handler)
         started = threading.Event()
@@ -265,13 +269,14 @@ class TlsSimulator:
         self._loop.run_forever()
 
     async def _open(self, listeners: list) -> None:
-        for context, sock in listeners:
+        for context, sock, name in listeners:
             if context == STALL:
                 server = await asyncio.start_server(self._hold, sock=sock)
             elif context == GARBAGE:
                 server = await asyncio.start_server(_garbage_reply, sock=sock)
             else:
-                server = await asyncio.start_server(self._answer, sock=sock, ssl=context, ssl_handshake_timeout=30)
+                answer = partial(self._answer, self.responders.get(name))
+                server = await asyncio.start_server(answer, sock=sock, ssl=context, ssl_handshake_timeout=30)
             self._servers.append(server)
 
     async def _close(self) -> None:
@@ -285,12 +290,18 @@ class TlsSimulator:
             except asyncio.TimeoutError:
                 pass
 
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """After the handshake: answer one HTTP-looking request, then close."""
+    async def _answer(self, responder: Callable[[bytes], bytes | None] | None, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        """After the handshake: answer one HTTP-looking request (the listener's responder's answer,
+        or "ok"), then close; a responder's None holds the connection open unanswered."""
         try:
             request = await asyncio.wait_for(reader.read(65536), 5)
             if request:
-                writer.write(RESPONSE)
+                response = responder(request) if responder else RESPONSE
+                if response is None:
+                    await self._hold(reader, writer)
+                    return
+                writer.write(response)
                 await writer.drain()
         except QUIET_ERRORS:
             pass

@@ -19,6 +19,8 @@ from ems_readiness.simulate.tenant_data import load_scenario_tenant
 ALL_APPLICATION = [
     "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
     "DeviceManagementServiceConfig.Read.All", "Policy.Read.All",
+    "DeviceManagementManagedDevices.Read.All", "DeviceManagementConfiguration.Read.All", "Device.Read.All",
+    "AuditLog.Read.All",
 ]
 ALL_DELEGATED = ALL_APPLICATION + ["OnPremDirectorySynchronization.Read.All", "Agreement.Read.All"]
 
@@ -50,7 +52,8 @@ def simulated_tenant(scenario: str = "unready", token: str | None = None, faults
         sim.stop()
 
 
-TENANT_MODULES = ("licensing", "directory_sync", "domains", "intune")
+TENANT_MODULES = ("licensing", "directory_sync", "domains", "intune", "intune_connectors", "licence_assignment",
+                  "mfa_readiness", "enrollment", "device_os", "federation")
 
 
 def tenant_checks():

@@ -53,6 +53,17 @@ SOURCES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
      ("terms_and_conditions_assignments",)),
     (re.compile(r"/v1\.0/identityGovernance/termsOfUse/agreements"), ("agreements",)),
     (re.compile(r"/v1\.0/identity/conditionalAccess/policies"), ("conditional_access_policies",)),
+    (re.compile(r"/v1\.0/deviceManagement/applePushNotificationCertificate"), ("apple_push_certificate",)),
+    (re.compile(r"/v1\.0/deviceAppManagement/vppTokens"), ("vpp_tokens",)),
+    (re.compile(r"/beta/deviceManagement/androidManagedStoreAccountEnterpriseSettings"), ("android_enterprise",)),
+    (re.compile(r"/v1\.0/reports/authenticationMethods/userRegistrationDetails"), ("user_registration_details",)),
+    (re.compile(r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy"), ("security_defaults",)),
+    (re.compile(r"/v1\.0/devices"), ("devices",)),
+    (re.compile(r"/v1\.0/deviceManagement/deviceEnrollmentConfigurations"), ("enrollment_configurations",)),
+    (re.compile(r"/beta/policies/deviceRegistrationPolicy"), ("device_registration_policy",)),
+    (re.compile(r"/beta/policies/mobileDeviceManagementPolicies"), ("mdm_policies",)),
+    # not mapped: /groups/{id}/membersWithLicenseErrors — the simulator derives that membership from
+    # the users' licence states, so mutating a state would change which users Graph lists, not what it says
 ]
 
 Source = tuple[str, str | None]  # (Tenant attribute, navigation key or None)
@@ -93,6 +104,8 @@ class Read:
             return False
         if self.filter is None or not isinstance(path[0], int) or top.lower() in self.filter.lower():
             return True
+        if "hasmemberswithlicenseerrors" in self.filter.lower():
+            return True  # computed from other data by Graph (and the simulator): assume every group may match
         return parse_filter(self.filter).matches(data[path[0]])
 
 
