@@ -6,7 +6,7 @@ ask these functions what is wrong with it:
 - `judge_validity`   — validity window of the validated path (leaf, intermediates, root) against warn_days (TLS-001)
 - `judge_name`       — host name against SAN dNSName (one-label wildcard) / iPAddress, CN only without SAN (TLS-002)
 - `judge_path`       — complete chain to a trusted root, telling apart self-signed, incomplete,
-                       untrusted root, expired and rejected chains (TLS-003)
+                       untrusted root and rejected chains; causes other checks own are set apart (TLS-003)
 - `judge_strength`   — RSA >= 2048, EC >= 256, no MD5/SHA-1 signatures below the root (TLS-004)
 - `judge_interception` — does the chain lead, signature by signature, to a known Microsoft/DigiCert
                        root (or an emulator's service root)? Otherwise name who signed the leaf (TLS-006)
@@ -22,7 +22,7 @@ import ipaddress
 import re
 import ssl
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -33,9 +33,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
-
-from ems_readiness.engine.model import Text
-from ems_readiness.engine.texts import joined, msg, msg_n, render
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -206,12 +203,7 @@ def role(index: int, cert: x509.Certificate) -> str:
 
 
 def labelled(index: int, cert: x509.Certificate) -> str:
-    return render(labelled_text(index, cert))
-
-
-def labelled_text(index: int, cert: x509.Certificate) -> Text:
-    """"leaf 'sts.contoso.com'", "intermediate '…'", "root '…'" as a translatable text."""
-    return msg(f"tls.cert.{role(index, cert)}", name=display_name(cert.subject))
+    return f"{role(index, cert)} '{display_name(cert.subject)}'"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,20 +312,17 @@ class ValidityJudgement:
     not_before: dt.datetime
     not_after: dt.datetime
     days: int  # days left (valid/expiring), days since expiry, days until start
-    expected_text: Text
-    observed_text: Text
+    expected: str
+    observed: str
+    index: int = 0  # where the deciding certificate is on the path: 0 the leaf, then its issuers
 
     @property
     def ok(self) -> bool:
         return self.state == "valid"
 
     @property
-    def expected(self) -> str:
-        return render(self.expected_text)
-
-    @property
-    def observed(self) -> str:
-        return render(self.observed_text)
+    def on_leaf(self) -> bool:
+        return self.index == 0
 
 
 def judge_validity(
@@ -345,42 +334,47 @@ def judge_validity(
     warn_days = min(max(warn_days, 0), MAX_WARN_DAYS)
     walk = walk_chain(chain, store or TrustStore((), "none"))
     candidates = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
-    expected = msg("tls.validity.expected", date=day(now + dt.timedelta(days=warn_days)), warn_days=warn_days)
+    expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
     on_path = [c for _, c in candidates]
     stale = [
-        msg("tls.validity.stale-item", who=labelled_text(i, c), date=day(c.not_valid_after_utc))
+        f"{labelled(i, c)} expired {day(c.not_valid_after_utc)}"
         for i, c in enumerate(chain)
         if c not in on_path and c.not_valid_after_utc < now
     ]
-    note: Text | str = msg("tls.validity.stale", items=joined(stale, "comma")) if stale else ""
+    note = f"; served but not on the validated path, so not judged: {', '.join(stale)}" if stale else ""
 
-    def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: Text) -> ValidityJudgement:
-        who = labelled_text(index, cert)
-        said = text if index == 0 else msg("tls.validity.who", who=who, text=text)
-        observed = msg("tls.validity.observed", text=said, note=note)
+    def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
+        who = labelled(index, cert)
+        observed = (text if index == 0 else f"{who}: {text}") + note
         return ValidityJudgement(
-            state, render(who), cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
+            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed, index
         )
 
     for index, cert in candidates:
         if cert.not_valid_after_utc < now:
             ago = (now - cert.not_valid_after_utc).days
-            return verdict("expired", index, cert, ago, msg("tls.validity.expired", date=day(cert.not_valid_after_utc),
-                                                            days=msg_n("tls.days.ago", ago)))
+            return verdict(
+                "expired", index, cert, ago, f"expired {day(cert.not_valid_after_utc)} ({plural(ago, 'day')} ago)"
+            )
     for index, cert in candidates:
         if cert.not_valid_before_utc > now:
             until = (cert.not_valid_before_utc - now).days
-            return verdict("not-yet-valid", index, cert, until,
-                           msg("tls.validity.not-yet", date=day(cert.not_valid_before_utc),
-                               days=msg_n("tls.days.in", until)))
+            return verdict(
+                "not-yet-valid",
+                index,
+                cert,
+                until,
+                f"not valid before {day(cert.not_valid_before_utc)} (in {plural(until, 'day')})",
+            )
     index, cert = min(candidates, key=lambda pair: pair[1].not_valid_after_utc)
     left = (cert.not_valid_after_utc - now).days
-    days_left = msg_n("tls.days.left", left)
     if left < warn_days:
-        return verdict("expiring", index, cert, left,
-                       msg("tls.validity.expiring", date=day(cert.not_valid_after_utc), days=days_left))
-    return verdict("valid", index, cert, left,
-                   msg("tls.validity.valid", date=day(cert.not_valid_after_utc), days=days_left))
+        return verdict(
+            "expiring", index, cert, left, f"expires {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
+        )
+    return verdict(
+        "valid", index, cert, left, f"valid until {day(cert.not_valid_after_utc)} ({plural(left, 'day')} left)"
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -396,33 +390,31 @@ class NameJudgement:
     matches: bool
     via: str | None  # "san" | "subject-cn" | None
     names: list[str]  # the names the certificate carries
-    expected_text: Text
-    observed_text: Text
+    expected: str
+    observed: str
+    has_san: bool = True
 
     @property
-    def expected(self) -> str:
-        return render(self.expected_text)
-
-    @property
-    def observed(self) -> str:
-        return render(self.observed_text)
+    def cause(self) -> str:
+        """match | no-san (current clients ignore the subject CN) | mismatch"""
+        if not self.has_san:
+            return "no-san"
+        return "match" if self.matches else "mismatch"
 
 
 def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     host = host.lower().rstrip(".")
     ip = parse_ip(host)
-    expected = msg("tls.name.expected", kind="iPAddress" if ip else "dNSName", host=host)
+    expected = f"a SAN {'iPAddress' if ip else 'dNSName'} covering {host}"
     sans = san_names(leaf)
     if sans is not None:
         matched = any(name_covers(name, host, ip) for name in sans)
-        more: Text | str = msg("tls.name.more", n=len(sans) - 50) if len(sans) > 50 else ""
-        shown = msg("tls.name.san", names=", ".join(clean_text(n) for n in sans[:50]), more=more) if sans \
-            else msg("tls.name.san.empty")
-        return NameJudgement(matched, "san" if matched else None, sans, expected, shown)
+        shown = ", ".join(clean_text(n) for n in sans[:50]) + (f" and {len(sans) - 50} more" if len(sans) > 50 else "")
+        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {shown or '(empty)'}")
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
-    observed = msg("tls.name.no-san", cn=cn) if cn else msg("tls.name.no-san.no-cn")
-    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed)
+    observed = f"no SAN extension; subject CN: {cn or '(none)'}"
+    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed, False)
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -502,92 +494,107 @@ def walk_chain(
 
 @dataclass(frozen=True)
 class PathJudgement:
-    state: str  # trusted | self-signed | incomplete | untrusted-root | expired | rejected | no-trust-store
-    reason_text: Text
+    state: str  # trusted | self-signed | incomplete | untrusted-root | rejected | no-trust-store
+    reason: str
     anchor: str | None  # display name of the trusted root reached
     path: list[str]  # display names from the leaf upwards, as walked
-    expected_text: Text
-    observed_text: Text
+    expected: str
+    observed: str
+    # what path validation would also refuse, judged by the check that owns the cause:
+    # ("TLS-001", "leaf 'x' expired 2026-01-01"), ("TLS-002", ...), ("TLS-004", ...)
+    deferred: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.state == "trusted"
 
-    @property
-    def reason(self) -> str:
-        return render(self.reason_text)
-
-    @property
-    def expected(self) -> str:
-        return render(self.expected_text)
-
-    @property
-    def observed(self) -> str:
-        return render(self.observed_text)
-
 
 def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now: dt.datetime) -> PathJudgement:
-    expected = msg("tls.path.expected", source=store.source)
+    """Whether the served chain is complete and leads to a trusted root. The causes other checks own
+    are set apart in `deferred`, not judged here: a certificate out of its validity period (TLS-001),
+    a leaf without subjectAltName (TLS-002), a weak signature (TLS-004). Path validation then runs
+    at a moment every certificate is valid, and not at all when the verifier would refuse the chain
+    for a deferred cause alone (no SAN to verify against, a weak key or SHA-1 signature)."""
+    expected = f"the served chain leads to a root in the trust store ({store.source}) and validates"
     leaf = chain[0]
 
-    def verdict(state: str, reason: Text, walk: ChainWalk | None = None) -> PathJudgement:
+    def verdict(state: str, reason: str, walk: ChainWalk | None = None, deferred=()) -> PathJudgement:
         path = [display_name(c.subject) for c in (walk.path if walk else [leaf])]
         anchor = display_name(walk.anchor.subject) if walk and walk.anchor is not None else None
-        shown = msg("tls.path.anchored", path=" → ".join(path), anchor=anchor) if anchor else " → ".join(path)
-        return PathJudgement(state, reason, anchor, path, expected, msg("tls.path.observed", reason=reason, chain=shown))
+        shown = " → ".join(path + ([f"{anchor} (trust store)"] if anchor else []))
+        observed = f"{reason}; chain as served and walked: {shown}"
+        return PathJudgement(state, reason, anchor, path, expected, observed, tuple(deferred))
 
     if is_self_signed(leaf):
-        return verdict("self-signed", msg("tls.path.self-signed", name=display_name(leaf.subject)))
+        return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
     if store.verifier_store is None:
-        return verdict("no-trust-store", msg("tls.path.no-store", source=store.source))
+        return verdict("no-trust-store", f"the trust store is empty ({store.source})")
     walk = walk_chain(chain, store)
     if walk.anchor is None:
         return verdict(*_unanchored(walk, len(chain)), walk)
+    deferred: list[tuple[str, str]] = []
+    when: dt.datetime | None = now
     problem = _path_time_problem(walk, now)
     if problem:
-        return verdict("expired", msg("tls.path.time", problem=problem,
-                                      apart=_apart_from_time(chain, host, store, walk)), walk)
-    rejection = _verify(chain, host, store, now)
+        deferred.append(("TLS-001", problem))
+        when = _valid_moment(walk)
+    if san_names(leaf) is None:
+        deferred.append(("TLS-002", f"the leaf '{display_name(leaf.subject)}' has no subjectAltName"))
+        when = None
+    weak = [reason for reason in (_weak_key_reason(chain), _weak_signature_reason(chain)) if reason]
+    if weak:
+        deferred += [("TLS-004", reason) for reason in weak]
+        when = None  # the verifier refuses weak keys and signatures before anything else
+    rejection = _verify(chain, host, store, when) if when is not None else None
     if rejection:
-        return verdict("rejected", msg("tls.path.rejected", rejection=rejection), walk)
-    return verdict("trusted", msg("tls.path.trusted", name=display_name(walk.anchor.subject)), walk)
+        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk, deferred)
+    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk, deferred)
 
 
-def _unanchored(walk: ChainWalk, served: int) -> tuple[str, Text]:
+def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
     top = walk.top
     if walk.self_signed_top:
-        return "untrusted-root", msg("tls.path.root-untrusted", name=display_name(top.subject))
+        return (
+            "untrusted-root",
+            f"the chain ends at root '{display_name(top.subject)}', which is not in the trust store",
+        )
     missing = display_name(top.issuer)
     if len(walk.path) > 1 and is_self_issued(top):
-        return "untrusted-root", msg("tls.path.root-key-unknown", name=display_name(top.subject))
+        key = "neither served nor in the trust store"
+        return "untrusted-root", f"the chain ends at root '{display_name(top.subject)}', whose signing key is {key}"
     if len(walk.path) == 1:
         # Public CAs never sign leaves from a root, so a leaf whose issuer is unknown lacks an intermediate.
-        if served == 1:
-            return "incomplete", msg("tls.path.incomplete.leaf-only", issuer=missing)
-        return "incomplete", msg("tls.path.incomplete.others", n=served - 1, issuer=missing)
-    return "incomplete", msg("tls.path.incomplete.intermediate", name=display_name(top.subject), issuer=missing)
+        sent = (
+            "only the leaf was served"
+            if served == 1
+            else f"none of the {served - 1} other served certificates issued the leaf"
+        )
+        return (
+            "incomplete",
+            f"chain incomplete: {sent}; its issuer '{missing}' is neither served nor in the trust store",
+        )
+    ends = f"the served chain ends at intermediate '{display_name(top.subject)}'"
+    return "incomplete", f"chain incomplete: {ends}, whose issuer '{missing}' is neither served nor in the trust store"
 
 
-def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> Text | None:
+def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
     certs = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
     for index, cert in certs:
-        who = labelled_text(index, cert) if index < len(walk.path) else msg("tls.cert.root",
-                                                                           name=display_name(cert.subject))
+        who = labelled(index, cert) if index < len(walk.path) else f"root '{display_name(cert.subject)}'"
         if cert.not_valid_after_utc < now:
-            return msg("tls.path.cert-expired", who=who, date=day(cert.not_valid_after_utc))
+            return f"{who} expired {day(cert.not_valid_after_utc)}"
         if cert.not_valid_before_utc > now:
-            return msg("tls.path.cert-not-yet", who=who, date=day(cert.not_valid_before_utc))
+            return f"{who} is not valid before {day(cert.not_valid_before_utc)}"
     return None
 
 
-def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore, walk: ChainWalk) -> Text | str:
-    """What path validation says at a moment when every certificate on the path is valid."""
+def _valid_moment(walk: ChainWalk) -> dt.datetime | None:
+    """A moment when every certificate on the path is valid, or None when there is none."""
     certs = walk.path + ([walk.anchor] if walk.anchor is not None else [])
     start = max(c.not_valid_before_utc for c in certs)
     if start >= min(c.not_valid_after_utc for c in certs):
-        return ""
-    rejection = _verify(chain, host, store, start + dt.timedelta(seconds=1))
-    return msg("tls.path.apart.rejected", rejection=rejection) if rejection else msg("tls.path.apart.trusted")
+        return None
+    return start + dt.timedelta(seconds=1)
 
 
 def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
@@ -622,10 +629,21 @@ def _verification_subject(leaf: x509.Certificate, host: str) -> x509.DNSName | x
     return x509.IPAddress(ip) if ip else x509.DNSName(chosen)
 
 
+def _weak_key_reason(chain: list[x509.Certificate]) -> str | None:
+    for index, cert in enumerate(chain):
+        try:
+            problem = weak_key(cert)
+        except (UnsupportedAlgorithm, ValueError):
+            continue  # TLS-004 says it cannot read the key
+        if problem:
+            return f"{labelled(index, cert)} has a weak key ({problem})"
+    return None
+
+
 def _weak_signature_reason(chain: list[x509.Certificate]) -> str | None:
     for index, cert in enumerate(chain):
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
-            return render(msg("tls.path.weak-signature", who=labelled_text(index, cert), signature=signature_name(cert)))
+            return f"{labelled(index, cert)} is signed with {signature_name(cert)}, which validators refuse"
     return None
 
 
@@ -641,60 +659,47 @@ def _clean_reason(message: str) -> str:
 
 @dataclass(frozen=True)
 class StrengthJudgement:
-    problem_texts: list[Text]
-    summary_texts: list[Text]  # one line per served certificate: role, key, signature
-    expected_text: Text = field(default_factory=lambda: msg("tls.strength.expected", rsa=MIN_RSA_BITS, ec=MIN_EC_BITS))
+    problems: list[str]
+    summary: list[str]  # one line per served certificate: role, key, signature
+    expected: str = f"RSA ≥ {MIN_RSA_BITS} or EC ≥ {MIN_EC_BITS}-bit keys; no MD5/SHA-1 signatures below the root"
+    weak_keys: tuple[tuple[int, str], ...] = ()  # (position in the chain, problem), 0 the leaf
+    weak_signatures: tuple[tuple[int, str], ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.problem_texts
-
-    @property
-    def problems(self) -> list[str]:
-        return [render(problem) for problem in self.problem_texts]
-
-    @property
-    def summary(self) -> list[str]:
-        return [render(line) for line in self.summary_texts]
-
-    @property
-    def expected(self) -> str:
-        return render(self.expected_text)
-
-    @property
-    def observed_text(self) -> Text:
-        return msg("text.joined", items=joined(self.problem_texts or self.summary_texts))
+        return not self.problems
 
     @property
     def observed(self) -> str:
-        return render(self.observed_text)
+        return "; ".join(self.problems or self.summary)
 
 
 def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
-    problems: list[Text] = []
-    summary: list[Text] = []
+    problems, summary, keys, signatures = [], [], [], []
     for index, cert in enumerate(chain):
-        who = labelled_text(index, cert)
-        summary.append(msg("tls.strength.summary", who=who, key=key_description(cert), signature=signature_name(cert)))
+        who = labelled(index, cert)
+        summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
         try:
             key_problem = weak_key(cert)
         except (UnsupportedAlgorithm, ValueError) as exc:
-            raise UnjudgedCertificate(f"{render(who)}: its key cannot be read ({clean_text(exc, 200)})") from None
+            raise UnjudgedCertificate(f"{who}: its key cannot be read ({clean_text(exc, 200)})") from None
         if key_problem:
-            problems.append(msg("tls.strength.problem", who=who, problem=key_problem))
+            problems.append(f"{who}: {key_problem}")
+            keys.append((index, problems[-1]))
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
-            problems.append(msg("tls.strength.signed", who=who, signature=signature_name(cert)))
-    return StrengthJudgement(problems, summary)
+            problems.append(f"{who}: signed with {signature_name(cert)}")
+            signatures.append((index, problems[-1]))
+    return StrengthJudgement(problems, summary, weak_keys=tuple(keys), weak_signatures=tuple(signatures))
 
 
-def weak_key(cert: x509.Certificate) -> Text | None:
+def weak_key(cert: x509.Certificate) -> str | None:
     key = cert.public_key()
     if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
-        return msg("tls.key.rsa", bits=key.key_size)
+        return f"RSA {key.key_size}-bit key"
     if isinstance(key, ec.EllipticCurvePublicKey) and key.curve.key_size < MIN_EC_BITS:
-        return msg("tls.key.ec", curve=key.curve.name, bits=key.curve.key_size)
+        return f"EC {key.curve.name} ({key.curve.key_size}-bit) key"
     if isinstance(key, dsa.DSAPublicKey):
-        return msg("tls.key.dsa", bits=key.key_size)
+        return f"DSA {key.key_size}-bit key (not accepted by current clients)"
     return None
 
 
@@ -720,11 +725,7 @@ class KnownRoots:
     organizations: tuple[str, ...] = ()
     service_domains: tuple[str, ...] = ()
     anchor_certs: tuple[x509.Certificate, ...] = ()
-    label_text: Text = field(default_factory=lambda: msg("tls.known.label"))
-
-    @property
-    def label(self) -> str:
-        return render(self.label_text)
+    label: str = "a Microsoft or DigiCert root"
 
     def with_service_roots(self, certs: Iterable[x509.Certificate]) -> "KnownRoots":
         return replace(self, anchor_certs=self.anchor_certs + tuple(certs))
@@ -733,7 +734,7 @@ class KnownRoots:
         """For endpoints Microsoft lists but does not operate (TPM vendors' servers): any root of a
         public CA bundle, plus the service roots, and no name heuristics."""
         return KnownRoots(
-            anchor_certs=self.anchor_certs + public.certs, label_text=msg("tls.known.public", source=public.source)
+            anchor_certs=self.anchor_certs + public.certs, label=f"a root of the public CA bundle ({public.source})"
         )
 
     def operates(self, host: str) -> bool:
@@ -780,25 +781,13 @@ class InterceptionJudgement:
     state: str  # clean | intercepted | unconfirmed
     leaf_issuer: str
     anchor: str | None
-    reason_text: Text
-    expected_text: Text
-    observed_text: Text
+    reason: str
+    expected: str
+    observed: str
 
     @property
     def intercepted(self) -> bool:
         return self.state == "intercepted"
-
-    @property
-    def reason(self) -> str:
-        return render(self.reason_text)
-
-    @property
-    def expected(self) -> str:
-        return render(self.expected_text)
-
-    @property
-    def observed(self) -> str:
-        return render(self.observed_text)
 
 
 def judge_interception(
@@ -809,39 +798,49 @@ def judge_interception(
     installed in the trust store is still an interception."""
     leaf = chain[0]
     leaf_issuer = display_name(leaf.issuer)
-    label = known.label_text
-    expected = msg("tls.intercept.expected", host=host, label=label)
+    expected = f"a chain for {host} issued under {known.label}"
     walk = walk_chain(chain, store + TrustStore(known.anchor_certs, "known anchors"), recognise=known.recognises)
 
-    def verdict(state: str, reason: Text, anchor: str | None = None) -> InterceptionJudgement:
-        path = " → ".join(display_name(c.subject) for c in walk.path)
-        shown = msg("tls.path.anchored", path=path, anchor=display_name(walk.anchor.subject)) \
-            if walk.anchor is not None else path
+    def verdict(state: str, reason: str, anchor: str | None = None) -> InterceptionJudgement:
+        path = [display_name(c.subject) for c in walk.path]
+        if walk.anchor is not None:
+            path.append(f"{display_name(walk.anchor.subject)} (trust store)")
         return InterceptionJudgement(
-            state, leaf_issuer, anchor, reason, expected, msg("tls.intercept.observed", reason=reason, chain=shown)
+            state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}"
         )
 
     if walk.known is not None:
         anchor = display_name(walk.known.subject)
-        return verdict("clean", msg("tls.intercept.clean", anchor=anchor), anchor)
+        return verdict("clean", f"issued under '{anchor}'", anchor)
     if is_self_signed(leaf):
-        return verdict("intercepted", msg("tls.intercept.self-signed", issuer=leaf_issuer), leaf_issuer)
+        return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer)
     if walk.self_signed_top and _service_names_only(walk, known):
-        return verdict("unconfirmed", msg("tls.intercept.name-only", root=display_name(walk.top.subject), label=label))
+        return verdict(
+            "unconfirmed",
+            f"the chain ends at the served root '{display_name(walk.top.subject)}', which bears the name of a "
+            f"known root but not its fingerprint and is not in the trust store, so it cannot be confirmed to lead "
+            f"to {known.label}",
+        )
     if walk.anchor is not None or walk.self_signed_top:
         root = display_name((walk.anchor or walk.top).subject)
-        if root == leaf_issuer:
-            return verdict("intercepted", msg("tls.intercept.issued-by", issuer=leaf_issuer, label=label), root)
-        return verdict("intercepted", msg("tls.intercept.issued-by.via", issuer=leaf_issuer, root=root, label=label),
-                       root)
+        via = "" if root == leaf_issuer else f", which chains to '{root}'"
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root)
     if _name_without_signature(walk.top, store):
         forged = display_name(walk.top.issuer)
-        return verdict("intercepted", msg("tls.intercept.forged", name=display_name(walk.top.subject), forged=forged))
+        return verdict(
+            "intercepted",
+            f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, "
+            f"but the trusted '{forged}' did not sign it",
+        )
     missing = display_name(walk.top.issuer)
     names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
     if known.judges_names and not all(known.looks_like_service_name(n) for n in names):
-        return verdict("intercepted", msg("tls.intercept.not-service-ca", issuer=leaf_issuer))
-    return verdict("unconfirmed", msg("tls.intercept.stops", missing=missing, label=label))
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
+    return verdict(
+        "unconfirmed",
+        f"the chain stops at '{missing}', which is neither served nor available here, so it cannot be confirmed "
+        f"to lead to {known.label}",
+    )
 
 
 def _service_names_only(walk: ChainWalk, known: KnownRoots) -> bool:
