@@ -210,7 +210,9 @@ def test_expiry_needs_a_later_successor(certificates):
     now = datetime.now(timezone.utc)
     expiring = certificate_from_base64(certificates["expiring"], "x")
     successor = certificate_from_base64(certificates["next"], "x")
-    assert "no successor" in expiry_problem(expiring, None, (expiring,), now)
+    from ems_readiness.engine.texts import render
+
+    assert "no successor" in render(expiry_problem(expiring, None, (expiring,), now))
     assert expiry_problem(expiring, successor, (), now) is None
     assert expiry_problem(expiring, None, (expiring, successor), now) is None
     assert expiry_problem(successor, None, (), now) is None

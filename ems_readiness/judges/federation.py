@@ -17,6 +17,9 @@ from cryptography import x509
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from ems_readiness.engine.model import Text
+from ems_readiness.engine.texts import msg
+
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 RENEW_DAYS = 35  # Entra warns 30 days ahead; AD FS auto-rollover starts 20 days ahead by default
 SAML_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -95,20 +98,19 @@ def days_left(cert: x509.Certificate, now: datetime) -> int:
 
 
 def expiry_problem(current: x509.Certificate, successor: x509.Certificate | None,
-                   published: tuple[x509.Certificate, ...], now: datetime) -> str | None:
+                   published: tuple[x509.Certificate, ...], now: datetime) -> Text | None:
     """Why Entra's certificate is about to stop sign-ins: expired, or near expiry with no successor
     in Entra or in the metadata; None when it is not."""
     left = days_left(current, now)
     if left < 0:
-        return f"Entra's token-signing certificate {describe(current)} expired {-left} days ago"
+        return msg("fed.expiry.expired", cert=describe(current), days=-left)
     if left > RENEW_DAYS:
         return None
     later = [c for c in ((successor,) if successor else ()) + published
              if der(c) != der(current) and c.not_valid_after_utc > current.not_valid_after_utc]
     if later:
         return None
-    return (f"Entra's token-signing certificate {describe(current)} expires in {left} days and no successor is"
-            " published (nextSigningCertificate is empty and the metadata lists no newer certificate)")
+    return msg("fed.expiry.no-successor", cert=describe(current), days=left)
 
 
 def unknown_to_entra(published: tuple[x509.Certificate, ...], entra: list[x509.Certificate]) -> list[x509.Certificate]:
