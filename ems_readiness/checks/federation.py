@@ -48,6 +48,14 @@ async def fetch(ctx, url: str):
     return fetched, None
 
 
+def planned_federation(ctx) -> str:
+    """[plan] federation when the profile sets it; else AD FS when the identity model is federated."""
+    plan = ctx.profile.plan
+    if "federation" in plan.model_fields_set:
+        return plan.federation
+    return "adfs" if ctx.profile.identity.model == "federated" else "none"
+
+
 def origin(uri: str) -> str:
     parts = urlsplit(uri)
     if parts.scheme != "https" or not parts.hostname:
@@ -222,11 +230,15 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
     except DocumentError as exc:
         ctx.errored(resource, msg("fed.mex.unread", domain=domain, reason=str(exc)), evidence=evidence)
         return
+    observed = msg("fed.mex.lists", mex=mex, paths=", ".join(sorted(paths)))
+    service = planned_federation(ctx)
+    if service == "other":  # not AD FS: its WS-Trust paths are its own; what MEX lists is shown as it is
+        ctx.passed(resource, msg("fed.mex.other", domain=domain), observed=observed, evidence=evidence)
+        return
     needed = {"usernamemixed": USERNAME_MIXED}
-    if ctx.profile.plan.includes("windows"):
+    if ctx.profile.plan.includes("windows") and service == "adfs":
         needed["windowstransport (hybrid join)"] = WINDOWS_TRANSPORT
     missing = [name for name, candidates in needed.items() if not any(p in paths for p in candidates)]
-    observed = msg("fed.mex.lists", mex=mex, paths=", ".join(sorted(paths)))
     if missing:
         ctx.failed(resource, msg("fed.mex.missing", domain=domain, missing=", ".join(missing)),
                    expected=msg("fed.mex.expected", paths=", ".join(c[0] for c in needed.values())), observed=observed,
