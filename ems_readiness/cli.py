@@ -511,17 +511,29 @@ def simulate(scenario, faults, write_profile) -> None:
 @main.command("checks")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def list_checks(fmt) -> None:
-    """The check catalogue: id, title, area, severity, responsibilities, Graph permissions."""
+    """The check catalogue: id, severity, area, owner role, title and responsibilities (JSON: everything)."""
     checks = load_checks_or_exit()
     if fmt == "json":
         echo(json_text([check_metadata(c) for c in checks], indent=2))
         return
-    for c in checks:
-        perms = ", ".join(c.permissions.application) or ("delegated only: " + ", ".join(c.permissions.delegated)
-                                                         if c.permissions.delegated else "-")
-        echo(f"{c.id:8} {c.severity.value:7} {c.area:15} {c.title}")
-        echo(f"{'':8} responsibilities: {', '.join(c.responsibilities)}{' (topic ' + c.topic + ')' if c.topic else ''}")
-        echo(f"{'':8} Graph: {perms}")
+    from ems_readiness.engine.catalogues import owner_roles
+
+    rows = [[c.id, c.severity.value, c.area, owner_roles().role_of(c.area, c.owner), c.title,
+             ", ".join(c.responsibilities)] for c in checks]
+    for line in text_table(["ID", "SEVERITY", "AREA", "OWNER", "TITLE", "RESPONSIBILITIES"], rows):
+        echo(line)
+    echo(f"\n{len(checks)} checks; 'ems-readiness checks --format json' gives each one's why, fix and Graph permissions.")
+
+
+def text_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Columns aligned to their widest cell, a rule under the header; the last column runs free."""
+    widths = [max(len(one_line(str(row[i]))) for row in [header, *rows]) for i in range(len(header) - 1)]
+
+    def line(cells: list[str]) -> str:
+        head = "  ".join(one_line(str(cell)).ljust(width) for cell, width in zip(cells, widths))
+        return f"{head}  {one_line(str(cells[-1]))}".rstrip()
+
+    return [line(header), line(["-" * w for w in widths] + ["-" * len(header[-1])]), *(line(row) for row in rows)]
 
 
 def check_metadata(c) -> dict[str, Any]:
@@ -601,8 +613,8 @@ def merge(results_files, out_dir, formats, fail_on, fail_on_error, lang, baselin
 @click.argument("new_file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
 def diff(old_file, new_file, fmt) -> None:
-    """Fixed / regressed / new / still failing / unchanged between two runs."""
-    from ems_readiness.reports.compare import compare, render_markdown, render_text
+    """Regressed / new / still failing / fixed / gone between two runs; exit 1 if anything regressed or is new."""
+    from ems_readiness.reports.compare import compare, render_markdown, render_text, worsened
 
     comparison = compare(load_results_file(old_file), load_results_file(new_file))
     if fmt == "json":
@@ -611,6 +623,7 @@ def diff(old_file, new_file, fmt) -> None:
         echo(render_markdown(comparison))
     else:
         echo(render_text(comparison))
+    sys.exit(1 if worsened(comparison) else 0)
 
 
 @main.command()

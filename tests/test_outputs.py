@@ -27,7 +27,8 @@ from ems_readiness.engine.model import (
     Vantage,
 )
 from ems_readiness.engine.rollup import responsibility_results, totals
-from ems_readiness.reports import csv_findings, github, junit, markdown, sarif
+from ems_readiness.reports import csv_actions, csv_findings, github, junit, markdown, sarif
+from ems_readiness.reports.actions import build_plan
 
 SCHEMAS = Path(__file__).parent / "data" / "schemas"
 
@@ -244,10 +245,10 @@ def test_csv_one_row_per_finding_with_plan_columns_empty():
     # every finding, plus one check-level row for LIC-001, which errored without findings
     assert len(rows) == len(all_findings(results)) + 1
     assert all(row["Owner"] == "" and row["Due date"] == "" and row["Notes"] == "" for row in rows)
-    assert [row["Status"] for row in rows[:3]] == ["fail", "fail", "fail"]
-    assert rows[-2]["Status"] == "pass" and rows[-1]["Suppression reason"] == "SPF merge planned"  # suppressed last
+    assert [row["Status"] for row in rows[:3]] == ["Fail", "Fail", "Fail"]  # words, in the report's language
+    assert rows[-2]["Status"] == "Pass" and rows[-1]["Suppression reason"] == "SPF merge planned"  # suppressed last
     lic = next(row for row in rows if row["Check"] == "LIC-001")
-    assert lic["Status"] == "error" and lic["Finding"] == "permission Organization.Read.All missing"
+    assert lic["Status"] == "Error" and lic["Needed for (FastTrack phase)"].endswith(" phase") and lic["Finding"] == "permission Organization.Read.All missing"
     suppressed = next(row for row in rows if row["Resource"] == "mail.contoso.test" and row["Check"] == "DNS-004")
     assert suppressed["Suppression reason"] == "SPF merge planned"
 
@@ -275,6 +276,23 @@ def test_csv_cell(value, expected):
 def test_csv_headers_follow_the_language():
     rows = parse_csv(csv_findings.render(realistic_results(), lang="zh-CN"))
     assert "负责人" in rows[0] and "截止日期" in rows[0]
+    assert {row["状态"] for row in rows} <= {"失败", "错误", "警告", "通过", "跳过"}
+    assert {row["严重性"] for row in rows} <= {"信息", "低", "中", "高", "严重"}
+
+
+def test_actions_csv_has_one_row_per_action_with_the_plan_columns_to_fill():
+    results = realistic_results()
+    results.settings["owners"] = {"dns-admin": "Li Wei"}
+    rows = parse_csv(csv_actions.render(results))
+    plan = build_plan(results, "en")
+    assert [row["Action"] for row in rows] == [action.title for action in plan] and rows
+    assert [row["No."] for row in rows] == [str(n) for n in range(1, len(rows) + 1)]
+    for row, action in zip(rows, plan):
+        assert row["What to do"].startswith(action.fix) and row["Findings cleared"] == str(action.cleared)
+        assert row["Due date"] == "" and row["Notes"] == ""
+        assert row["Owner"] == ("Li Wei" if action.owner_role == "dns-admin" else "")
+    assert {row["Status"] for row in rows} <= {"Fail", "Error", "Warning"}
+    assert "负责角色" in parse_csv(csv_actions.render(results, "zh-CN"))[0]
 
 
 # ---------------------------------------------------------------- summary.md
@@ -284,9 +302,14 @@ def test_markdown_has_counts_failing_checks_and_baseline_changes():
     # fail, error, warn, pass, skip; DNS-004 is a warning once its failure is suppressed
     assert "| Checks | 2 | 2 | 1 | 1 | 1 |" in text
     assert "| Findings | 3 | 1 | 1 | 4 | 0 |" in text
-    assert "### Failing checks by responsibility" in text
-    assert "`DNS-001`" in text and "`TLS-001`" in text
-    assert "(`general.public-ssl-certificates`)" in text
+    # it leads with the top actions, each with its owner and fix
+    assert text.index("### Top actions") < text.index("### Failing checks")
+    assert "Owner: Certificate (PKI) owner" in text
+    # each failing check once, with the responsibilities it feeds
+    failing = text[text.index("### Failing checks"):text.index("### Could not assess")]
+    assert failing.count("`TLS-001`") == 1 and "`DNS-001`" in failing
+    assert "`general.public-ssl-certificates`" in failing
+    assert "actions.csv" in text and "findings.csv" in text  # where the rest is
     assert "### Since the baseline" in text and "`scan-previous`" in text
     assert "| Regressed | New | Fixed | Still failing | Unchanged | Gone |" in text
     assert "| 1 | 1 | 1 | 1 | 1 | 1 |" in text
@@ -312,7 +335,7 @@ def test_markdown_neutralises_hostile_text():
 
 def test_markdown_in_chinese():
     text = markdown.render(realistic_results(), lang="zh-CN")
-    assert "按职责列出的失败检查" in text and "与基线相比" in text and "已抑制的结果" in text
+    assert "失败的检查" in text and "首要操作" in text and "与基线相比" in text and "已抑制的结果" in text
 
 
 def test_markdown_without_failures_or_baseline():

@@ -36,7 +36,7 @@ from ems_readiness.engine.model import (Change, ChangeSummary, CheckResult, Dire
                                         ResponsibilityResult, Results, RunSummary, Severity, Status, Suppression,
                                         ToolInfo, Totals, Vantage)
 from ems_readiness.engine.secrets import SECRETS
-from ems_readiness.reports import csv_findings, directory_fixes
+from ems_readiness.reports import csv_actions, csv_findings, directory_fixes
 from ems_readiness.reports.outputs import FORMATS, write_outputs
 from tests.test_outputs import SCHEMAS, sarif_validator
 
@@ -171,7 +171,8 @@ def assert_valid(outputs: dict[str, bytes], summary: str) -> None:
     page = texts["html"]
     assert len(SCRIPT_TAG.findall(page)) == 2, "only the report's own <script>…</script>"
 
-    for fmt, columns in (("csv", len(csv_findings.COLUMNS)), ("fixes", len(directory_fixes.COLUMNS))):
+    for fmt, columns in (("csv", len(csv_findings.COLUMNS)), ("actions", len(csv_actions.COLUMNS)),
+                         ("fixes", len(directory_fixes.COLUMNS))):
         if fmt not in texts:
             continue
         assert texts[fmt].startswith("\ufeff")
@@ -204,11 +205,12 @@ def render_everything(results: Results, lang: str) -> tuple[dict[str, bytes], st
                 del os.environ["GITHUB_STEP_SUMMARY"]
             else:
                 os.environ["GITHUB_STEP_SUMMARY"] = previous
-        names = [name for name, _ in FORMATS.values()]
+        names = [name for name, _ in FORMATS.values()] + [csv_actions.FILE_NAME]
         if results.directory_fixes is not None:
             names.append(directory_fixes.FILE_NAME)
         assert sorted(p.name for p in out.iterdir()) == sorted(names) == sorted(p.name for p in written)
         outputs = {fmt: (out / FORMATS[fmt][0]).read_bytes() for fmt in FORMATS}
+        outputs["actions"] = (out / csv_actions.FILE_NAME).read_bytes()
         if results.directory_fixes is not None:
             outputs["fixes"] = (out / directory_fixes.FILE_NAME).read_bytes()
         return outputs, summary.read_text(encoding="utf-8")

@@ -234,7 +234,7 @@ def test_a_graph_that_echoes_secrets_leaks_nothing_into_outputs_or_streams(tmp_p
         server.shutdown()
     assert proc.returncode in (0, 1), proc.stderr
     outputs = sorted((tmp_path / "out").iterdir())
-    assert len(outputs) == 6 and all(path.stat().st_size > 0 for path in outputs)
+    assert len(outputs) == 7 and all(path.stat().st_size > 0 for path in outputs)  # csv: findings and actions
     results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     reasons = " ".join(f["message"] for c in results["checks"] for f in c["findings"]) + " ".join(
         c["reason"] or "" for c in results["checks"])

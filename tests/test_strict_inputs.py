@@ -385,7 +385,7 @@ def test_legitimate_extremes_of_results_render(tmp_path):
     path = results_with(tmp_path, change)
     result = cli("report", path, "--out", str(tmp_path / "o"), "--format", "html,json,junit,sarif,md,csv")
     assert result.exit_code == 1, result.stderr
-    assert len(list((tmp_path / "o").iterdir())) == 6
+    assert len(list((tmp_path / "o").iterdir())) == 7  # csv: findings.csv and actions.csv
 
 
 # ---- catalog import: never a catalogue the tool then refuses ------------------------------------

@@ -175,7 +175,7 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
         item.fix = own if own and own != fix else None
     return Action(
         key=lead.action.key if lead.action else key[0],
-        params=dict(lead.action.params) if lead.action else {"check": lead_check.id},
+        params=dict(lead.action.params) if lead.action else {"check": lead_check.id, "status": lead.status.value},
         anchor=_slug(key),
         status=lead.status.value,
         severity=max((c.severity for c, _ in members), key=lambda s: s.rank).value,

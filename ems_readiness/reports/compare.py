@@ -1,5 +1,17 @@
 """Run-over-run comparison, keyed by (check id, resource, site): what was fixed, what regressed.
 
+The one definition of a change, used by results.json (`Finding.change`, `baseline.counts`,
+`baseline.gone`), the report's chips and lists, summary.md and `ems-readiness diff`:
+
+- **regressed**: passed in the baseline, fails or warns now;
+- **new**: fails or warns now and was not in the baseline (or was not assessed there);
+- **still failing**: failed or warned in both runs;
+- **fixed**: failed or warned in the baseline and passes now, or is no longer reported by a
+  check that assessed everything it looks at this time;
+- **gone**: in the baseline, absent now, and no complete check vouches that it was fixed (the
+  resource was removed, or its check did not run or could not assess it);
+- **unchanged**: everything else (passed in both, or not assessed now).
+
 A network finding carries its site, so a merged document compares with an earlier merge site by
 site; tenant and directory findings have no site."""
 
@@ -24,13 +36,14 @@ class Entry:
     new: Status | None
     message: str
     site: str | None = None
+    severity: str | None = None  # the check's
 
     @property
     def key(self) -> tuple[str, str, str | None]:
         return self.check_id, self.resource, self.site
 
     def as_dict(self) -> dict[str, Any]:
-        return {"check_id": self.check_id, "resource": self.resource, "site": self.site,
+        return {"check_id": self.check_id, "severity": self.severity, "resource": self.resource, "site": self.site,
                 "old": self.old.value if self.old else None, "new": self.new.value if self.new else None,
                 "message": self.message}
 
@@ -84,6 +97,8 @@ def assessed_checks(results: Results) -> set[tuple[str, str | None]]:
 
 
 def compare(baseline: Results, current: Results) -> Comparison:
+    severity = {c.id: c.severity.value for c in baseline.checks}
+    severity.update({c.id: c.severity.value for c in current.checks})
     old = {finding_key(f): f for f in baseline.findings()}
     seen: set[tuple[str, str, str | None]] = set()
     result = Comparison()
@@ -93,7 +108,7 @@ def compare(baseline: Results, current: Results) -> Comparison:
         before = old.get(key)
         change = classify(before.status if before else None, finding.status)
         result.entries.append(Entry(change, key[0], key[1], before.status if before else None, finding.status,
-                                    finding.message, key[2]))
+                                    finding.message, key[2], severity.get(key[0])))
     assessed_now = assessed_checks(current)
     for key, finding in old.items():
         if key in seen:
@@ -104,7 +119,8 @@ def compare(baseline: Results, current: Results) -> Comparison:
         else:
             change = Change.GONE
             message = f"not observed in this run: {finding.message}"
-        result.entries.append(Entry(change, key[0], key[1], finding.status, None, message, key[2]))
+        result.entries.append(Entry(change, key[0], key[1], finding.status, None, message, key[2],
+                                    severity.get(key[0])))
     return result
 
 
@@ -130,14 +146,30 @@ def run_summary(results: Results) -> RunSummary:
     return RunSummary(scan_id=results.scan_id, started=results.started, findings=dict(results.totals.findings))
 
 
+LISTED = (Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.FIXED, Change.GONE)
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+
+
+def listed(comparison: Comparison, change: Change) -> list[Entry]:
+    """The entries of one change, most severe first."""
+    return sorted(comparison.by_change(change),
+                  key=lambda e: (SEVERITY_RANK.get(e.severity or "", 5), e.check_id, e.resource, e.site or ""))
+
+
+def worsened(comparison: Comparison) -> bool:
+    """Anything regressed or new: `diff` exits 1."""
+    return bool(comparison.by_change(Change.REGRESSED) or comparison.by_change(Change.NEW))
+
+
 def render_text(comparison: Comparison) -> str:
     lines = []
-    for change in (Change.FIXED, Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.GONE):
-        entries = comparison.by_change(change)
+    for change in LISTED:
+        entries = listed(comparison, change)
         lines.append(f"{change.value}: {len(entries)}")
         for e in entries:
             where = f" @ {e.site}" if e.site else ""
-            lines.append(f"  {e.check_id:8} {e.resource}{where}  ({e.old.value if e.old else '-'} -> {e.new.value if e.new else '-'})")
+            lines.append(f"  {e.check_id:8} {(e.severity or '-'):8} {e.resource}{where}"
+                         f"  ({e.old.value if e.old else '-'} -> {e.new.value if e.new else '-'})")
     lines.append(f"unchanged: {len(comparison.by_change(Change.UNCHANGED))}")
     return "\n".join(lines)
 
@@ -145,10 +177,11 @@ def render_text(comparison: Comparison) -> str:
 def render_markdown(comparison: Comparison) -> str:
     from ems_readiness.reports.markdown import md_text as cell
 
-    lines = ["| change | check | resource | site | before | now |", "| --- | --- | --- | --- | --- | --- |"]
-    for change in (Change.FIXED, Change.REGRESSED, Change.NEW, Change.STILL_FAILING, Change.GONE):
-        for e in comparison.by_change(change):
-            lines.append(f"| {change.value} | {e.check_id} | {cell(e.resource)} | {cell(e.site or '')} | "
+    lines = ["| change | check | severity | resource | site | before | now |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for change in LISTED:
+        for e in listed(comparison, change):
+            lines.append(f"| {change.value} | {e.check_id} | {e.severity or '-'} | {cell(e.resource)} | {cell(e.site or '')} | "
                          f"{e.old.value if e.old else '-'} | {e.new.value if e.new else '-'} |")
     counts = ", ".join(f"{k}: {v}" for k, v in comparison.counts().items())
     return f"**Changes against the baseline** — {counts}\n\n" + "\n".join(lines) + "\n"

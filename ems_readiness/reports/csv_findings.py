@@ -3,8 +3,8 @@
 UTF-8 with a byte-order mark so Excel opens Chinese text correctly; rows end in CRLF. Write the
 returned text with `encoding="utf-8", newline=""` (the BOM is part of the text). Active findings
 come first, worst status and most severe check first; suppressed ones last. The plan columns
-(owner, due date, notes) are left empty. Headers follow the report language; the column order is
-fixed for scripts, and status, severity and change keep their result-file values for filtering.
+(owner, due date, notes) are left empty. Headers, status, severity, change and phase are words in
+the report language (results.json keeps the values for scripts); the column order is fixed.
 
 Cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR, also their
 full-width forms) get a leading apostrophe: tenant and DNS data must not execute in Excel. Other
@@ -16,12 +16,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Iterable
 
 from ems_readiness.engine.model import CheckResult, Finding, Results, Status
 from ems_readiness.engine.suppressions import is_suppressed
 
+from ems_readiness.engine.catalogues import responsibilities
+from ems_readiness.reports.actions import needed_for
 from ems_readiness.reports.check_texts import FINDING_FIELDS, check_text, finding_text
-from ems_readiness.reports.i18n import check_lang
+from ems_readiness.reports.i18n import change_label, check_lang, phase_name, severity_label, status_label
+from ems_readiness.reports.resources import resource_label
 from ems_readiness.reports.sarif import check_level_finding
 
 BOM = "\ufeff"
@@ -36,8 +40,10 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("area", {"en": "Area", "zh-CN": "领域"}),
     ("severity", {"en": "Severity", "zh-CN": "严重性"}),
     ("responsibilities", {"en": "Responsibilities", "zh-CN": "职责"}),
+    ("phase", {"en": "Needed for (FastTrack phase)", "zh-CN": "所需阶段（FastTrack）"}),
     ("topic", {"en": "Checklist topic", "zh-CN": "清单主题"}),
     ("resource", {"en": "Resource", "zh-CN": "资源"}),
+    ("resource_name", {"en": "Object", "zh-CN": "对象"}),
     ("status", {"en": "Status", "zh-CN": "状态"}),
     ("change", {"en": "Change since baseline", "zh-CN": "与基线相比"}),
     ("message", {"en": "Finding", "zh-CN": "结果说明"}),
@@ -64,15 +70,19 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def render(results: Results, lang: str = "en") -> str:
-    check_lang(lang)
+def csv_document(columns: list[tuple[str, dict[str, str]]], rows: Iterable[dict[str, object]], lang: str) -> str:
+    """A CSV text: the headers in `lang`, then each row's cells in column order, made safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([headers[lang] for _, headers in COLUMNS])
-    for check, finding in _ordered_findings(results):
-        row = _row(check, finding, lang)
-        writer.writerow([csv_cell(row.get(key)) for key, _ in COLUMNS])
+    writer.writerow([headers[lang] for _, headers in columns])
+    for row in rows:
+        writer.writerow([csv_cell(row.get(key)) for key, _ in columns])
     return BOM + buffer.getvalue()
+
+
+def render(results: Results, lang: str = "en") -> str:
+    check_lang(lang)
+    return csv_document(COLUMNS, (_row(check, finding, lang) for check, finding in _ordered_findings(results)), lang)
 
 
 def _ordered_findings(results: Results) -> list[tuple[CheckResult, Finding]]:
@@ -95,17 +105,25 @@ def _row(check: CheckResult, finding: Finding, lang: str) -> dict[str, object]:
         "check_id": check.id,
         "title": check_text(check.id, "title", check.title, lang),
         "area": check.area,
-        "severity": check.severity.value,
+        "severity": severity_label(check.severity.value, lang),
         "responsibilities": "; ".join(check.responsibilities),
+        "phase": _phase(check, lang),
         "topic": check.topic,
         "resource": finding.resource,
-        "status": finding.status.value,
-        "change": finding.change.value if finding.change else None,
+        "resource_name": resource_label(finding.resource, lang) if finding.resource else None,
+        "status": status_label(finding.status.value, lang),
+        "change": change_label(finding.change.value, lang) if finding.change else None,
         **{field: finding_text(finding, field, lang) for field in FINDING_FIELDS},
         "suppressed_reason": suppression.reason if suppression else None,
         "suppressed_owner": suppression.owner if suppression else None,
         "suppressed_expires": _expiry_text(suppression.expires, suppression.expired, lang) if suppression else None,
     }
+
+
+def _phase(check: CheckResult, lang: str) -> str:
+    key = needed_for(list(check.responsibilities))
+    catalogue = responsibilities()
+    return phase_name(catalogue.get(key).phase, lang) if key in catalogue.keys() else ""
 
 
 def _expiry_text(expires: str | None, expired: bool, lang: str) -> str | None:

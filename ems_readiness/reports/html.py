@@ -20,7 +20,7 @@ from importlib import resources
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from ems_readiness.engine.catalogues import LANGS, responsibilities
-from ems_readiness.engine.model import CheckResult, Finding, Results, ResponsibilityResult, Severity
+from ems_readiness.engine.model import Change, CheckResult, Finding, Results, ResponsibilityResult, Severity
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
@@ -37,7 +37,7 @@ RESPONSIBILITY_STATUSES = ("fail", "error", "warn", "pass", "satisfied", "skip",
 CHANGE_ORDER = ("regressed", "new", "still-failing", "fixed", "unchanged", "gone")
 ACTION_ITEMS_SHOWN = 8  # findings listed under an action; the rest are counted (all are in findings.csv)
 # the report's sections in page order, each a template section_<name>.html.j2
-SECTIONS = ["actions", "checklist", "suppressed", "gone"]
+SECTIONS = ["actions", "changes", "checklist", "suppressed"]
 EVIDENCE_CHARS = 6000
 EVIDENCE_LINES = 4  # observations summarised under a finding; the rest are in the JSON
 EVIDENCE_LINE_CHARS = 240
@@ -129,6 +129,31 @@ class PhaseView:
 
 
 @dataclass
+class ChangedRow:
+    """A finding in the "Since the baseline" lists: fixed, or gone (see reports/compare.py)."""
+
+    finding: Finding  # as it is now, or as it was in the baseline when absent now
+    label: str
+    before: str | None
+    now: str | None  # None: not reported in this run
+    anchor: str | None  # where it is on this page, if it is
+
+
+def changed_rows(results: Results, lang: str) -> tuple[list[ChangedRow], list[ChangedRow]]:
+    """(fixed, gone), from the comparison recorded in results.json: the same counts as the chips."""
+    if results.baseline is None:
+        return [], []
+    fixed = [ChangedRow(localized_finding(f, lang), resource_label(f.resource, lang), None, f.status.value,
+                        finding_anchor(f))
+             for f in results.findings() if f.change is Change.FIXED]
+    gone = []
+    for f in results.baseline.gone:
+        row = ChangedRow(localized_finding(f, lang), resource_label(f.resource, lang), f.status.value, None, None)
+        (fixed if f.change is Change.FIXED else gone).append(row)
+    return fixed, gone
+
+
+@dataclass
 class TrendPoint:
     x: float
     y: float
@@ -156,7 +181,8 @@ class ReportView:
     actions: list[Action]
     check_anchors: dict[str, str]
     suppressed: list[tuple[Finding, str]]  # finding, anchor of its check
-    gone: list[Finding]
+    fixed: list[ChangedRow]  # fixed since the baseline: passing now, or no longer reported
+    gone: list[ChangedRow]
     duration: str
     check_counts: dict[str, int]
     finding_counts: dict[str, int]
@@ -317,6 +343,7 @@ def build_view(results: Results, lang: str) -> ReportView:
     all_findings = list(results.findings())
     responsibility_counts = count_by([r.status for r in results.responsibilities], RESPONSIBILITY_STATUSES)
     # Counted from the checklist's rows rather than results.totals, which includes suppressed findings.
+    fixed, gone = changed_rows(results, lang)
     finding_counts = count_by([f.status for view in checks for f in view.findings], COUNT_STATUSES)
     return ReportView(
         phases=phases,
@@ -324,7 +351,8 @@ def build_view(results: Results, lang: str) -> ReportView:
         actions=build_plan(results, lang),
         check_anchors={view.check.id: view.anchor for view in checks},
         suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
-        gone=[localized_finding(f, lang) for f in results.baseline.gone] if results.baseline else [],
+        fixed=fixed,
+        gone=gone,
         duration=human_duration((results.finished - results.started).total_seconds(), lang),
         check_counts={s: results.totals.checks.get(s, 0) for s in COUNT_STATUSES},
         finding_counts=finding_counts,

@@ -179,10 +179,16 @@ STRINGS: dict[str, dict[str, str]] = {
     "suppressed.expires": {"en": "Expires", "zh-CN": "到期"},
     "suppressed.never": {"en": "no expiry", "zh-CN": "不过期"},
     "suppressed.expired": {"en": "expired", "zh-CN": "已过期"},
+    "changes.fixed_heading": {"en": "Fixed since the baseline", "zh-CN": "自基线以来已修复"},
+    "changes.none_fixed": {"en": "Nothing was fixed since the baseline.", "zh-CN": "自基线以来没有修复任何项。"},
+    "changes.now": {"en": "Now", "zh-CN": "当前"},
+    "changes.not_reported": {"en": "no longer reported", "zh-CN": "不再报告"},
+    "changes.filter": {"en": "Show only what changed this way", "zh-CN": "仅显示此类变化"},
     "gone.heading": {"en": "Gone since the baseline", "zh-CN": "自基线以来已消失"},
     "gone.intro": {
-        "en": "In the baseline run, not in this one: the resource was removed or is no longer checked.",
-        "zh-CN": "存在于基线运行中、但不在本次运行中：资源已删除或不再检查。",
+        "en": "In the baseline run, not in this one, and no check that ran completely vouches that it was fixed: "
+              "the resource was removed, or its check did not run or could not assess it.",
+        "zh-CN": "存在于基线运行中、但不在本次运行中，且没有完整运行的检查能证明其已修复：资源已删除，或其检查未运行或无法评估。",
     },
     "gone.baseline_status": {"en": "Status in baseline", "zh-CN": "基线中的状态"},
     "common.check": {"en": "Check", "zh-CN": "检查"},

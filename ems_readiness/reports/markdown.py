@@ -15,10 +15,12 @@ from ems_readiness.engine.model import Change, CheckResult, Finding, Results, St
 from ems_readiness.engine.suppressions import effective_status, is_suppressed
 from ems_readiness.engine.terminal import inert_commands
 
+from ems_readiness.reports.actions import build_plan
 from ems_readiness.reports.check_texts import check_text, finding_text
 from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
 
 ROW_LIMIT = 15
+TOP_ACTIONS = 10
 COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
 CHANGE_ORDER = (Change.REGRESSED, Change.NEW, Change.FIXED, Change.STILL_FAILING, Change.UNCHANGED, Change.GONE)
 
@@ -33,7 +35,20 @@ LABELS = {
     "counts.checks": {"en": "Checks", "zh-CN": "检查"},
     "counts.findings": {"en": "Findings", "zh-CN": "结果"},
     "counts.suppressed": {"en": "{n} suppressed finding(s), listed below.", "zh-CN": "{n} 项已抑制的结果，列于下方。"},
-    "failing.heading": {"en": "Failing checks by responsibility", "zh-CN": "按职责列出的失败检查"},
+    "actions.heading": {"en": "Top actions", "zh-CN": "首要操作"},
+    "actions.none": {"en": "Nothing to do: nothing failed, nothing is left unassessed, no warnings.",
+                     "zh-CN": "无需执行任何操作：没有失败项、没有未能评估的项，也没有警告。"},
+    "actions.facts": {"en": "Owner: {owner} · needed for: {phase} ({responsibility}) · clears {n} finding(s): {checks}",
+                      "zh-CN": "负责人：{owner} · 所需阶段：{phase}（{responsibility}）· 可解决 {n} 项结果：{checks}"},
+    "actions.more": {"en": "… and {n} more actions: the whole plan is in report.html and actions.csv.",
+                     "zh-CN": "…… 另有 {n} 项操作：完整计划见 report.html 和 actions.csv。"},
+    "failing.heading": {"en": "Failing checks", "zh-CN": "失败的检查"},
+    "column.responsibilities": {"en": "Responsibilities", "zh-CN": "职责"},
+    "rest": {"en": "The rest: report.html holds the whole action plan and every finding with its evidence (print it "
+                   "for the meeting); actions.csv has one row per action with owner, due date and notes to fill in; "
+                   "findings.csv lists every finding; results.json has everything, for machines.",
+             "zh-CN": "其余内容：report.html 包含完整的行动计划以及每项结果及其证据（可打印供会议使用）；actions.csv 每项操作一行，"
+                      "可填写负责人、截止日期和备注；findings.csv 列出每项结果；results.json 包含全部内容，供程序读取。"},
     "failing.none": {"en": "No check failed.", "zh-CN": "没有失败的检查。"},
     "errors.heading": {"en": "Could not assess", "zh-CN": "无法评估"},
     "changes.heading": {"en": "Since the baseline", "zh-CN": "与基线相比"},
@@ -51,7 +66,7 @@ LABELS = {
     "column.reason": {"en": "Reason", "zh-CN": "原因"},
     "column.owner": {"en": "Owner", "zh-CN": "负责人"},
     "column.expires": {"en": "Expires", "zh-CN": "到期"},
-    "more": {"en": "… and {n} more in report.html", "zh-CN": "…… 另有 {n} 项，见 report.html"},
+    "more": {"en": "… and {n} more in report.html and findings.csv", "zh-CN": "…… 另有 {n} 项，见 report.html 和 findings.csv"},
 }
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -82,10 +97,12 @@ def render(results: Results, lang: str = "en") -> str:
     sections = [
         _heading(results, lang),
         _counts(results, lang),
-        _failing_by_responsibility(results, lang),
+        _top_actions(results, lang),
+        _failing_checks(results, lang),
         _not_assessed(results, lang),
         _changes(results, lang),
         _suppressed(results, lang),
+        _where_the_rest_is(results, lang),
     ]
     # CI logs that print this file must not run a workflow command from it
     return inert_commands("\n\n".join(section for section in sections if section) + "\n")
@@ -128,36 +145,49 @@ def _counts(results: Results, lang: str) -> str:
     return table + (f"\n\n{_label('counts.suppressed', lang, n=suppressed)}" if suppressed else "")
 
 
-def _failing_by_responsibility(results: Results, lang: str) -> str:
+def _top_actions(results: Results, lang: str) -> str:
+    plan = build_plan(results, lang)
+    heading = f"### {_label('actions.heading', lang)}"
+    if not plan:
+        return f"{heading}\n\n{_label('actions.none', lang)}"
+    items = []
+    for number, action in enumerate(plan[:TOP_ACTIONS], 1):
+        badges = [status_label(action.status, lang), severity_label(action.severity, lang)]
+        badges += [change_label(c, lang) for c, n in (("regressed", action.regressed), ("new", action.new)) if n]
+        checks = ", ".join(md_code(c) for c in action.checks)
+        facts = _label("actions.facts", lang, owner=md_text(action.owner), phase=md_text(action.phase_name),
+                       responsibility=md_code(action.responsibility), n=action.cleared, checks=checks)
+        items.append(f"{number}. **{md_text(action.title)}** ({' · '.join(badges)})  \n"
+                     f"   {facts}  \n   {md_text(action.fix)}")
+    more = len(plan) - TOP_ACTIONS
+    tail = f"\n\n{_label('actions.more', lang, n=more)}" if more > 0 else ""
+    return f"{heading}\n\n" + "\n".join(items) + tail
+
+
+def _failing_checks(results: Results, lang: str) -> str:
+    """Each failing check once, with the responsibilities it feeds."""
     failing = [c for c in results.checks if effective_status(c) is Status.FAIL]
     heading = f"### {_label('failing.heading', lang)}"
     if not failing:
         return f"{heading}\n\n{_label('failing.none', lang)}"
-    blocks = [heading]
-    for key, text in _responsibility_order(results, failing, lang):
-        checks = [c for c in failing if key in c.responsibilities]
-        rows = [
-            [
-                md_code(c.id),
-                severity_label(c.severity.value, lang),
-                md_text(check_text(c.id, "title", c.title, lang)),
-                str(_active_failures(c)),
-            ]
-            for c in checks
+    failing.sort(key=lambda c: (-c.severity.rank, c.id))
+    rows = [
+        [
+            md_code(c.id),
+            severity_label(c.severity.value, lang),
+            md_text(check_text(c.id, "title", c.title, lang)),
+            str(_active_failures(c)),
+            ", ".join(md_code(key) for key in c.responsibilities),
         ]
-        header = _labels(["column.check", "column.severity", "column.title", "column.failed"], lang)
-        title = f"**{md_text(text)}** ({md_code(key)})" if text else f"**{md_code(key)}**"
-        blocks.append(f"{title}\n\n{_table(header, rows)}")
-    return "\n\n".join(blocks)
+        for c in failing
+    ]
+    header = _labels(["column.check", "column.severity", "column.title", "column.failed", "column.responsibilities"],
+                     lang)
+    return f"{heading}\n\n{_table(header, rows)}"
 
 
-def _responsibility_order(results: Results, failing: list[CheckResult], lang: str) -> list[tuple[str, str]]:
-    """Responsibilities fed by a failing check: in the results' order, then any the results lack."""
-    fed = {key for check in failing for key in check.responsibilities}
-    ordered = [(r.key, r.text.get(lang, "")) for r in results.responsibilities if r.key in fed]
-    known = {key for key, _ in ordered}
-    extra = sorted(fed - known)
-    return ordered + [(key, "") for key in extra]
+def _where_the_rest_is(results: Results, lang: str) -> str:
+    return _label("rest", lang)
 
 
 def _active_failures(check: CheckResult) -> int:

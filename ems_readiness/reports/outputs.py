@@ -127,10 +127,14 @@ def render(results: Results, fmt: str, lang: str) -> str:
 
 
 def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
-    """File name -> text of every output: the formats asked for, and directory-fixes.csv when the
-    directory was assessed."""
+    """File name -> text of every output: the formats asked for, actions.csv beside findings.csv, and
+    directory-fixes.csv when the directory was assessed."""
     clean = publishable(results)
     texts = {FORMATS[fmt][0]: render(clean, fmt, lang) for fmt in formats}
+    if "csv" in formats:  # the action plan beside the findings, for the customer to plan in
+        from ems_readiness.reports import csv_actions
+
+        texts[csv_actions.FILE_NAME] = csv_actions.render(clean, lang)
     if clean.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
         from ems_readiness.reports import directory_fixes
 

@@ -74,10 +74,9 @@ def dump_dom(page: Path, width: int, height: int = 900, deadline: float = DEADLI
     return proc.stdout
 
 
-# Run inside the page (in a copy without its CSP): how wide the document is against its viewport,
-# the first elements sticking out, and how findings are laid out; posted to the host page.
-_MEASURE = """<script>
-window.addEventListener('load', function () {
+# Layout figures, computed inside the page: how wide the document is against its viewport, the
+# first elements sticking out, and how findings are laid out.
+MEASURE_LAYOUT = """
   var root = document.documentElement, wide = [];
   document.querySelectorAll('body *').forEach(function (el) {
     var r = el.getBoundingClientRect();
@@ -87,26 +86,38 @@ window.addEventListener('load', function () {
     }
   });
   var finding = document.querySelector('tbody.finding');
-  parent.postMessage(JSON.stringify({scroll: root.scrollWidth, client: root.clientWidth, wide: wide,
-    finding_display: finding ? getComputedStyle(finding).display : null}), '*');
-});
+  return {scroll: root.scrollWidth, client: root.clientWidth, wide: wide,
+          finding_display: finding ? getComputedStyle(finding).display : null};
+"""
+_PAGE_SCRIPT = """<script>
+window.addEventListener('load', function () {{ setTimeout(function () {{
+  var result = (function () {{ {body} }})();
+  parent.postMessage(JSON.stringify(result), '*');
+}}, 0); }});
 </script>"""
 _HOST = """<!DOCTYPE html><html><body style="margin:0">
-<iframe src="measured.html" style="border:0;width:{width}px;height:900px"></iframe>
-<script>window.addEventListener('message', function (e) {{ document.body.setAttribute('data-measure', e.data); }});</script>
+<iframe src="evaluated.html" style="border:0;width:{width}px;height:900px"></iframe>
+<script>window.addEventListener('message', function (e) {{ document.body.setAttribute('data-result', e.data); }});</script>
 </body></html>"""
 
 
-def measure_layout(page: Path, width: int, work: Path) -> dict:
-    """The report laid out `width` CSS px wide (in an iframe: a headless window is at least 500 px)."""
+def evaluate(page: Path, body: str, work: Path, width: int = 1280) -> object:
+    """Run the JavaScript function body `body` in `page` once it has loaded and its own script ran, laid
+    out `width` CSS px wide; returns what it returns (JSON). The page runs in an iframe of a host page
+    (a headless window is at least 500 px wide), from a copy without its CSP so the script may run."""
     import html
     import json
 
     text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text(encoding="utf-8"))
-    (work / "measured.html").write_text(text.replace("</body>", _MEASURE + "</body>"), encoding="utf-8")
+    script = _PAGE_SCRIPT.format(body=body)
+    (work / "evaluated.html").write_text(text.replace("</body>", script + "</body>"), encoding="utf-8")
     host = work / "host.html"
     host.write_text(_HOST.format(width=width), encoding="utf-8")
     dom = dump_dom(host, 1000)
-    match = re.search(r'data-measure="([^"]*)"', dom)
-    assert match, "the measuring script did not report"
+    match = re.search(r'data-result="([^"]*)"', dom)
+    assert match, "the script in the page did not report"
     return json.loads(html.unescape(match.group(1)))
+
+
+def measure_layout(page: Path, width: int, work: Path) -> dict:
+    return evaluate(page, MEASURE_LAYOUT, work, width)  # type: ignore[return-value]
