@@ -129,7 +129,7 @@ def test_net001_pass_fail_warn_skip_and_error(ports):
 
     manage = findings[f"manage.microsoft.com:{ports.port('filtered')}"]
     assert manage.status is Status.FAIL
-    assert manage.observed == "filtered: no answer from 127.0.0.1 within 0.5 s"
+    assert manage.observed.startswith("filtered: no answer from 127.0.0.1 ")
     assert f"Allow outbound TCP {ports.port('filtered')} to manage.microsoft.com on the firewall" in manage.remediation
     assert "*.manage.microsoft.com" in manage.remediation and "SSL inspection" in manage.remediation
     assert "firewall drops" in manage.remediation

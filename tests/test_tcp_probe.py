@@ -16,6 +16,7 @@ import pytest
 
 from ems_readiness.probes.base import EvidenceLog, ProbeError
 from ems_readiness.probes.dns import DnsProbe
+from ems_readiness.probes import tcp
 from ems_readiness.probes.tcp import TcpProbe
 from ems_readiness.simulate.tcp_listeners import TcpSimulator
 
@@ -68,6 +69,9 @@ def loopback() -> Iterator[TcpSimulator]:
 
 
 def test_open_refused_and_filtered_are_told_apart(loopback):
+    """By what came back, not by how long it took: under CPU load every connect is slower, but a
+    RST is still ECONNREFUSED and a silent port still waits its whole bound, twice."""
+
     async def scan():
         probe = make_probe(timeout=0.5)
         return probe, await asyncio.gather(
@@ -78,13 +82,45 @@ def test_open_refused_and_filtered_are_told_apart(loopback):
     assert (opened.status, refused.status, filtered.status) == ("open", "refused", "filtered")
     assert opened.ok and not refused.ok and opened.address == "127.0.0.1"
     assert "refused" in refused.detail and "TCP reset" in refused.detail
-    assert filtered.detail == "no answer from 127.0.0.1 within 0.5 s"
-    assert 450 <= filtered.elapsed_ms < 1000
-    assert refused.elapsed_ms < 100
+    assert refused.evidence.data["attempts"][0]["errno"] == "ECONNREFUSED"
+    assert "errno" not in opened.evidence.data["attempts"][0]
+    silent = filtered.evidence.data["attempts"][0]
+    assert filtered.detail.startswith("no answer from 127.0.0.1 ")
+    # the host answered, so the silent port's bound is derived from its round trips: at least the
+    # floor, at most the timeout; a second SYN when the bound left room for it
+    assert tcp.SILENT_FLOOR <= silent["waited_s"] <= 0.5
+    assert silent["syns"] == (2 if silent["waited_s"] < 0.5 else 1)
+    assert filtered.elapsed_ms >= silent["syns"] * silent["waited_s"] * 1000 - 5
     outcomes = {e.target: e.outcome for e in probe.evidence.items}
     assert outcomes[f"127.0.0.1:{loopback.port('filtered-0')}"] == "filtered"
     assert filtered.evidence.data["timeout_s"] == 0.5
     assert filtered.evidence.probe == "tcp"
+
+
+def test_a_host_that_answers_nothing_keeps_the_full_timeout(loopback):
+    async def scan():
+        return await make_probe(timeout=0.4).connect("127.0.0.1", loopback.port("filtered-1"))
+
+    observation = run(scan)
+    assert observation.status == "filtered"
+    assert observation.detail == "no answer from 127.0.0.1 within 0.4 s"
+    assert observation.elapsed_ms >= 395
+    assert observation.evidence.data["attempts"][0]["syns"] == 1
+
+
+def test_the_silent_bound_follows_the_round_trips_within_the_floor_and_the_timeout():
+    trips = tcp.RoundTrips(timeout=2.0)
+    assert trips.bound("10.0.0.1") == 2.0  # nothing answered yet
+    trips.observe("10.0.0.1", 0.001)
+    assert trips.bound("10.0.0.1") == tcp.SILENT_FLOOR  # a LAN round trip: the floor
+    assert trips.bound("10.0.0.2") == 2.0  # per address
+    for _ in range(20):
+        trips.observe("10.0.0.3", 0.150)
+    assert 0.150 < trips.bound("10.0.0.3") < 0.3  # SRTT + 4 RTTVAR of a steady 150 ms path
+    trips.observe("10.0.0.4", 0.9)
+    trips.observe("10.0.0.4", 0.1)
+    assert trips.bound("10.0.0.4") == 2.0  # a jittery path: never above the timeout
+    assert tcp.RoundTrips(timeout=0.1).bound("x") == 0.1 and tcp.RoundTrips(timeout=0.1).floor == 0.1
 
 
 def test_names_resolve_through_the_dns_probe(loopback):
@@ -247,6 +283,22 @@ def test_firewall_behaviours_in_a_namespace(netns, behaviour, status, errno_name
     assert observation.status == status, observation.detail
     attempt = observation.evidence.data["attempts"][0]
     assert attempt.get("errno") == errno_name
+
+
+@pytest.mark.realnet
+def test_a_port_dropped_by_a_firewall_of_an_answering_host_is_told_by_its_round_trips(netns):
+    """Behind iptables DROP, among ports that answer: a derived bound (two SYNs), not the 2 s timeout;
+    the verdicts are the same as with the full timeout."""
+
+    async def scan():
+        probe = make_probe(timeout=2.0)
+        return await asyncio.gather(*(probe.connect(netns.address, netns.port(b)) for b in ("open", "closed", "drop")))
+
+    opened, closed, dropped = run(scan)
+    assert (opened.status, closed.status, dropped.status) == ("open", "refused", "filtered")
+    silent = dropped.evidence.data["attempts"][0]
+    assert silent["syns"] == 2 and tcp.SILENT_FLOOR <= silent["waited_s"] < 2.0
+    assert "answered connects to " + netns.address in dropped.detail
 
 
 @pytest.mark.realnet

@@ -11,6 +11,7 @@ import pytest
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import TlsTarget
 from ems_readiness.engine.model import Finding, Status
+from ems_readiness.engine.texts import CHECK_FIX, render
 from ems_readiness.probes.base import EvidenceLog
 from ems_readiness.probes.dns import DnsProbe
 from ems_readiness.probes.tls import TlsProbe, VersionSupport
@@ -18,7 +19,7 @@ from ems_readiness.engine.profile import profile_from_dict
 from ems_readiness.engine.registry import checks_in, validate
 from ems_readiness.judges.tls import system_bundle_path
 from ems_readiness.checks import tls_certificates as tls
-from ems_readiness.simulate.certs import EXPIRED_DAYS_AGO, EXPIRING_IN_DAYS
+from ems_readiness.simulate.certs import EXPIRED_DAYS_AGO, EXPIRING_IN_DAYS, NOT_YET_VALID_IN_DAYS
 from tests.support.tls_servers import tls_host
 
 
@@ -158,7 +159,7 @@ def test_tls001_expired(tls_servers, tls_dns):
     assert finding.status is Status.FAIL
     assert finding.observed == f"expired {day(-EXPIRED_DAYS_AGO)} ({EXPIRED_DAYS_AGO} days ago)"
     assert "sign-in host of the federated domain fed.contoso.test" in finding.message
-    assert finding.remediation == tls.certificate_validity.fix
+    assert finding.remediation.startswith(f"Renew the certificate of {tls_host('expired')}:")
 
 
 def test_tls001_an_expired_certificate_the_path_does_not_use_is_no_failure(tls_servers, tls_dns):
@@ -217,8 +218,6 @@ def test_tls003_complete_trusted_chain(tls_servers, tls_dns):
         ("incomplete", "chain incomplete: only the leaf was served"),
         ("untrusted", "root 'Untrusted Root CA (Unknown Issuer Ltd)', which is not in the trust store"),
         ("selfsigned", "is self-signed"),
-        ("expired", "expired"),
-        ("sha1", "ecdsa-with-SHA1"),
     ],
 )
 def test_tls003_broken_chains(case, words, tls_servers, tls_dns):
@@ -228,9 +227,22 @@ def test_tls003_broken_chains(case, words, tls_servers, tls_dns):
     assert words in finding.observed
 
 
+@pytest.mark.parametrize(("case", "owner", "words"), [
+    ("expired", "TLS-001", "expired"),
+    ("sha1", "TLS-004", "ecdsa-with-SHA1"),
+    ("nosan", "TLS-002", "has no subjectAltName"),
+])
+def test_tls003_leaves_the_causes_other_checks_own_to_them(case, owner, words, tls_servers, tls_dns):
+    finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, case)]))
+    assert finding.status is Status.PASS
+    assert "serves a complete chain to the trusted root 'Simulated Public Root CA" in finding.message
+    assert f"Path validation also refuses it for causes that other checks report:" in finding.message
+    assert words in finding.message and f"({owner})" in finding.message
+
+
 def test_tls003_remediation_follows_the_cause(tls_servers, tls_dns):
     incomplete = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "incomplete")]))
-    assert incomplete.remediation == tls.PATH_REMEDIATION["incomplete"]
+    assert incomplete.remediation.startswith(f"Configure {tls_host('incomplete')}:")
     assert "intermediate" in incomplete.remediation
 
 
@@ -240,7 +252,7 @@ def test_tls003_with_the_system_trust_store_the_private_issuer_is_missing(tls_se
     finding = only(run(tls.certificate_chain, tls_servers, tls_dns, hosts=[host(tls_servers, "valid")], trust="system"))
     assert finding.status is Status.FAIL
     assert "chain incomplete" in finding.message and "neither served nor in the trust store" in finding.message
-    assert finding.remediation == tls.PATH_REMEDIATION["incomplete"]
+    assert finding.action.key == "tls.serve-intermediates"
 
 
 # -- TLS-004 ----------------------------------------------------------------------------------------
@@ -309,7 +321,7 @@ def test_tls005_legacy_versions_that_could_not_be_tested_are_an_error_not_a_pass
             self.findings = []
 
         def errored(self, resource, message, **kw):
-            self.findings.append(("error", message, kw["observed"]))
+            self.findings.append(("error", render(message), render(kw["observed"])))
 
     evidence = EvidenceLog().record(
         "tls", "sts.contoso.test:443 versions", "ok", 1.0, reasons={"TLSv1": "this machine's OpenSSL cannot offer TLSv1"}
@@ -366,7 +378,7 @@ def test_tls005_unknown_versions_are_an_error():
             self.findings = []
 
         def errored(self, resource, message, **kw):
-            self.findings.append(("error", message))
+            self.findings.append(("error", render(message)))
 
     ctx = Ctx()
     target = TlsTarget("sts.contoso.test", 443, "profile")
@@ -461,3 +473,66 @@ def test_tls_ports_skip_plain_http():
     assert tls.tls_ports([80, 443]) == [443]
     assert tls.tls_ports([80]) == [443]
     assert tls.tls_ports([443, 8443]) == [443, 8443]
+
+
+# -- every cause: one owning check, its own message, fix and action; the others do not fail ---------
+
+CERTIFICATE_CHECKS = {
+    "TLS-001": tls.certificate_validity,
+    "TLS-002": tls.certificate_name,
+    "TLS-003": tls.certificate_chain,
+    "TLS-004": tls.certificate_strength,
+}
+NEW_CERTIFICATE, INTERMEDIATES = "tls.new-certificate", "tls.serve-intermediates"
+CAUSES = [
+    # case, owner, status, message words, remediation words, action
+    ("notyetvalid", "TLS-001", Status.FAIL, f"is not valid before {day(NOT_YET_VALID_IN_DAYS)}",
+     "Keep the previous certificate on", NEW_CERTIFICATE),
+    ("expired", "TLS-001", Status.FAIL, f"expired on {day(-EXPIRED_DAYS_AGO)}, {EXPIRED_DAYS_AGO} days ago",
+     "Renew the certificate of", NEW_CERTIFICATE),
+    ("expiring", "TLS-001", Status.WARN, "(within warn_days 30): renew it now",
+     "before", NEW_CERTIFICATE),
+    ("nosan", "TLS-002", Status.FAIL, "has no subjectAltName extension (subject CN: nosan.tls.test)",
+     "as a subjectAltName dNSName entry", NEW_CERTIFICATE),
+    ("wronghost", "TLS-002", Status.FAIL, "does not cover wronghost.tls.test; it is for wrong.fabrikam.test",
+     "Issue the certificate with wronghost.tls.test in its subjectAltName", NEW_CERTIFICATE),
+    ("untrusted", "TLS-003", Status.FAIL, "does not lead to a trusted root",
+     "clients outside your organisation do not trust this root", NEW_CERTIFICATE),
+    ("incomplete", "TLS-003", Status.FAIL, "lacks an intermediate certificate: chain incomplete: only the leaf was served",
+     "to send the intermediate certificate(s) with the leaf", INTERMEDIATES),
+    ("selfsigned", "TLS-003", Status.FAIL, "serves a self-signed certificate",
+     "Replace the self-signed certificate of", NEW_CERTIFICATE),
+    ("rsa1024", "TLS-004", Status.FAIL, "RSA 1024-bit key, a key below RSA 2048 or EC 256 bits",
+     "re-issued for a new RSA 2048-bit (or larger) or ECDSA P-256/P-384 key", NEW_CERTIFICATE),
+    ("sha1", "TLS-004", Status.FAIL, "signed with ecdsa-with-SHA1, a signature hash that clients no longer accept",
+     "certification authorities sign new certificates with SHA-256", NEW_CERTIFICATE),
+    ("expiredintermediate", "TLS-001", Status.FAIL,
+     "intermediate 'Simulated Public Issuing CA 0 (ems-readiness simulation)' that expiredintermediate.tls.test",
+     "Download the current intermediate certificate", INTERMEDIATES),
+]
+
+
+@pytest.mark.parametrize(("case", "owner", "status", "words", "fix", "action"), CAUSES, ids=[c[0] for c in CAUSES])
+def test_every_certificate_cause_has_one_owner_and_its_own_words(case, owner, status, words, fix, action,
+                                                                 tls_servers, tls_dns):
+    target = host(tls_servers, case)
+    findings = {check_id: only(run(check, tls_servers, tls_dns, hosts=[target]))
+                for check_id, check in CERTIFICATE_CHECKS.items()}
+    owning = findings[owner]
+    assert owning.status is status, owning.message
+    assert words in owning.message
+    assert fix in owning.remediation and owning.remediation != CERTIFICATE_CHECKS[owner].fix
+    assert owning.action is not None and owning.action.key == action
+    assert owning.action.params == {"host": f"{target.host}:{target.port}"}
+    others = {check_id: f.status for check_id, f in findings.items() if check_id != owner}
+    assert others == dict.fromkeys(others, Status.PASS), {c: f.message for c, f in findings.items()}
+    for text in owning.texts.values():  # and in Chinese
+        assert text.id == CHECK_FIX or render(text, "zh-CN")
+
+
+def test_each_cause_has_a_message_and_a_fix_of_its_own():
+    messages = {}
+    for case, owner, *_ in CAUSES:
+        messages.setdefault(owner, set()).add(case)
+    assert set(messages) == set(CERTIFICATE_CHECKS)
+    assert len({c[4] for c in CAUSES}) == len(CAUSES)  # no two causes share a remediation

@@ -245,16 +245,22 @@ def test_self_signed(factory, store):
     assert verdict.state == "self-signed"
 
 
-def test_expired_chain_is_told_apart_from_a_broken_one(factory, store):
+def test_an_expired_chain_is_judged_apart_from_its_time(factory, store):
     verdict = judge.judge_path(leaf(factory, "expired"), HOST, store, NOW)
-    assert verdict.state == "expired"
-    assert verdict.reason == f"leaf '{HOST}' expired 2026-10-21; otherwise the chain is complete and trusted"
+    assert verdict.state == "trusted"  # complete and trusted; the expiry is TLS-001's
+    assert verdict.deferred == (("TLS-001", f"leaf '{HOST}' expired 2026-10-21"),)
 
 
-def test_sha1_signed_leaf_is_rejected_with_the_reason(factory, store):
+def test_a_sha1_signed_leaf_is_left_to_the_strength_check(factory, store):
     verdict = judge.judge_path(leaf(factory, "sha1"), HOST, store, NOW)
-    assert verdict.state == "rejected"
-    assert "ecdsa-with-SHA1" in verdict.reason
+    assert verdict.state == "trusted"
+    assert [owner for owner, _ in verdict.deferred] == ["TLS-004"]
+    assert "ecdsa-with-SHA1" in verdict.deferred[0][1]
+
+
+def test_a_broken_chain_is_still_broken_when_it_has_expired_too(factory, store):
+    chain = leaf(factory, "expired")[:1]  # the leaf alone: incomplete, and expired
+    assert judge.judge_path(chain, HOST, store, NOW).state == "incomplete"
 
 
 def test_chain_order_does_not_matter(factory, store):

@@ -14,12 +14,15 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from ems_readiness.engine.check import check
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import joined, msg, render
 from ems_readiness.judges.tls import (
     KnownRoots,
     TrustStore,
     UnjudgedCertificate,
     builtin_known_roots,
     clean_text,
+    day,
     judge_interception,
     judge_name,
     judge_path,
@@ -47,11 +50,23 @@ def resource(target: Any) -> str:
     return f"{target.host}:{target.port}"
 
 
-def origin_text(target: Any) -> str:
+def where(target: Any) -> Text:
+    """'sts.contoso.com:443', with the federated domain it signs in for when it came from the tenant."""
     origin = getattr(target, "origin", "profile")
     if origin.startswith("federation:"):
-        return f" (sign-in host of the federated domain {origin.partition(':')[2]})"
-    return ""
+        return msg("tls.where.federation", host=resource(target), domain=origin.partition(":")[2])
+    return msg("tls.where", host=resource(target))
+
+
+def new_certificate(target: Any) -> ActionRef:
+    """One action for every check that calls for a new certificate on the host (renewed, re-issued
+    with the name, from a public CA, with a strong key and signature): one row of the plan."""
+    return ActionRef(key="tls.new-certificate", params={"host": resource(target)})
+
+
+def serve_intermediates(target: Any) -> ActionRef:
+    """The host's certificate is fine; the intermediates it sends are missing, expired or weak."""
+    return ActionRef(key="tls.serve-intermediates", params={"host": resource(target)})
 
 
 def trust_store(profile: Any) -> TrustStore:
@@ -71,33 +86,20 @@ async def reached_hosts(ctx: Any) -> list[tuple[Any, Any]]:
     `error` findings, and no hosts at all a `skip`."""
     targets = await ctx.inventory.tls_hosts()
     if not targets:
-        ctx.skipped(
-            "tls.hosts",
-            "No TLS hosts to examine: none are listed in the profile's [tls] hosts and no federated domain "
-            "names a sign-in host.",
-        )
+        ctx.skipped("tls.hosts", msg("tls.no-hosts"))
         return []
     observations = await asyncio.gather(*(ctx.tls.handshake(t.host, t.port) for t in targets), return_exceptions=True)
     reached = []
     for target, observation in zip(targets, observations, strict=True):
         if isinstance(observation, Exception):
-            ctx.errored(
-                resource(target),
-                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: {reason(observation)}",
-                expected="a completed TLS handshake",
-                observed="probe-error",
-            )
+            ctx.errored(resource(target), msg("tls.unexamined", where=where(target), reason=reason(observation)),
+                        expected=msg("tls.expected.handshake"), observed="probe-error")
         elif observation.ok:
             reached.append((target, observation))
         else:
-            ctx.errored(
-                resource(target),
-                f"Could not examine the certificate of {resource(target)}{origin_text(target)}: "
-                f"{observation.describe()}",
-                expected="a completed TLS handshake",
-                observed=observation.status,
-                evidence=observation.all_evidence,
-            )
+            ctx.errored(resource(target), msg("tls.unexamined", where=where(target), reason=observation.describe()),
+                        expected=msg("tls.expected.handshake"), observed=observation.status,
+                        evidence=observation.all_evidence)
     return reached
 
 
@@ -108,23 +110,23 @@ def reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def judging(ctx: Any, where: str, observation: Any) -> Iterator[None]:
+def judging(ctx: Any, place: str, observation: Any) -> Iterator[None]:
     """One host's judgement: whatever its chain makes a judge raise is that host's `error`,
     and every other host keeps its verdict."""
     try:
         yield
     except Exception as exc:  # a hostile certificate must not take the other hosts' verdicts with it
         ctx.errored(
-            where,
-            f"Could not judge the certificate chain of {where}: {reason(exc)}",
-            expected="a chain whose certificates can be read",
+            place,
+            msg("tls.unjudged", where=place, reason=reason(exc)),
+            expected=msg("tls.expected.readable-chain"),
             observed=observation.describe() if hasattr(observation, "describe") else None,
             evidence=observation.all_evidence,
         )
 
 
 # ---------------------------------------------------------------------------------------------
-# TLS-001
+# TLS-001: the validity period of every certificate on the path (leaf, intermediates, root)
 
 
 @check(
@@ -137,12 +139,13 @@ def judging(ctx: Any, where: str, observation: Any) -> Iterator[None]:
     why="""
         An expired certificate on the federation sign-in host (AD FS / Web Application Proxy) or another
         public host stops every client that signs in or connects through it; one that expires during
-        onboarding does the same mid-project.
+        onboarding does the same mid-project. A certificate whose validity has not started yet, or an
+        expired intermediate the server still sends, is refused the same way.
     """,
     fix="""
         Renew the certificate with its certification authority before it expires and install the renewed
-        certificate, with its intermediate certificates, on every server behind the name (for AD FS: every
-        federation server and Web Application Proxy).
+        certificate, with its current intermediate certificates, on every server behind the name (for AD FS:
+        every federation server and Web Application Proxy).
     """,
 )
 async def certificate_validity(ctx: Any) -> None:
@@ -151,22 +154,38 @@ async def certificate_validity(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_validity(observation.chain, now(), warn_days, store)
-            where = f"{resource(target)}{origin_text(target)}"
             report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-            if verdict.state == "valid":
-                ctx.passed(resource(target), f"The certificate of {where} is {verdict.observed}.", **report)
-            elif verdict.state == "expiring":
-                ctx.warned(
-                    resource(target),
-                    f"The certificate of {where} expires within {warn_days} days: {verdict.observed}. Renew it now.",
-                    **report,
-                )
-            else:
-                ctx.failed(resource(target), f"The certificate of {where} is not valid now: {verdict.observed}.", **report)
+            report_validity(ctx, target, verdict, warn_days, report)
+
+
+def report_validity(ctx: Any, target: Any, verdict: Any, warn_days: int, report: dict[str, Any]) -> None:
+    place, host = resource(target), resource(target)
+    dates = dict(where=where(target), n=verdict.days, who=verdict.subject)
+    ca = "" if verdict.on_leaf else ".ca"
+    root = verdict.subject.startswith("root ")
+    if verdict.state == "valid":
+        ctx.passed(place, msg("tls.validity.valid", where=where(target), observed=verdict.observed), **report)
+        return
+    if verdict.state == "expiring":
+        end = day(verdict.not_after)
+        ctx.warned(place, msg(f"tls.validity.expiring{ca}", date=end, warn=warn_days, **dates),
+                   remediation=msg("tls.fix.renew-before" if verdict.on_leaf else "tls.fix.current-intermediate",
+                                   host=host, date=end, who=verdict.subject),
+                   action=new_certificate(target) if verdict.on_leaf or root else serve_intermediates(target), **report)
+        return
+    if verdict.state == "expired":
+        message = msg(f"tls.validity.expired{ca}", date=day(verdict.not_after), **dates)
+        fix = ("tls.fix.renew-expired" if verdict.on_leaf else "tls.fix.expired-root" if root
+               else "tls.fix.current-intermediate")
+    else:  # not-yet-valid
+        message = msg(f"tls.validity.not-yet-valid{ca}", date=day(verdict.not_before), **dates)
+        fix = "tls.fix.not-yet-valid" if verdict.on_leaf else "tls.fix.current-intermediate"
+    ctx.failed(place, message, remediation=msg(fix, host=host, date=day(verdict.not_before), who=verdict.subject),
+               action=new_certificate(target) if verdict.on_leaf or root else serve_intermediates(target), **report)
 
 
 # ---------------------------------------------------------------------------------------------
-# TLS-002
+# TLS-002: the name (a leaf without subjectAltName is this check's too)
 
 
 @check(
@@ -177,8 +196,9 @@ async def certificate_validity(ctx: Any) -> None:
     responsibilities=CERTIFICATE_RESPONSIBILITIES,
     topic="federated-identity",
     why="""
-        Clients refuse a certificate whose subjectAltName does not cover the name they connect to. For AD FS
-        the federation service name must be in the certificate (a wildcard covers one label only).
+        Clients refuse a certificate whose subjectAltName does not cover the name they connect to, and
+        current clients read names only from the subjectAltName, not from the subject CN. For AD FS the
+        federation service name must be in the certificate (a wildcard covers one label only).
     """,
     fix="""
         Issue the certificate with the host name in its subjectAltName (dNSName), or a wildcard for its parent
@@ -189,38 +209,31 @@ async def certificate_name(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_name(observation.leaf, target.host)
-            where = f"{resource(target)}{origin_text(target)}"
             report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-            if verdict.via == "san":
-                ctx.passed(resource(target), f"The certificate of {where} covers {target.host}.", **report)
-            elif verdict.via == "subject-cn":
-                ctx.warned(
-                    resource(target),
-                    f"The certificate of {where} names {target.host} only in its subject CN and has no subjectAltName; "
-                    "current browsers and many clients require the name in the SAN.",
-                    **report,
-                )
+            names = dict(where=where(target), name=target.host)
+            if verdict.cause == "match":
+                ctx.passed(resource(target), msg("tls.name.covers", **names), **report)
+            elif verdict.cause == "no-san":
+                cn = verdict.names[0] if verdict.names else msg("tls.name.none")
+                ctx.failed(resource(target), msg("tls.name.no-san", cn=cn, **names),
+                           remediation=msg("tls.fix.add-san", host=resource(target), name=target.host),
+                           action=new_certificate(target), **report)
             else:
-                ctx.failed(
-                    resource(target),
-                    f"The certificate presented by {where} does not cover {target.host}; it is for "
-                    f"{', '.join(verdict.names) or 'no name at all'}.",
-                    **report,
-                )
+                shown = joined(verdict.names[:20], "comma") if verdict.names else msg("tls.name.none")
+                ctx.failed(resource(target), msg("tls.name.mismatch", names=shown, **names),
+                           remediation=msg("tls.fix.name", name=target.host),
+                           action=new_certificate(target), **report)
 
 
 # ---------------------------------------------------------------------------------------------
-# TLS-003
+# TLS-003: the chain as served (time, name and signature strength are other checks' causes)
 
-PATH_REMEDIATION = {
-    "incomplete": "Configure the server to send the intermediate certificate(s) with the leaf (the full chain, "
-    "leaf first; on Windows import the intermediate into the computer's Intermediate Certification Authorities "
-    "store), so clients that do not fetch missing intermediates can build the chain.",
-    "untrusted-root": "Replace the certificate with one issued by a publicly trusted certification authority; "
-    "clients outside your organisation do not trust this root.",
-    "self-signed": "Replace the self-signed certificate with one issued by a publicly trusted certification "
-    "authority; self-signed certificates are for labs only.",
-    "expired": "Renew the expired certificate (see TLS-001) and install it with its intermediates.",
+PATH_CAUSES = {
+    # state: (message, remediation, action)
+    "self-signed": ("tls.chain.self-signed", "tls.fix.public-ca", new_certificate),
+    "untrusted-root": ("tls.chain.untrusted-root", "tls.fix.untrusted-root", new_certificate),
+    "incomplete": ("tls.chain.incomplete", "tls.fix.intermediates", serve_intermediates),
+    "rejected": ("tls.chain.rejected", None, new_certificate),
 }
 
 
@@ -246,25 +259,28 @@ async def certificate_chain(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_path(observation.chain, target.host, store, now())
-            where = f"{resource(target)}{origin_text(target)}"
             report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-            if verdict.ok:
-                ctx.passed(
-                    resource(target), f"{where} serves a complete chain to the trusted root '{verdict.anchor}'.", **report
-                )
-            elif verdict.state == "no-trust-store":
-                ctx.errored(resource(target), f"Could not validate the chain of {where}: {verdict.reason}.", **report)
-            else:
-                ctx.failed(
-                    resource(target),
-                    f"The chain served by {where} does not validate: {verdict.reason}.",
-                    remediation=PATH_REMEDIATION.get(verdict.state),
-                    **report,
-                )
+            report_chain(ctx, target, verdict, report)
+
+
+def report_chain(ctx: Any, target: Any, verdict: Any, report: dict[str, Any]) -> None:
+    place = resource(target)
+    if verdict.ok:
+        message = msg("tls.chain.trusted", where=where(target), anchor=verdict.anchor)
+        if verdict.deferred:
+            causes = joined((msg("tls.chain.owned", cause=cause, check=owner) for owner, cause in verdict.deferred))
+            message = msg("tls.chain.trusted-apart", trusted=message, causes=causes)
+        ctx.passed(place, message, **report)
+    elif verdict.state == "no-trust-store":
+        ctx.errored(place, msg("tls.chain.no-trust-store", where=where(target), reason=verdict.reason), **report)
+    else:
+        message_id, fix, action = PATH_CAUSES[verdict.state]
+        ctx.failed(place, msg(message_id, where=where(target), reason=verdict.reason),
+                   remediation=msg(fix, host=place) if fix else None, action=action(target), **report)
 
 
 # ---------------------------------------------------------------------------------------------
-# TLS-004
+# TLS-004: key sizes and signature algorithms
 
 
 @check(
@@ -288,18 +304,27 @@ async def certificate_strength(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_strength(observation.chain)
-            where = f"{resource(target)}{origin_text(target)}"
             report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
-            if verdict.ok:
-                ctx.passed(
-                    resource(target), f"Keys and signatures of the chain served by {where} are strong enough.", **report
-                )
-            else:
-                ctx.failed(
-                    resource(target),
-                    f"The chain served by {where} has weak keys or signatures: {'; '.join(verdict.problems)}.",
-                    **report,
-                )
+            report_strength(ctx, target, verdict, report)
+
+
+def report_strength(ctx: Any, target: Any, verdict: Any, report: dict[str, Any]) -> None:
+    place = resource(target)
+    if verdict.ok:
+        ctx.passed(place, msg("tls.strength.ok", where=where(target)), **report)
+        return
+    causes, fixes, leaf = [], [], False
+    for kind, found in (("weak-key", verdict.weak_keys), ("weak-signature", verdict.weak_signatures)):
+        for index, problem in found:
+            ca = "" if index == 0 else ".ca"
+            leaf = leaf or index == 0
+            causes.append(msg(f"tls.strength.{kind}{ca}", problem=problem))
+            fixes.append(msg(f"tls.fix.{kind}" if index == 0 else "tls.fix.strong-intermediate",
+                             host=place, who=problem.partition(":")[0]))
+    distinct = list({render(fix): fix for fix in fixes}.values())
+    ctx.failed(place, msg("tls.strength.weak", where=where(target), causes=joined(causes)),
+               remediation=msg("tls.fix.each", fixes=joined(distinct, "space")),
+               action=new_certificate(target) if leaf else serve_intermediates(target), **report)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,39 +356,40 @@ async def protocol_versions(ctx: Any) -> None:
 
 
 def report_versions(ctx: Any, target: Any, accepted: dict[str, bool | None], evidence: list) -> None:
-    where = f"{resource(target)}{origin_text(target)}"
+    place = resource(target)
     report = {
-        "expected": "TLSv1.2 or TLSv1.3 accepted; TLSv1 and TLSv1.1 refused",
+        "expected": msg("tls.versions.expected"),
         "observed": versions_text(accepted),
         "evidence": evidence,
     }
     modern = [v for v in MODERN_VERSIONS if accepted.get(v)]
     legacy = [v for v in LEGACY_VERSIONS if accepted.get(v)]
     untested = [v for v in LEGACY_VERSIONS if accepted.get(v) is None]
+    names = dict(where=where(target))
     if not modern:
         if any(accepted.get(v) is None for v in MODERN_VERSIONS):
-            ctx.errored(resource(target), f"Could not tell whether {where} accepts TLS 1.2 or 1.3.", **report)
+            ctx.errored(place, msg("tls.versions.unknown", **names), **report)
         else:
-            ctx.failed(resource(target), f"{where} accepts neither TLS 1.2 nor TLS 1.3.", **report)
+            ctx.failed(place, msg("tls.versions.no-modern", **names),
+                       action=ActionRef(key="tls.enable-modern", params={"host": place}), **report)
     elif legacy:
-        ctx.warned(resource(target), f"{where} still accepts {' and '.join(legacy)}; disable them.", **report)
+        ctx.warned(place, msg("tls.versions.legacy", versions=joined(legacy, "and"), **names),
+                   action=ActionRef(key="tls.disable-legacy", params={"host": place}), **report)
     elif untested:
         recorded = getattr(accepted, "evidence", None)
         reasons = recorded.data.get("reasons", {}) if recorded is not None else {}
-        why = "; ".join(f"{v}: {reasons[v]}" for v in untested if reasons.get(v)) or "no reason recorded"
-        ctx.errored(
-            resource(target),
-            f"{where} accepts {' and '.join(modern)}, but whether it still accepts {' and '.join(untested)} "
-            f"could not be tested ({why}).",
-            **report,
-        )
+        why = joined((f"{v}: {reasons[v]}" for v in untested if reasons.get(v))) if any(
+            reasons.get(v) for v in untested) else msg("tls.versions.no-reason")
+        ctx.errored(place, msg("tls.versions.untested-legacy", modern=joined(modern, "and"), untested=joined(untested, "and"),
+                               why=why, **names), **report)
     else:
-        ctx.passed(resource(target), f"{where} accepts {' and '.join(modern)} and no older version.", **report)
+        ctx.passed(place, msg("tls.versions.ok", modern=joined(modern, "and"), **names), **report)
 
 
-def versions_text(accepted: dict[str, bool | None]) -> str:
-    words = {True: "accepted", False: "refused", None: "not tested"}
-    return ", ".join(f"{version}: {words[value]}" for version, value in accepted.items())
+def versions_text(accepted: dict[str, bool | None]) -> Text:
+    words = {True: "accepted", False: "refused", None: "untested"}
+    return msg("tls.versions.observed", states=joined(
+        (msg(f"tls.versions.{words[value]}", version=version) for version, value in accepted.items()), "comma"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,12 +419,12 @@ async def no_interception(ctx: Any) -> None:
     # once per host:port, however many services list it (as plan_targets does for NET-001)
     targets = list(dict.fromkeys((e.host.lower(), port) for e in endpoints for port in tls_ports(e.ports)))
     if not targets:
-        ctx.skipped("network.services", "No Microsoft endpoints marked tls = true for the selected services.")
+        ctx.skipped("network.services", msg("tls.intercept.no-endpoints"))
         return
     via_proxy = bool(ctx.profile.network.proxy)
     known, store = known_roots(ctx.profile), trust_store(ctx.profile)
     observations = await asyncio.gather(*(ctx.tls.handshake(h, p, via_proxy=via_proxy) for h, p in targets))
-    path = "through the proxy" if via_proxy else "direct connection"
+    path = msg("tls.intercept.via-proxy" if via_proxy else "tls.intercept.direct")
     for (host, port), observation in zip(targets, observations, strict=True):
         anchors = known if known.operates(host) else known.for_third_party(public_ca_store())
         with judging(ctx, f"{host}:{port}", observation):
@@ -411,31 +437,20 @@ def tls_ports(ports: list[int]) -> list[int]:
 
 
 def report_interception(
-    ctx: Any, where: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: str
+    ctx: Any, place: str, host: str, observation: Any, known: KnownRoots, store: TrustStore, path: Text
 ) -> None:
     evidence = observation.all_evidence
     if not observation.ok:
-        ctx.errored(
-            where,
-            f"Could not check {where} for interception ({path}): {observation.describe()}",
-            expected="a completed TLS handshake",
-            observed=observation.status,
-            evidence=evidence,
-        )
+        ctx.errored(place, msg("tls.intercept.unreached", where=place, path=path, reason=observation.describe()),
+                    expected=msg("tls.expected.handshake"), observed=observation.status, evidence=evidence)
         return
     verdict = judge_interception(observation.chain, host, known, store)
     report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": evidence}
+    names = dict(where=place, path=path)
     if verdict.state == "clean":
-        ctx.passed(
-            where,
-            f"TLS to {where} is not intercepted ({path}): the chain is issued under '{verdict.anchor}'.",
-            **report,
-        )
+        ctx.passed(place, msg("tls.intercept.clean", anchor=verdict.anchor, **names), **report)
     elif verdict.state == "unconfirmed":
-        ctx.warned(where, f"{where} ({path}): {verdict.reason}.", **report)
+        ctx.warned(place, msg("tls.intercept.unconfirmed", reason=verdict.reason, **names), **report)
     else:
-        ctx.failed(
-            where,
-            f"TLS to {where} is intercepted ({path}): {verdict.reason}.",
-            **report,
-        )
+        ctx.failed(place, msg("tls.intercept.intercepted", reason=verdict.reason, **names),
+                   action=ActionRef(key="tls.exempt-inspection", params={"issuer": verdict.anchor or verdict.leaf_issuer}), **report)

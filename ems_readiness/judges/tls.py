@@ -6,7 +6,7 @@ ask these functions what is wrong with it:
 - `judge_validity`   — validity window of the validated path (leaf, intermediates, root) against warn_days (TLS-001)
 - `judge_name`       — host name against SAN dNSName (one-label wildcard) / iPAddress, CN only without SAN (TLS-002)
 - `judge_path`       — complete chain to a trusted root, telling apart self-signed, incomplete,
-                       untrusted root, expired and rejected chains (TLS-003)
+                       untrusted root and rejected chains; causes other checks own are set apart (TLS-003)
 - `judge_strength`   — RSA >= 2048, EC >= 256, no MD5/SHA-1 signatures below the root (TLS-004)
 - `judge_interception` — does the chain lead, signature by signature, to a known Microsoft/DigiCert
                        root (or an emulator's service root)? Otherwise name who signed the leaf (TLS-006)
@@ -314,10 +314,15 @@ class ValidityJudgement:
     days: int  # days left (valid/expiring), days since expiry, days until start
     expected: str
     observed: str
+    index: int = 0  # where the deciding certificate is on the path: 0 the leaf, then its issuers
 
     @property
     def ok(self) -> bool:
         return self.state == "valid"
+
+    @property
+    def on_leaf(self) -> bool:
+        return self.index == 0
 
 
 def judge_validity(
@@ -342,7 +347,7 @@ def judge_validity(
         who = labelled(index, cert)
         observed = (text if index == 0 else f"{who}: {text}") + note
         return ValidityJudgement(
-            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed
+            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed, index
         )
 
     for index, cert in candidates:
@@ -387,6 +392,14 @@ class NameJudgement:
     names: list[str]  # the names the certificate carries
     expected: str
     observed: str
+    has_san: bool = True
+
+    @property
+    def cause(self) -> str:
+        """match | no-san (current clients ignore the subject CN) | mismatch"""
+        if not self.has_san:
+            return "no-san"
+        return "match" if self.matches else "mismatch"
 
 
 def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
@@ -401,7 +414,7 @@ def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
     observed = f"no SAN extension; subject CN: {cn or '(none)'}"
-    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed)
+    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed, False)
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -481,12 +494,15 @@ def walk_chain(
 
 @dataclass(frozen=True)
 class PathJudgement:
-    state: str  # trusted | self-signed | incomplete | untrusted-root | expired | rejected | no-trust-store
+    state: str  # trusted | self-signed | incomplete | untrusted-root | rejected | no-trust-store
     reason: str
     anchor: str | None  # display name of the trusted root reached
     path: list[str]  # display names from the leaf upwards, as walked
     expected: str
     observed: str
+    # what path validation would also refuse, judged by the check that owns the cause:
+    # ("TLS-001", "leaf 'x' expired 2026-01-01"), ("TLS-002", ...), ("TLS-004", ...)
+    deferred: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -494,14 +510,20 @@ class PathJudgement:
 
 
 def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now: dt.datetime) -> PathJudgement:
+    """Whether the served chain is complete and leads to a trusted root. The causes other checks own
+    are set apart in `deferred`, not judged here: a certificate out of its validity period (TLS-001),
+    a leaf without subjectAltName (TLS-002), a weak signature (TLS-004). Path validation then runs
+    at a moment every certificate is valid, and not at all when the verifier would refuse the chain
+    for a deferred cause alone (no SAN to verify against, a weak key or SHA-1 signature)."""
     expected = f"the served chain leads to a root in the trust store ({store.source}) and validates"
     leaf = chain[0]
 
-    def verdict(state: str, reason: str, walk: ChainWalk | None = None) -> PathJudgement:
+    def verdict(state: str, reason: str, walk: ChainWalk | None = None, deferred=()) -> PathJudgement:
         path = [display_name(c.subject) for c in (walk.path if walk else [leaf])]
         anchor = display_name(walk.anchor.subject) if walk and walk.anchor is not None else None
         shown = " → ".join(path + ([f"{anchor} (trust store)"] if anchor else []))
-        return PathJudgement(state, reason, anchor, path, expected, f"{reason}; chain as served and walked: {shown}")
+        observed = f"{reason}; chain as served and walked: {shown}"
+        return PathJudgement(state, reason, anchor, path, expected, observed, tuple(deferred))
 
     if is_self_signed(leaf):
         return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
@@ -510,13 +532,23 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
     walk = walk_chain(chain, store)
     if walk.anchor is None:
         return verdict(*_unanchored(walk, len(chain)), walk)
+    deferred: list[tuple[str, str]] = []
+    when: dt.datetime | None = now
     problem = _path_time_problem(walk, now)
     if problem:
-        return verdict("expired", problem + _apart_from_time(chain, host, store, walk), walk)
-    rejection = _verify(chain, host, store, now)
+        deferred.append(("TLS-001", problem))
+        when = _valid_moment(walk)
+    if san_names(leaf) is None:
+        deferred.append(("TLS-002", f"the leaf '{display_name(leaf.subject)}' has no subjectAltName"))
+        when = None
+    weak = [reason for reason in (_weak_key_reason(chain), _weak_signature_reason(chain)) if reason]
+    if weak:
+        deferred += [("TLS-004", reason) for reason in weak]
+        when = None  # the verifier refuses weak keys and signatures before anything else
+    rejection = _verify(chain, host, store, when) if when is not None else None
     if rejection:
-        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk)
-    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk)
+        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk, deferred)
+    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk, deferred)
 
 
 def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
@@ -556,18 +588,13 @@ def _path_time_problem(walk: ChainWalk, now: dt.datetime) -> str | None:
     return None
 
 
-def _apart_from_time(chain: list[x509.Certificate], host: str, store: TrustStore, walk: ChainWalk) -> str:
-    """What path validation says at a moment when every certificate on the path is valid."""
+def _valid_moment(walk: ChainWalk) -> dt.datetime | None:
+    """A moment when every certificate on the path is valid, or None when there is none."""
     certs = walk.path + ([walk.anchor] if walk.anchor is not None else [])
     start = max(c.not_valid_before_utc for c in certs)
     if start >= min(c.not_valid_after_utc for c in certs):
-        return ""
-    rejection = _verify(chain, host, store, start + dt.timedelta(seconds=1))
-    return (
-        f"; apart from that it is rejected: {rejection}"
-        if rejection
-        else "; otherwise the chain is complete and trusted"
-    )
+        return None
+    return start + dt.timedelta(seconds=1)
 
 
 def _verify(chain: list[x509.Certificate], host: str, store: TrustStore, when: dt.datetime) -> str | None:
@@ -602,6 +629,17 @@ def _verification_subject(leaf: x509.Certificate, host: str) -> x509.DNSName | x
     return x509.IPAddress(ip) if ip else x509.DNSName(chosen)
 
 
+def _weak_key_reason(chain: list[x509.Certificate]) -> str | None:
+    for index, cert in enumerate(chain):
+        try:
+            problem = weak_key(cert)
+        except (UnsupportedAlgorithm, ValueError):
+            continue  # TLS-004 says it cannot read the key
+        if problem:
+            return f"{labelled(index, cert)} has a weak key ({problem})"
+    return None
+
+
 def _weak_signature_reason(chain: list[x509.Certificate]) -> str | None:
     for index, cert in enumerate(chain):
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
@@ -624,6 +662,8 @@ class StrengthJudgement:
     problems: list[str]
     summary: list[str]  # one line per served certificate: role, key, signature
     expected: str = f"RSA ≥ {MIN_RSA_BITS} or EC ≥ {MIN_EC_BITS}-bit keys; no MD5/SHA-1 signatures below the root"
+    weak_keys: tuple[tuple[int, str], ...] = ()  # (position in the chain, problem), 0 the leaf
+    weak_signatures: tuple[tuple[int, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -635,7 +675,7 @@ class StrengthJudgement:
 
 
 def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
-    problems, summary = [], []
+    problems, summary, keys, signatures = [], [], [], []
     for index, cert in enumerate(chain):
         who = labelled(index, cert)
         summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
@@ -645,9 +685,11 @@ def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
             raise UnjudgedCertificate(f"{who}: its key cannot be read ({clean_text(exc, 200)})") from None
         if key_problem:
             problems.append(f"{who}: {key_problem}")
+            keys.append((index, problems[-1]))
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
             problems.append(f"{who}: signed with {signature_name(cert)}")
-    return StrengthJudgement(problems, summary)
+            signatures.append((index, problems[-1]))
+    return StrengthJudgement(problems, summary, weak_keys=tuple(keys), weak_signatures=tuple(signatures))
 
 
 def weak_key(cert: x509.Certificate) -> str | None:

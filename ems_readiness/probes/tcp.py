@@ -24,6 +24,13 @@ Checks make the last two `error`: who answered cannot be told.
 
 Each (host, port, mode) is probed once per scan; a semaphore bounds concurrent connects, so a
 scan of many filtered ports costs about one timeout rather than the sum.
+
+Silent ports of a host that answers are told apart at nmap's pace (`RoundTrips`): every connect
+that gets an answer (SYN-ACK or RST) is a round-trip sample for its address, smoothed as TCP does
+(RFC 6298: SRTT + 4 RTTVAR). A connect to that address with no answer within that bound — never
+less than SILENT_FLOOR, never more than the configured timeout — is tried once more with a new
+SYN (a lost packet is not a firewall) and is filtered if that one is not answered either. An
+address that has answered nothing keeps the full timeout: a slow host is not a silent one.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import asyncio
 import errno
 import socket
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,6 +72,11 @@ UNREACHABLE_ERRNOS = {
 }
 
 CLOSE_TIMEOUT = 1.0
+# The shortest wait for a silent port of an answering host: Linux's own minimum retransmission
+# timeout (TCP_RTO_MIN, 200 ms). The kernel never gives up on a segment sooner, however short the
+# round trip, so a SYN-ACK later than this is one the host's own stack would already retransmit for.
+SILENT_FLOOR = 0.2
+RTO_K = 4  # RFC 6298: RTO = SRTT + K * RTTVAR
 PROXY_STATUS_BY_KIND = {
     "auth-required": "proxy-auth-required",
     "denied": "proxy-denied",
@@ -120,11 +132,15 @@ class Attempt:
     detail: Text | str
     elapsed_ms: float
     errno_name: str | None = None
+    syns: int = 1  # connects tried (a silent port of an answering host gets a second one)
+    waited_s: float | None = None  # filtered: how long each SYN was given
 
     def as_data(self) -> dict[str, Any]:
         data = {"address": self.address, "status": self.status, "elapsed_ms": round(self.elapsed_ms, 1)}
         if self.errno_name:
             data["errno"] = self.errno_name
+        if self.status == "filtered" and self.waited_s is not None:
+            data.update(syns=self.syns, waited_s=round(self.waited_s, 3))
         return data
 
 
@@ -157,6 +173,7 @@ class TcpProbe:
         self._origin_context: ssl.SSLContext | None = None
         self._semaphore = asyncio.Semaphore(concurrency)
         self._cache = SingleFlightCache()
+        self.round_trips = RoundTrips(timeout)
 
     @property
     def proxy_display(self) -> str | None:
@@ -236,7 +253,7 @@ class TcpProbe:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 break
-            attempt = await attempt_connect(address, port, remaining)
+            attempt = await attempt_connect(address, port, remaining, self.round_trips)
             attempts.append(attempt)
             if attempt.status == "open":
                 break
@@ -379,24 +396,102 @@ def describe_peer(certificate: dict[str, Any] | None) -> Text | str:
     return ""
 
 
-async def attempt_connect(address: str, port: int, timeout: float) -> Attempt:
+class RoundTrips:
+    """Round-trip estimates per address, from the connects it answered; how long a connect to it
+    waits before its port counts as silent."""
+
+    def __init__(self, timeout: float, floor: float = SILENT_FLOOR) -> None:
+        self.timeout = timeout
+        self.floor = min(floor, timeout)
+        self._estimates: dict[str, tuple[float, float, int]] = {}  # address: (srtt, rttvar, samples)
+        self._changed: dict[str, asyncio.Future] = {}
+
+    def observe(self, address: str, seconds: float) -> None:
+        """One answered connect (SYN-ACK or RST) that took `seconds` (RFC 6298 §2)."""
+        if address in self._estimates:
+            srtt, rttvar, samples = self._estimates[address]
+            rttvar = 0.75 * rttvar + 0.25 * abs(srtt - seconds)
+            srtt = 0.875 * srtt + 0.125 * seconds
+            self._estimates[address] = (srtt, rttvar, samples + 1)
+        else:
+            self._estimates[address] = (seconds, seconds / 2, 1)
+        waiter = self._changed.pop(address, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def bound(self, address: str) -> float:
+        """How long a connect to `address` waits: the full timeout until the address has answered."""
+        if address not in self._estimates:
+            return self.timeout
+        srtt, rttvar, _ = self._estimates[address]
+        return min(self.timeout, max(self.floor, srtt + RTO_K * rttvar))
+
+    def basis(self, address: str) -> Text:
+        """Why the bound is what it is (the address has answered), for the detail and the evidence."""
+        srtt, rttvar, samples = self._estimates[address]
+        return msg("tcp.rtt.basis", n=samples, address=address, srtt=f"{srtt * 1000:.1f}",
+                   rttvar=f"{rttvar * 1000:.1f}", floor=f"{self.floor:g}", timeout=f"{self.timeout:g}")
+
+    def changed(self, address: str) -> asyncio.Future:
+        """A future done when the next sample for `address` arrives (the bound may have shrunk)."""
+        waiter = self._changed.get(address)
+        if waiter is None or waiter.done():
+            waiter = asyncio.get_running_loop().create_future()
+            self._changed[address] = waiter
+        return waiter
+
+
+async def attempt_connect(address: str, port: int, timeout: float, round_trips: RoundTrips | None = None) -> Attempt:
+    """One connect within `timeout`; with `round_trips`, a port silent past the address's derived
+    bound gets one more SYN and is filtered if that is not answered within the bound either."""
+    round_trips = round_trips or RoundTrips(timeout)
+    watch = Stopwatch()
+    deadline = asyncio.get_running_loop().time() + timeout
+    for tries in (1, 2):
+        attempt = await _one_connect(address, port, deadline, round_trips)
+        if attempt.status != "silent":
+            return replace(attempt, elapsed_ms=watch.ms)
+        bound = attempt.elapsed_ms / 1000
+        full = bound >= min(timeout, round_trips.timeout) - 0.001
+        if full or asyncio.get_running_loop().time() + bound > deadline:
+            break  # waited the full timeout, or no time left for another SYN
+    detail = msg("tcp.filtered", address=address, seconds=f"{timeout:.1f}") if full else msg(
+        "tcp.filtered.derived", address=address, syns=tries, ms=f"{bound * 1000:.0f}", basis=round_trips.basis(address))
+    return Attempt(address, "filtered", detail, watch.ms, syns=tries, waited_s=bound)
+
+
+async def _one_connect(address: str, port: int, deadline: float, round_trips: RoundTrips) -> Attempt:
+    """A fresh socket and SYN. Status "silent" (elapsed_ms: the bound waited) when no answer came
+    within the address's bound, which is re-read whenever another connect to it answers."""
     loop = asyncio.get_running_loop()
     watch = Stopwatch()
+    started = loop.time()
     try:
         sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     except OSError as exc:
         return Attempt(address, "error", msg("tcp.no-socket", error=exc.strerror or exc), watch.ms, errno_name(exc))
+    connecting = None
     try:
         sock.setblocking(False)
-        await asyncio.wait_for(loop.sock_connect(sock, (address, port)), timeout)
-    except TimeoutError:
-        return Attempt(address, "filtered", msg("tcp.filtered", address=address, seconds=f"{timeout:.1f}"), watch.ms)
+        connecting = asyncio.ensure_future(loop.sock_connect(sock, (address, port)))
+        while not connecting.done():
+            bound = round_trips.bound(address)
+            remaining = min(started + bound, deadline) - loop.time()
+            if remaining <= 0:
+                return Attempt(address, "silent", "", min(bound, deadline - started) * 1000)
+            await asyncio.wait({connecting, round_trips.changed(address)}, timeout=remaining,
+                               return_when=asyncio.FIRST_COMPLETED)
+        connecting.result()
     except ConnectionRefusedError:
+        round_trips.observe(address, loop.time() - started)
         return Attempt(address, "refused", msg("tcp.refused", address=address), watch.ms, "ECONNREFUSED")
     except OSError as exc:
         return classify_os_error(address, exc, watch.ms)
     finally:
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
         sock.close()
+    round_trips.observe(address, loop.time() - started)
     return Attempt(address, "open", msg("tcp.open", address=address, ms=f"{watch.ms:.0f}"), watch.ms)
 
 

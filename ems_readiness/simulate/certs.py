@@ -50,6 +50,9 @@ CASES = (
     "interception",
     "microsoft",
     "stalecross",
+    "notyetvalid",
+    "nosan",
+    "expiredintermediate",
 )
 # cases whose certificate OpenSSL refuses to load at its default security level
 WEAK_CASES = frozenset({"rsa1024", "sha1"})
@@ -57,6 +60,7 @@ WEAK_CASES = frozenset({"rsa1024", "sha1"})
 WRONG_HOST = "wrong.fabrikam.test"
 EXPIRED_DAYS_AGO = 35
 EXPIRING_IN_DAYS = 10
+NOT_YET_VALID_IN_DAYS = 5
 CA_AGE_DAYS = 400  # CAs predate every leaf they issue, expired ones included
 SIMULATION_ORG = "ems-readiness simulation"
 INTERCEPTION_CA_NAME = "Contoso Egress Inspection CA"
@@ -141,13 +145,14 @@ class CertificateAuthority:
         return cls(builder.sign(key, hashes.SHA256()), key)
 
     def intermediate(
-        self, common_name: str, organization: str | None = None, *, now: dt.datetime
+        self, common_name: str, organization: str | None = None, *, now: dt.datetime,
+        not_after: dt.datetime | None = None,
     ) -> "CertificateAuthority":
         key = ec_key()
         subject = name(common_name, organization or self.organization)
         builder = (
             self._issued_builder(
-                subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), now + dt.timedelta(days=1825)
+                subject, key.public_key(), now - dt.timedelta(days=CA_AGE_DAYS), not_after or now + dt.timedelta(days=1825)
             )
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_key_usage(), critical=True)
@@ -163,10 +168,11 @@ class CertificateAuthority:
         key: PrivateKey | None = None,
         include_chain: bool = True,
         include_root: bool = False,
+        san: bool = True,
     ) -> Issued:
         key = key or ec_key()
         builder = self._issued_builder(name(hostnames[0]), key.public_key(), not_before, not_after)
-        builder = _leaf_extensions(builder, hostnames, key)
+        builder = _leaf_extensions(builder, hostnames, key, san=san)
         cert = builder.sign(self.key, hashes.SHA256())
         served = [cert]
         if include_chain:
@@ -303,7 +309,7 @@ def _ca_key_usage() -> x509.KeyUsage:
 
 
 def _leaf_extensions(
-    builder: x509.CertificateBuilder, hostnames: list[str], key: PrivateKey
+    builder: x509.CertificateBuilder, hostnames: list[str], key: PrivateKey, san: bool = True
 ) -> x509.CertificateBuilder:
     is_rsa = isinstance(key, rsa.RSAPrivateKey)
     usage = x509.KeyUsage(
@@ -317,12 +323,12 @@ def _leaf_extensions(
         encipher_only=False,
         decipher_only=False,
     )
-    return (
+    builder = (
         builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(usage, critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(subject_alt_names(hostnames), critical=False)
     )
+    return builder.add_extension(subject_alt_names(hostnames), critical=False) if san else builder
 
 
 @dataclass
@@ -335,6 +341,10 @@ class CertificateFactory:
         now = self.now
         self.public_root = CertificateAuthority.root("Simulated Public Root CA", now=now)
         self.public_issuer = self.public_root.intermediate("Simulated Public Issuing CA 1", now=now)
+        # the same root's previous issuing CA, expired: a server still sending it breaks its chain
+        self.expired_issuer = self.public_root.intermediate(
+            "Simulated Public Issuing CA 0", now=now, not_after=now - dt.timedelta(days=EXPIRED_DAYS_AGO)
+        )
         self.untrusted_root = CertificateAuthority.root("Untrusted Root CA", "Unknown Issuer Ltd", now=now)
         self.untrusted_issuer = self.untrusted_root.intermediate("Untrusted Issuing CA", now=now)
         self.microsoft_root = CertificateAuthority.root("Simulated Microsoft TLS Root", now=now)
@@ -392,6 +402,14 @@ class CertificateFactory:
             issued = self.public_issuer.issue(hostnames, **window)
             issued.served.append(self.stale_cross)
             return issued
+        if case == "notyetvalid":
+            return self.public_issuer.issue(
+                hostnames, not_before=now + dt.timedelta(days=NOT_YET_VALID_IN_DAYS), not_after=now + dt.timedelta(days=200)
+            )
+        if case == "nosan":
+            return self.public_issuer.issue(hostnames, san=False, **window)
+        if case == "expiredintermediate":
+            return self.expired_issuer.issue(hostnames, **window)
         if case == "interception":
             return self.interception_ca.issue(hostnames, include_root=True, **window)
         return self.microsoft_issuer.issue(hostnames, **window)

@@ -11,6 +11,8 @@ the namespace only (the host's tables are never touched):
   host-unreachable   -j REJECT --reject-with icmp-host-unreachable → EHOSTUNREACH
   admin-prohibited   -j REJECT --reject-with icmp-admin-prohibited → EHOSTUNREACH
 
+A port labelled BEHAVIOUR#N behaves as BEHAVIOUR (many ports of one kind, for benchmarks).
+
 Deleting the namespace at teardown removes the veth pair and its route as well.
 """
 
@@ -150,6 +152,11 @@ def wait_reachable(address: str, port: int, timeout: float = 5.0) -> None:
     raise RuntimeError(f"{address}:{port} in the test namespace is not reachable from the host")
 
 
+def behaviour_of(label: str) -> str:
+    """'drop#7' -> 'drop': several ports may share a behaviour (a benchmark's 50 dropped ports)."""
+    return label.partition("#")[0]
+
+
 @contextlib.contextmanager
 def network_namespace(ports: dict[str, int] | None = None, tag: str = "") -> Iterator[Namespace]:
     """Set up the namespace (needs root, ip, iptables); removed on exit. A `tag` tells apart
@@ -171,10 +178,11 @@ def network_namespace(ports: dict[str, int] | None = None, tag: str = "") -> Ite
         run(ip, "-n", name, "addr", "add", f"{address}/30", "dev", ns_if)
         run(ip, "-n", name, "link", "set", ns_if, "up")
         run(ip, "-n", name, "link", "set", "lo", "up")
-        for behaviour, rule in RULES.items():
-            if behaviour in ports:
-                run(ip, "netns", "exec", name, iptables, "-A", "INPUT", "-p", "tcp", "--dport", str(ports[behaviour]), *rule)
-        listening = [port for behaviour, port in ports.items() if behaviour != "closed"]
+        for label, port in ports.items():
+            rule = RULES.get(behaviour_of(label))
+            if rule:
+                run(ip, "netns", "exec", name, iptables, "-A", "INPUT", "-p", "tcp", "--dport", str(port), *rule)
+        listening = [port for label, port in ports.items() if behaviour_of(label) != "closed"]
         listener = start_listener(ip, name, address, listening)
         wait_reachable(address, ports["open"])
         yield Namespace(name=name, address=address, host_address=host_address, ports=ports)
