@@ -61,7 +61,14 @@ class HttpsFetcher:
         self.timeout = timeout
         self.proxy = proxy or None
         self._evidence = evidence
-        self._context = trust_context(trust)
+        self._trust = trust
+        self._context: ssl.SSLContext | None = None  # built on first use: loading the trust store costs ~0.1 s
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        if self._context is None:
+            self._context = trust_context(self._trust)
+        return self._context
 
     async def get(self, url: str) -> Fetched:
         watch = Stopwatch()
@@ -94,7 +101,7 @@ class HttpsFetcher:
             raise Unreachable(f"not an https URL: {clean_text(url, 200)}")
         reader, writer = await self._connect(host, port)
         try:
-            await writer.start_tls(self._context, server_hostname=host)
+            await writer.start_tls(self.context, server_hostname=host)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             return await http_get(reader, writer, authority(host, port) if port != 443 else host, target)
         finally:
