@@ -422,8 +422,7 @@ class _LargeTenantFactory:
             "licenseAssignmentStates": [{
                 "skuId": EMS_SKU, "assignedByGroup": LICENSING_GROUP, "disabledPlans": [],
                 "state": "Error" if index % LICENCE_ERROR_EVERY == 0 else "Active",
-                "error": "CountViolation" if index % LICENCE_ERROR_EVERY == 0 else "None",
-                "lastUpdatedDateTime": self.last_sync}],
+                "error": "CountViolation" if index % LICENCE_ERROR_EVERY == 0 else "None"}],
         }
 
     def registration(self, user: GraphObject, index: int) -> GraphObject:
