@@ -6,14 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
 from ems_readiness.engine.texts import msg
 from ems_readiness.judges.device_os import (
     PlatformTally, ad_windows_version, below, filetime, is_active, minimums, version_tuple,
 )
 from ems_readiness.probes.base import ProbeError
 
-from ems_readiness.checks._tenant import Unreadable, error_text, label, require, require_time
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_time
 
 DEVICES_READ = "devices[]"
 MAX_UNREADABLE = 20
@@ -46,7 +46,7 @@ async def device_operating_systems(ctx) -> None:
     planned = [p for p in ctx.profile.plan.platforms if p in spec.platforms]
     now = datetime.now(timezone.utc)
     tallies = {p: PlatformTally() for p in planned}
-    unreadable: list = []
+    unreadable: list[Text | str] = []
     async for device in ctx.graph.stream("devices", select=["id", "displayName", "operatingSystem",
                                                              "operatingSystemVersion", "approximateLastSignInDateTime"]):
         try:
@@ -57,16 +57,16 @@ async def device_operating_systems(ctx) -> None:
     for platform in planned:
         if unreadable and not tallies[platform].old:
             # a device Graph did not describe may be one of this platform's, and below the minimum
-            ctx.errored(f"entra:{platform}", msg("dev2.untold", platform=platform, n=len(unreadable)),
-                        observed=msg("dev2.untold.observed", platform=platform, n=tallies[platform].active),
-                        evidence=evidence)
+            ctx.errored(f"entra:{platform}", msg("dev.os.untold", platform=platform, n=len(unreadable)),
+                        observed=msg("dev.os.untold.observed", n=tallies[platform].active, platform=platform),
+                        evidence=evidence, action=graph_unreadable("devices"))
             continue
-        report(ctx, f"entra:{platform}", platform, tallies[platform], msg("dev2.where.entra"), evidence)
+        report(ctx, f"entra:{platform}", platform, tallies[platform], msg("dev.os.where.entra"), evidence)
     for problem in unreadable[:MAX_UNREADABLE]:
-        ctx.errored("entra:devices", problem, evidence=evidence)
+        ctx.errored("entra:devices", problem, evidence=evidence, action=graph_unreadable("devices"))
     if len(unreadable) > MAX_UNREADABLE:
-        ctx.errored("entra:devices", msg("dev2.more-untold", n=len(unreadable) - MAX_UNREADABLE),
-                    evidence=evidence)
+        ctx.errored("entra:devices", msg("dev.os.more-unreadable", n=len(unreadable) - MAX_UNREADABLE),
+                    evidence=evidence, action=graph_unreadable("devices"))
     if "windows" in planned and ctx.probes.directory is not None:
         await report_ad_computers(ctx, now)
 
@@ -84,7 +84,8 @@ def count_entra_device(device: Any, tallies: dict[str, PlatformTally], now: date
     version_text = require(device, "operatingSystemVersion", str, read=DEVICES_READ, of=of)
     version = version_tuple(version_text)
     if version is None:
-        raise Unreadable(msg("dev2.not-version", read=DEVICES_READ, value=repr(version_text[:40]), of=of))
+        raise Unreadable(msg("dev.os.not-version", field=f"{DEVICES_READ}.operatingSystemVersion",
+                             value=repr(version_text[:40]), of=of))
     tallies[platform].add(name, f"{system} {version_text}", below(version, spec.platforms[platform]["minimum"]))
 
 
@@ -104,21 +105,25 @@ async def report_ad_computers(ctx, now: datetime) -> None:
             text = f"{system} {'.'.join(map(str, version))}"
             tally.add(name, text, below(version, spec.platforms["windows"]["minimum"]))
     except ProbeError as exc:
-        ctx.errored("ad:windows", msg("dev2.ad-unread", reason=str(exc)))
+        ctx.errored("ad:windows", msg("dev.os.ad-unread", error=str(exc)),
+                    action=ActionRef(key="directory.read-complete", params={}))
         return
-    report(ctx, "ad:windows", "windows", tally, msg("dev2.where.ad"), [], untold=untold)
+    report(ctx, "ad:windows", "windows", tally, msg("dev.os.where.ad"), [],
+           note=msg("dev.os.ad-untold", n=untold) if untold else "")
 
 
-def report(ctx, resource: str, platform: str, tally: PlatformTally, where, evidence: list, untold: int = 0) -> None:
+def report(ctx, resource: str, platform: str, tally: PlatformTally, where: Text, evidence: list,
+           note: Text | str = "") -> None:
     spec = minimums()
     minimum = spec.platforms[platform]
-    expected = msg("dev2.expected", label=minimum["label"], as_of=spec.as_of)
-    observed = msg("dev2.observed", n=tally.active, platform=platform, where=where, days=spec.active_days,
-                   old=tally.old, minimum=minimum["minimum"], examples=", ".join(tally.examples) or "-", untold=untold)
+    expected = msg("dev.os.expected", label=minimum["label"], as_of=spec.as_of)
+    examples: Text | str = msg("dev.os.examples", examples=", ".join(tally.examples)) if tally.examples else ""
+    observed = msg("dev.os.observed", n=tally.active, platform=platform, where=where, days=spec.active_days,
+                   old=tally.old, minimum=minimum["minimum"], examples=examples, note=note)
     if tally.old:
-        ctx.failed(resource, msg("dev2.old", old=tally.old, n=tally.active, platform=platform, where=where,
+        ctx.failed(resource, msg("dev.os.old", old=tally.old, n=tally.active, platform=platform, where=where,
                                  label=minimum["label"]), expected=expected, observed=observed,
                    evidence=evidence, action=ActionRef(key="devices.update-os", params={"platform": platform}))
     else:
-        ctx.passed(resource, msg("dev2.current", n=tally.active, platform=platform, where=where, label=minimum["label"]),
+        ctx.passed(resource, msg("dev.os.ok", n=tally.active, platform=platform, where=where, label=minimum["label"]),
                    expected=expected, observed=observed, evidence=evidence)

@@ -11,14 +11,14 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
-from ems_readiness.engine.texts import msg
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.judges.federation import (
     METADATA_PATH, RENEW_DAYS, USERNAME_MIXED, WINDOWS_TRANSPORT, DocumentError, certificate_from_base64,
-    describe, expiry_problem, mex_endpoints, parse_metadata, unknown_to_entra,
+    describe_text, expiry_problem_text, mex_endpoints, parse_metadata, unknown_to_entra,
 )
 
-from ems_readiness.checks._tenant import Unreadable, error_text, require
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, require
 
 READ = "domains/{id}/federationConfiguration[]"
 FEDERATION_RESPONSIBILITIES = ["assess.remediation-checklist", "enable.security-infrastructure"]
@@ -32,7 +32,7 @@ async def federated_domains(ctx) -> list[str]:
 async def configuration(ctx, domain: str) -> dict[str, Any] | None:
     configs = await ctx.inventory.federation(domain)
     if not configs:
-        ctx.errored(domain, msg("fed.no-config", domain=domain))
+        ctx.errored(domain, msg("fed.no-config", domain=domain), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return None
     return configs[0]
 
@@ -42,18 +42,10 @@ async def fetch(ctx, url: str):
         return None, msg("fed.no-network")
     fetched = await ctx.probes.https.get(url)
     if fetched.problem:
-        return fetched, msg("fed.unreachable", reason=fetched.problem)
+        return fetched, msg("fed.unreachable", problem=fetched.problem)
     if fetched.status != 200:
         return fetched, msg("fed.unreachable.http", url=url, status=fetched.status)
     return fetched, None
-
-
-def planned_federation(ctx) -> str:
-    """[plan] federation when the profile sets it; else AD FS when the identity model is federated."""
-    plan = ctx.profile.plan
-    if "federation" in plan.model_fields_set:
-        return plan.federation
-    return "adfs" if ctx.profile.identity.model == "federated" else "none"
 
 
 def origin(uri: str) -> str:
@@ -110,66 +102,66 @@ async def judge_domain(ctx, domain: str, config: dict[str, Any], now: datetime) 
                          of=of) if status is not None else None
         url = origin(passive) + METADATA_PATH
     except (Unreadable, DocumentError, ValueError) as exc:
-        ctx.errored(domain, error_text(exc))
+        ctx.errored(domain, error_text(exc), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return
     entra = [current] + ([following] if following else [])
-    entra_text = "; ".join(f"{name} {describe(c)}" for name, c in
-                           (("signingCertificate", current), ("nextSigningCertificate", following)) if c)
+    entra_text = msg("text.joined", items=joined(
+        msg("fed.named-cert", name=name, cert=describe_text(c))
+        for name, c in (("signingCertificate", current), ("nextSigningCertificate", following)) if c))
     fetched, problem = await fetch(ctx, url)
     metadata = None
     if problem is None:
         try:
             metadata = parse_metadata(fetched.body)
         except DocumentError as exc:
-            problem = msg("fed.metadata.unreadable", url=url, reason=str(exc))
+            problem = msg("fed.metadata-unreadable", url=url, error=str(exc))
     evidence = [fetched.evidence] if fetched else []
     report_expiry(ctx, domain, current, following, metadata, now, entra_text)
     report_update_status(ctx, domain, result)
     if metadata is None:
-        ctx.errored(f"{domain}:metadata", msg("fed.metadata.cannot-compare", problem=problem),
-                    observed=entra_text, evidence=evidence)
+        ctx.errored(f"{domain}:metadata", msg("fed.uncompared", problem=problem),
+                    observed=entra_text, evidence=evidence,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
         return
-    published = "; ".join(describe(c) for c in metadata.signing)
+    published = msg("fed.metadata.lists", certs=joined(describe_text(c) for c in metadata.signing))
     unknown = unknown_to_entra(metadata.signing, entra)
     if unknown:
-        ctx.failed(f"{domain}:metadata", msg("fed.metadata.unknown", n=len(unknown), domain=domain),
-                   expected=msg("fed.metadata.expected", url=url, entra=entra_text),
-                   observed=msg("fed.metadata.lists", published=published), evidence=evidence,
+        ctx.failed(f"{domain}:metadata", msg("fed.unknown-certs", n=len(unknown), domain=domain),
+                   expected=msg("fed.unknown-certs.expected", url=url, entra=entra_text),
+                   observed=published, evidence=evidence,
                    action=ActionRef(key="federation.update-entra-certificates", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:metadata", msg("fed.metadata.agrees", domain=domain), expected=entra_text,
-                   observed=msg("fed.metadata.lists", published=published),
-                   evidence=evidence)
+        ctx.passed(f"{domain}:metadata", msg("fed.certs-held", domain=domain), expected=entra_text,
+                   observed=published, evidence=evidence)
     if metadata.entity_id != issuer:
-        ctx.failed(f"{domain}:issuer", msg("fed.issuer.differs", domain=domain), expected=f"entityID {issuer}", observed=f"entityID {metadata.entity_id}",
-                   evidence=evidence, action=ActionRef(key="federation.align-issuer", params={"domain": domain}))
+        ctx.failed(f"{domain}:issuer", msg("fed.issuer.wrong", domain=domain), expected=f"entityID {issuer}",
+                   observed=f"entityID {metadata.entity_id}", evidence=evidence,
+                   action=ActionRef(key="federation.align-issuer", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:issuer", msg("fed.issuer.same", domain=domain),
+        ctx.passed(f"{domain}:issuer", msg("fed.issuer.ok", domain=domain),
                    observed=f"entityID {metadata.entity_id}", evidence=evidence)
 
 
 def report_expiry(ctx, domain: str, current: x509.Certificate, following: x509.Certificate | None,
-                  metadata, now: datetime, entra_text: str) -> None:
-    problem = expiry_problem(current, following, metadata.signing if metadata else (), now)
+                  metadata, now: datetime, entra_text: Text) -> None:
+    problem = expiry_problem_text(current, following, metadata.signing if metadata else (), now)
     expected = msg("fed.expiry.expected", days=RENEW_DAYS)
     if problem:
         ctx.failed(f"{domain}:expiry", problem, expected=expected, observed=entra_text,
                    action=ActionRef(key="federation.renew-token-signing", params={"domain": domain}))
     elif metadata is None and (current.not_valid_after_utc - now).days <= RENEW_DAYS and following is None:
-        ctx.errored(f"{domain}:expiry", msg("fed.expiry.unknown"), observed=entra_text)
+        ctx.errored(f"{domain}:expiry", msg("fed.expiry.unknown"), observed=entra_text,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:expiry", msg("fed.expiry.ok", domain=domain),
-                   expected=expected, observed=entra_text)
+        ctx.passed(f"{domain}:expiry", msg("fed.expiry.ok", domain=domain), expected=expected, observed=entra_text)
 
 
 def report_update_status(ctx, domain: str, result: str | None) -> None:
     resource = f"{domain}:auto-update"
     if result is None:
-        ctx.passed(resource, msg("fed.update.none", domain=domain),
-                   observed="signingCertificateUpdateStatus null")
+        ctx.passed(resource, msg("fed.update.none", domain=domain), observed="signingCertificateUpdateStatus null")
     elif result.lower() == "success":
-        ctx.passed(resource, msg("fed.update.ok", domain=domain),
-                   observed=f"certificateUpdateResult {result}")
+        ctx.passed(resource, msg("fed.update.ok", domain=domain), observed=f"certificateUpdateResult {result}")
     else:
         ctx.failed(resource, msg("fed.update.failed", domain=domain),
                    expected="certificateUpdateResult success", observed=f"certificateUpdateResult {result}",
@@ -205,6 +197,14 @@ async def ws_trust_endpoints(ctx) -> None:
             await judge_mex(ctx, domain, config)
 
 
+def planned_federation(ctx) -> str:
+    """[plan] federation when the profile sets it; else AD FS when the identity model is federated."""
+    plan = ctx.profile.plan
+    if "federation" in plan.model_fields_set:
+        return plan.federation
+    return "adfs" if ctx.profile.identity.model == "federated" else "none"
+
+
 async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
     resource = f"{domain}:mex"
     try:
@@ -212,11 +212,10 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
         if mex is not None:
             origin(mex)
     except (Unreadable, ValueError) as exc:
-        ctx.errored(resource, error_text(exc))
+        ctx.errored(resource, error_text(exc), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return
     if not mex:
-        ctx.failed(resource, msg("fed.mex.none", domain=domain),
-                   expected="metadataExchangeUri = https://<federation host>/adfs/services/trust/mex",
+        ctx.failed(resource, msg("fed.mex.none", domain=domain), expected=msg("fed.mex.expected"),
                    observed="metadataExchangeUri null",
                    action=ActionRef(key="federation.set-mex", params={"domain": domain}))
         return
@@ -224,26 +223,27 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
     evidence = [fetched.evidence] if fetched else []
     try:
         if problem:
-            ctx.errored(resource, msg("fed.mex.unread", domain=domain, reason=problem), evidence=evidence)
-            return
+            raise DocumentError(problem)
         paths = mex_endpoints(fetched.body)
     except DocumentError as exc:
-        ctx.errored(resource, msg("fed.mex.unread", domain=domain, reason=str(exc)), evidence=evidence)
+        ctx.errored(resource, msg("fed.mex.unread", domain=domain, error=problem or str(exc)), evidence=evidence,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
         return
-    observed = msg("fed.mex.lists", mex=mex, paths=", ".join(sorted(paths)))
+    observed = msg("fed.mex.observed", mex=mex, paths=", ".join(sorted(paths)))
     service = planned_federation(ctx)
     if service == "other":  # not AD FS: its WS-Trust paths are its own; what MEX lists is shown as it is
         ctx.passed(resource, msg("fed.mex.other", domain=domain), observed=observed, evidence=evidence)
         return
     needed = {"usernamemixed": USERNAME_MIXED}
     if ctx.profile.plan.includes("windows") and service == "adfs":
-        needed["windowstransport (hybrid join)"] = WINDOWS_TRANSPORT
-    missing = [name for name, candidates in needed.items() if not any(p in paths for p in candidates)]
+        needed["windowstransport"] = WINDOWS_TRANSPORT
+    names = {"usernamemixed": "usernamemixed", "windowstransport": msg("fed.mex.windowstransport")}
+    missing = [names[name] for name, candidates in needed.items() if not any(p in paths for p in candidates)]
     if missing:
-        ctx.failed(resource, msg("fed.mex.missing", domain=domain, missing=", ".join(missing)),
-                   expected=msg("fed.mex.expected", paths=", ".join(c[0] for c in needed.values())), observed=observed,
-                   evidence=evidence,
+        ctx.failed(resource, msg("fed.mex.missing", domain=domain, missing=joined(missing, "comma")),
+                   expected=msg("fed.mex.lists", paths=joined((c[0] for c in needed.values()), "and")),
+                   observed=observed, evidence=evidence,
                    action=ActionRef(key="federation.enable-ws-trust", params={"domain": domain}))
     else:
-        ctx.passed(resource, msg("fed.mex.ok", domain=domain, endpoints=", ".join(needed)), observed=observed,
-                   evidence=evidence)
+        ctx.passed(resource, msg("fed.mex.ok", domain=domain, names=joined((names[n] for n in needed), "comma")),
+                   observed=observed, evidence=evidence)

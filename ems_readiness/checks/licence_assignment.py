@@ -12,10 +12,10 @@ from collections import defaultdict
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
-from ems_readiness.engine.texts import msg
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import distinct, joined, msg
 
-from ems_readiness.checks._tenant import Unreadable, error_text, label, require, require_list
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_list
 from ems_readiness.checks.licensing import SKU_FIELDS, capabilities, plans_in, sku_name
 
 LICENCE_ERROR_FILTER = "hasMembersWithLicenseErrors eq true"
@@ -26,12 +26,18 @@ ASSIGNMENT_STATES = ("Active", "ActiveWithError", "Disabled", "Error")
 EXAMPLES = 5
 MAX_GROUPS = 200
 # what each error means and how it is fixed (Entra: "Identify and resolve license assignment problems")
-ERROR_FIXES = {  # message ids of the fix for each error (data/messages.*.toml)
-    "CountViolation": "lic2.fix.count",
-    "MutuallyExclusiveViolation": "lic2.fix.exclusive",
-    "DependencyViolation": "lic2.fix.dependency",
-    "ProhibitedInUsageLocationViolation": "lic2.fix.location",
-    "UniquenessViolation": "lic2.fix.uniqueness",
+ERROR_FIXES = {
+    "CountViolation": "Not enough licences: buy more of the SKU or remove users who no longer need it, then"
+                      " reprocess the group (Entra admin center > Groups > the group > Licenses > Reprocess).",
+    "MutuallyExclusiveViolation": "The user holds a licence that cannot coexist with this one: remove the"
+                                  " conflicting licence (often a direct assignment), then reprocess.",
+    "DependencyViolation": "A service plan this one depends on is disabled or missing: enable it in the same"
+                           " or another licence, then reprocess.",
+    "ProhibitedInUsageLocationViolation": "The service is not offered in the user's usage location: set the"
+                                          " right usageLocation on the user (Update-MgUser -UsageLocation), then"
+                                          " reprocess.",
+    "UniquenessViolation": "A proxy address of the user conflicts with another object: remove the duplicate"
+                           " address, then reprocess.",
 }
 KNOWN_ERRORS = (*ERROR_FIXES, "Other", "None")
 
@@ -50,7 +56,7 @@ class ErrorTally:
         if len(self.examples) < EXAMPLES:
             self.examples.append(user)
 
-    def text(self):
+    def text(self) -> Text:
         return msg("lic2.tally", n=self.count, examples=", ".join(self.examples), skus=", ".join(sorted(self.skus)))
 
 
@@ -120,7 +126,8 @@ async def licence_assignment_errors(ctx) -> None:
     if groups > MAX_GROUPS:
         problems += 1
         ctx.failed("groups", msg("lic2.more-groups", n=groups - MAX_GROUPS),
-                   observed=msg("lic2.groups-flagged", n=groups), evidence=[evidence])
+                   observed=msg("lic2.more-groups.observed", n=groups), evidence=[evidence],
+                   action=ActionRef(key="licensing.fix-group-assignment", params={"group": "more", "error": "more"}))
     problems += await report_missing_usage_location(ctx)
     if not problems:
         ctx.passed("licence assignment", msg("lic2.clean"), observed=msg("lic2.clean.observed"),
@@ -133,10 +140,10 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
     try:
         group_id = require(group, "id", str, read="groups[]", of=f"group {name}")
     except Unreadable as exc:
-        ctx.errored(f"licence-group:{name}", error_text(exc))
+        ctx.errored(f"licence-group:{name}", error_text(exc), action=graph_unreadable("groups"))
         return 1
     tallies: dict[tuple[str, bool], ErrorTally] = defaultdict(ErrorTally)
-    unreadable: list = []
+    unreadable: list[Text | str] = []
     async for user in ctx.graph.stream("group_licence_errors", ids={"id": group_id},
                                        select=["id", "userPrincipalName", "licenseAssignmentStates"]):
         who = label(user, "userPrincipalName", "id")
@@ -148,18 +155,20 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
     evidence = ctx.graph.stream_evidence("group_licence_errors", ids={"id": group_id})
     for (error, is_ems), tally in sorted(tallies.items()):
         resource = f"licence-group:{name}:{error}"
-        message = msg("lic2.group" if is_ems else "lic2.group.not-ems", group=name, n=tally.count, error=error)
-        remediation = msg(ERROR_FIXES.get(error, "lic2.fix.other"))
+        message = msg("lic2.group" if is_ems else "lic2.group.not-ems", name=name, n=tally.count, error=error)
+        remediation = msg(f"lic2.fix.{error}") if error in ERROR_FIXES else msg("lic2.fix.other")
         report = ctx.failed if is_ems else ctx.warned
-        report(resource, message, expected=msg("lic2.group.expected"),
+        report(resource, message, expected=msg("lic2.expected"),
                observed=tally.text(), remediation=remediation, evidence=[evidence],
                action=ActionRef(key="licensing.fix-group-assignment", params={"group": name, "error": error}))
     if unreadable:
-        ctx.errored(f"licence-group:{name}", unreadable[0], evidence=[evidence])
+        ctx.errored(f"licence-group:{name}", msg("text.joined", items=joined(distinct(unreadable))),
+                    evidence=[evidence], action=graph_unreadable("groups/{id}/membersWithLicenseErrors"))
     if not tallies and not unreadable:
         # flagged but no member in error now: the flag lags the reprocessing
-        ctx.warned(f"licence-group:{name}", msg("lic2.group.flag-only", group=name),
-                   observed=msg("lic2.group.flag-only.observed"), evidence=[evidence])
+        ctx.warned(f"licence-group:{name}", msg("lic2.flag-lags", name=name), observed=msg("lic2.flag-lags.observed"),
+                   evidence=[evidence],
+                   action=ActionRef(key="licensing.fix-group-assignment", params={"group": name, "error": "reprocess"}))
     return len(tallies) + bool(unreadable) + (not tallies and not unreadable)
 
 
@@ -172,9 +181,9 @@ async def report_missing_usage_location(ctx) -> int:
             examples.append(label(user, "userPrincipalName", "id"))
     if not count:
         return 0
-    ctx.failed("usage location", msg("lic2.location", n=count), expected=msg("lic2.location.expected"),
-               observed=msg("lic2.users", n=count, examples=", ".join(examples)),
-               remediation=msg("lic2.location.fix"),
+    ctx.failed("usage location", msg("lic2.no-location", n=count), expected=msg("lic2.no-location.expected"),
+               observed=msg("lic2.examples", n=count, examples=", ".join(examples)),
+               remediation=msg("lic2.no-location.fix"),
                evidence=[ctx.graph.stream_evidence("users", filter=NO_USAGE_LOCATION_FILTER)],
                action=ActionRef(key="licensing.set-usage-location"))
     return 1

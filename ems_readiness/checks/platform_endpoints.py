@@ -14,7 +14,7 @@ import asyncio
 
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
-from ems_readiness.engine.texts import msg
+from ems_readiness.engine.texts import joined, msg
 
 from ems_readiness.checks.reachability import (
     RESPONSIBILITIES, observe, plan_targets, report_endpoint, report_not_probeable,
@@ -54,7 +54,7 @@ async def platform_endpoints_reachable(ctx: CheckContext) -> None:
         return
     endpoints = ctx.inventory.platform_endpoints(services)
     if not endpoints:
-        ctx.skipped("network.catalog", msg("net5.no-endpoints", services=", ".join(services)))
+        ctx.skipped("network.catalog", msg("net5.no-endpoints", services=joined(services, "or")))
         return
     targets = plan_targets(endpoints)
     for target in targets:
