@@ -3,8 +3,8 @@ proxy adds, and the resolvers' answer time, judged against the thresholds Micros
 assessment and connectivity test use (`data/network_quality.toml`).
 
 The front doors are the catalogue's required TLS endpoints of the selected services. Each is
-measured with a few TLS handshakes spread over a second (TCP connect, then the handshake alone)
-and the best one judged — the path's own latency, without the queueing of the moment or the scan's own load (the
+measured with a few TLS handshakes (TCP connect, then the handshake alone) and the best one
+judged — the path's own latency, without the queueing of the moment or the scan's own load (the
 median is shown beside it): the TCP connect and the handshake per round trip are both round trips to the door, and
 the worse decides. Behind a proxy the figures are those of the path through the proxy (what the
 devices get), and the proxy's share is through-the-proxy minus direct when the direct path
@@ -35,7 +35,7 @@ LATENCY_ACTION = ActionRef(key="network.front-door-latency")
     severity="medium",
     responsibilities=["general.network-testing", "enable.network", "assess.remediation-checklist"],
     topic="network",
-    after_others=True,  # timings taken while the scan's other checks run would measure the scan
+    quiet=True,
     why="""
         Sign-in, enrollment and policy sync work at any latency, but every page of the Company
         Portal and every sign-in pays it on each round trip. Microsoft's network assessment gives
@@ -55,7 +55,8 @@ async def network_quality(ctx: CheckContext) -> None:
         ctx.skipped("network.services", msg("net.quality.no-doors"))
         return
     via_proxy = bool(ctx.tcp.proxy)
-    measured = await asyncio.gather(*(measure(ctx, host, port, via_proxy) for host, port in doors))
+    samples = thresholds().samples
+    measured = await asyncio.gather(*(measure(ctx, host, port, via_proxy, samples) for host, port in doors))
     for (host, port), (through, direct) in zip(doors, measured):
         report_front_door(ctx, host, port, through, direct, via_proxy)
     await report_resolvers(ctx, doors[0][0])
@@ -71,14 +72,10 @@ def front_doors(ctx: CheckContext) -> list[tuple[str, int]]:
     return doors
 
 
-async def measure(ctx: CheckContext, host: str, port: int, via_proxy: bool) -> tuple[list, list]:
+async def measure(ctx: CheckContext, host: str, port: int, via_proxy: bool, samples: int) -> tuple[list, list]:
     """Handshakes along the devices' path; behind a proxy, direct ones too (for the proxy's share)."""
-    limits = thresholds()
-    through = await ctx.tls.timed_handshakes(host, port, via_proxy=via_proxy, samples=limits.samples,
-                                             spacing=limits.spacing_seconds)
-    if not via_proxy:
-        return through, through
-    direct = await ctx.tls.timed_handshakes(host, port, samples=limits.samples, spacing=limits.spacing_seconds)
+    through = await ctx.tls.timed_handshakes(host, port, via_proxy=via_proxy, samples=samples)
+    direct = await ctx.tls.timed_handshakes(host, port, samples=samples) if via_proxy else through
     return through, direct
 
 

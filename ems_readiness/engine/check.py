@@ -49,9 +49,9 @@ class Check:
     delegated_only: bool = False
     side: str = "tenant"  # "tenant" (needs Graph), "network" or "directory" (on-premises AD)
     module: str = ""
+    # measures time (latency): runs before the other checks, so the scan's own load is not measured
+    quiet: bool = False
     owner: str | None = None  # the role that acts on its findings (data/owners.toml); None: its area's role
-    # runs once every other check has finished: it measures time, and the scan's own work must not count
-    after_others: bool = False
 
     @property
     def needs_graph(self) -> bool:
@@ -72,8 +72,8 @@ def check(
     delegated: Iterable[str] = (),
     delegated_only: bool = False,
     side: str | None = None,
+    quiet: bool = False,
     owner: str | None = None,
-    after_others: bool = False,
 ) -> Callable[[CheckFunction], Check]:
     """Declare a check. Validation against the catalogues happens when checks are loaded."""
 
@@ -97,8 +97,8 @@ def check(
             delegated_only=delegated_only,
             side=side or ("network" if area in NETWORK_AREAS else "tenant"),
             module=getattr(fn, "__module__", ""),
+            quiet=quiet,
             owner=owner,
-            after_others=after_others,
         )
 
     return wrap
