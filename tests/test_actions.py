@@ -70,6 +70,8 @@ def test_without_an_action_a_checks_findings_of_one_status_are_one_row():
                             suppressed=Suppression(reason="accepted")))
     fail, warn = build_plan(results([check("DSY-003", "directory-sync", "high", Status.FAIL, findings)]), "en")
     assert fail.cleared == 5 and warn.cleared == 1
+    # a fix per object: the row gives the check's fix, each object keeps its own
+    assert fail.fix == "Fix it." and [item.fix for item in fail.items] == [f"Fix u{i}." for i in range(5)]
     assert fail.items[0].label == "User u0@contoso.test: ProxyAddress conflict"
     assert fail.items[0].resource == "user:u0@contoso.test:ProxyAddress"  # the key stays for machines
 

@@ -48,6 +48,8 @@ class ActionItem:
     message: str
     anchor: str
     fix: str | None = None  # its own remediation, when it differs from the action's
+    expected: str | None = None
+    observed: str | None = None
 
 
 @dataclass
@@ -157,15 +159,21 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
     resp = needed_for([k for c, _ in members for k in c.responsibilities])
     phase = responsibilities().get(resp).phase if resp in responsibilities().keys() else "general"
     resp_text = responsibilities().get(resp).text.get(lang, "") if resp in responsibilities().keys() else ""
+    general = check_text(lead_check.id, "fix", lead_check.fix, lang)
+    fixes = {finding_text(f, "remediation", lang) for _, f in members} - {None, ""}
     if lead.status is Status.ERROR:
         fix = finding_text(lead, "remediation", lang) or _not_assessed(lead_check, lead, lang)
+    elif len(fixes) > 1 and general and len({c.id for c, _ in members}) == 1:
+        # one check, a fix per object (listed under each): the row says what they have in common
+        fix = general
     else:
-        fix = finding_text(lead, "remediation", lang) or check_text(lead_check.id, "fix", lead_check.fix, lang)
+        fix = finding_text(lead, "remediation", lang) or general
     items = [
         ActionItem(
             check_id=c.id, resource=f.resource, label=resource_label(f.resource, lang) if f.resource else "",
             status=f.status.value, change=f.change.value if f.change else None,
             message=finding_text(f, "message", lang) or "",
+            expected=finding_text(f, "expected", lang), observed=finding_text(f, "observed", lang),
             anchor=finding_anchor(f) if f.resource else check_anchor(c.id),  # "" : the check itself
         )
         for c, f in members
