@@ -6,13 +6,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import msg
 from ems_readiness.judges.device_os import (
     PlatformTally, ad_windows_version, below, filetime, is_active, minimums, version_tuple,
 )
 from ems_readiness.probes.base import ProbeError
 
-from ems_readiness.checks._tenant import Unreadable, label, require, require_time
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_time
 
 DEVICES_READ = "devices[]"
 MAX_UNREADABLE = 20
@@ -45,28 +46,27 @@ async def device_operating_systems(ctx) -> None:
     planned = [p for p in ctx.profile.plan.platforms if p in spec.platforms]
     now = datetime.now(timezone.utc)
     tallies = {p: PlatformTally() for p in planned}
-    unreadable: list[str] = []
+    unreadable: list[Text | str] = []
     async for device in ctx.graph.stream("devices", select=["id", "displayName", "operatingSystem",
                                                              "operatingSystemVersion", "approximateLastSignInDateTime"]):
         try:
             count_entra_device(device, tallies, now)
         except Unreadable as exc:
-            unreadable.append(str(exc))
+            unreadable.append(error_text(exc))
     evidence = [ctx.graph.stream_evidence("devices")]
     for platform in planned:
         if unreadable and not tallies[platform].old:
             # a device Graph did not describe may be one of this platform's, and below the minimum
-            ctx.errored(f"entra:{platform}", f"Cannot tell whether every active {platform} device is supported:"
-                        f" {len(unreadable)} device(s) Graph did not describe fully",
-                        observed=f"{tallies[platform].active} active {platform} device(s) read, none below the minimum",
-                        evidence=evidence)
+            ctx.errored(f"entra:{platform}", msg("dev.os.untold", platform=platform, n=len(unreadable)),
+                        observed=msg("dev.os.untold.observed", n=tallies[platform].active, platform=platform),
+                        evidence=evidence, action=graph_unreadable("devices"))
             continue
-        report(ctx, f"entra:{platform}", platform, tallies[platform], "Entra devices", evidence)
+        report(ctx, f"entra:{platform}", platform, tallies[platform], msg("dev.os.where.entra"), evidence)
     for problem in unreadable[:MAX_UNREADABLE]:
-        ctx.errored("entra:devices", problem, evidence=evidence)
+        ctx.errored("entra:devices", problem, evidence=evidence, action=graph_unreadable("devices"))
     if len(unreadable) > MAX_UNREADABLE:
-        ctx.errored("entra:devices", f"{len(unreadable) - MAX_UNREADABLE} more devices Graph did not describe fully",
-                    evidence=evidence)
+        ctx.errored("entra:devices", msg("dev.os.more-unreadable", n=len(unreadable) - MAX_UNREADABLE),
+                    evidence=evidence, action=graph_unreadable("devices"))
     if "windows" in planned and ctx.probes.directory is not None:
         await report_ad_computers(ctx, now)
 
@@ -84,8 +84,8 @@ def count_entra_device(device: Any, tallies: dict[str, PlatformTally], now: date
     version_text = require(device, "operatingSystemVersion", str, read=DEVICES_READ, of=of)
     version = version_tuple(version_text)
     if version is None:
-        raise Unreadable(f"Graph sent {DEVICES_READ}.operatingSystemVersion = {version_text[:40]!r} for {of},"
-                         " which is not a version number")
+        raise Unreadable(msg("dev.os.not-version", field=f"{DEVICES_READ}.operatingSystemVersion",
+                             value=repr(version_text[:40]), of=of))
     tallies[platform].add(name, f"{system} {version_text}", below(version, spec.platforms[platform]["minimum"]))
 
 
@@ -105,25 +105,25 @@ async def report_ad_computers(ctx, now: datetime) -> None:
             text = f"{system} {'.'.join(map(str, version))}"
             tally.add(name, text, below(version, spec.platforms["windows"]["minimum"]))
     except ProbeError as exc:
-        ctx.errored("ad:windows", f"The directory's computer objects could not be read: {exc}")
+        ctx.errored("ad:windows", msg("dev.os.ad-unread", error=str(exc)),
+                    action=ActionRef(key="directory.read-complete", params={}))
         return
-    report(ctx, "ad:windows", "windows", tally, "Active Directory computers", [],
-           note=f"; {untold} computer object(s) without operatingSystem, operatingSystemVersion or lastLogonTimestamp"
-                if untold else "")
+    report(ctx, "ad:windows", "windows", tally, msg("dev.os.where.ad"), [],
+           note=msg("dev.os.ad-untold", n=untold) if untold else "")
 
 
-def report(ctx, resource: str, platform: str, tally: PlatformTally, where: str, evidence: list,
-           note: str = "") -> None:
+def report(ctx, resource: str, platform: str, tally: PlatformTally, where: Text, evidence: list,
+           note: Text | str = "") -> None:
     spec = minimums()
     minimum = spec.platforms[platform]
-    expected = f"every active device on {minimum['label']} or later (Intune's supported versions as of {spec.as_of})"
-    observed = (f"{tally.active} active {platform} device(s) in {where} (signed in within {spec.active_days} days),"
-                f" {tally.old} below {minimum['minimum']}" + (f": {', '.join(tally.examples)}" if tally.examples else "")
-                + note)
+    expected = msg("dev.os.expected", label=minimum["label"], as_of=spec.as_of)
+    examples: Text | str = msg("dev.os.examples", examples=", ".join(tally.examples)) if tally.examples else ""
+    observed = msg("dev.os.observed", n=tally.active, platform=platform, where=where, days=spec.active_days,
+                   old=tally.old, minimum=minimum["minimum"], examples=examples, note=note)
     if tally.old:
-        ctx.failed(resource, f"{tally.old} of {tally.active} active {platform} device(s) in {where} run a version Intune"
-                   f" does not support (below {minimum['label']})", expected=expected, observed=observed,
+        ctx.failed(resource, msg("dev.os.old", old=tally.old, n=tally.active, platform=platform, where=where,
+                                 label=minimum["label"]), expected=expected, observed=observed,
                    evidence=evidence, action=ActionRef(key="devices.update-os", params={"platform": platform}))
     else:
-        ctx.passed(resource, f"All {tally.active} active {platform} device(s) in {where} run {minimum['label']} or later",
+        ctx.passed(resource, msg("dev.os.ok", n=tally.active, platform=platform, where=where, label=minimum["label"]),
                    expected=expected, observed=observed, evidence=evidence)

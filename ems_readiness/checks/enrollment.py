@@ -6,9 +6,10 @@ from typing import Any
 
 from ems_readiness.engine.check import check
 from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.probes.graph import GraphNotSupported
 
-from ems_readiness.checks._tenant import Unreadable, label, require
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require
 
 RESTRICTIONS_READ = "deviceManagement/deviceEnrollmentConfigurations[]"
 REGISTRATION_READ = "policies/deviceRegistrationPolicy"
@@ -21,6 +22,7 @@ INTUNE_MDM_APP = "0000000a-0000-0000-c000-000000000000"  # Microsoft Intune's MD
 # documented values: deviceRegistrationPolicy azureADJoin.appliesTo ("0" none, "1" all, "2" selected),
 # mobilityManagementPolicy appliesTo
 JOIN_SCOPES = {"0": "no users", "1": "all users", "2": "selected users and groups"}
+JOIN_SCOPE_TEXTS = {"0": "enroll.join.none", "1": "enroll.join.all", "2": "enroll.join.selected"}
 MDM_SCOPES = ("none", "all", "selected", "unknownFutureValue")
 MIN_DEVICE_QUOTA = 5  # Entra's default is 50; fewer blocks users with a phone, a tablet and two PCs
 
@@ -58,8 +60,8 @@ async def report_restrictions(ctx) -> None:
     configurations, evidence = await ctx.graph.get("enrollment_configurations")
     restrictions = [c for c in configurations if isinstance(c, dict) and c.get("@odata.type") == PLATFORM_RESTRICTIONS]
     if not restrictions:
-        ctx.errored("enrollment restrictions", "Graph returned no device platform restriction (every tenant has a"
-                    " default one)", evidence=[evidence])
+        ctx.errored("enrollment restrictions", msg("enroll.no-restriction"), evidence=[evidence],
+                    action=graph_unreadable(RESTRICTIONS_READ))
         return
     for config in sorted(restrictions, key=lambda c: c.get("priority") if isinstance(c.get("priority"), int) else 0):
         name = label(config, "displayName", "id")
@@ -73,21 +75,21 @@ async def report_restrictions(ctx) -> None:
                 personal_blocked = require(rule, "personalDeviceEnrollmentBlocked", bool, read=where, of=of)
                 minimum = require(rule, "osMinimumVersion", str, read=where, of=of, nullable=True)
             except Unreadable as exc:
-                ctx.errored(resource, str(exc), evidence=[evidence])
+                ctx.errored(resource, error_text(exc), evidence=[evidence], action=graph_unreadable(RESTRICTIONS_READ))
                 continue
-            observed = (f"platformBlocked {str(blocked).lower()}, personalDeviceEnrollmentBlocked"
-                        f" {str(personal_blocked).lower()}, osMinimumVersion {minimum or 'none'}")
-            expected = "platform allowed" + (", personal devices allowed (BYOD planned)" if plan.byod else "")
+            observed = msg("enroll.restriction.observed", blocked=str(blocked).lower(),
+                           personal=str(personal_blocked).lower(), minimum=minimum or msg("enroll.none"))
+            expected = msg("enroll.restriction.expected.byod" if plan.byod else "enroll.restriction.expected")
             action = ActionRef(key="intune.allow-enrollment", params={"restriction": name, "platform": platform})
             if blocked:
-                ctx.failed(resource, f"'{name}' blocks {platform} enrollment, which the plan includes",
+                ctx.failed(resource, msg("enroll.blocked", name=name, platform=platform),
                            expected=expected, observed=observed, evidence=[evidence], action=action)
             elif plan.byod and personal_blocked:
-                ctx.failed(resource, f"'{name}' blocks personally owned {platform} devices, but BYOD is planned",
+                ctx.failed(resource, msg("enroll.byod-blocked", name=name, platform=platform),
                            expected=expected, observed=observed, evidence=[evidence], action=action)
             else:
-                ctx.passed(resource, f"'{name}' allows {platform} enrollment", expected=expected, observed=observed,
-                           evidence=[evidence])
+                ctx.passed(resource, msg("enroll.allowed", name=name, platform=platform), expected=expected,
+                           observed=observed, evidence=[evidence])
     for limit in (c for c in configurations if isinstance(c, dict) and c.get("@odata.type") == ENROLLMENT_LIMIT):
         report_limit(ctx, limit, evidence)
 
@@ -97,14 +99,15 @@ def report_limit(ctx, limit: dict[str, Any], evidence) -> None:
     try:
         devices = require(limit, "limit", int, read=RESTRICTIONS_READ, of=f"limit '{name}'")
     except Unreadable as exc:
-        ctx.errored(f"limit:{name}", str(exc), evidence=[evidence])
+        ctx.errored(f"limit:{name}", error_text(exc), evidence=[evidence], action=graph_unreadable(RESTRICTIONS_READ))
         return
-    if devices < len(ctx.profile.plan.platforms):
-        ctx.warned(f"limit:{name}", f"'{name}' lets a user enroll {devices} device(s), fewer than the"
-                   f" {len(ctx.profile.plan.platforms)} planned platforms", observed=f"limit {devices}",
-                   expected=f"at least {len(ctx.profile.plan.platforms)}", evidence=[evidence])
+    planned = len(ctx.profile.plan.platforms)
+    if devices < planned:
+        ctx.warned(f"limit:{name}", msg("enroll.limit.low", name=name, devices=devices, planned=planned),
+                   observed=f"limit {devices}", expected=msg("enroll.limit.expected", planned=planned),
+                   evidence=[evidence], action=ActionRef(key="intune.raise-enrollment-limit", params={"limit": name}))
     else:
-        ctx.passed(f"limit:{name}", f"'{name}' lets a user enroll {devices} devices", observed=f"limit {devices}",
+        ctx.passed(f"limit:{name}", msg("enroll.limit.ok", name=name, devices=devices), observed=f"limit {devices}",
                    evidence=[evidence])
 
 
@@ -112,41 +115,40 @@ async def report_registration_policy(ctx) -> None:
     try:
         policy, evidence = await ctx.graph.get("device_registration_policy")
     except GraphNotSupported as exc:
-        ctx.skipped("device registration policy", f"Not readable with app-only sign-in: {exc}")
+        ctx.skipped("device registration policy", msg("enroll.app-only", error=str(exc)))
         return
     try:
         quota = require(policy, "userDeviceQuota", int, read=REGISTRATION_READ)
         join = require(policy, "azureADJoin", dict, read=REGISTRATION_READ)
         scope = require(join, "appliesTo", str, read=f"{REGISTRATION_READ}.azureADJoin", known=JOIN_SCOPES)
     except Unreadable as exc:
-        ctx.errored("device registration policy", str(exc), evidence=[evidence])
+        ctx.errored("device registration policy", error_text(exc), evidence=[evidence],
+                    action=graph_unreadable(REGISTRATION_READ))
         return
-    observed = f"azureADJoin.appliesTo {scope} ({JOIN_SCOPES[scope]}), userDeviceQuota {quota}"
+    who = msg(JOIN_SCOPE_TEXTS[scope])
+    observed = msg("enroll.registration.observed", scope=scope, who=who, quota=quota)
     if "windows" in ctx.profile.plan.platforms and scope == "0":
-        ctx.failed("Entra join", "No user may join devices to Entra ID, but the plan enrolls Windows devices",
-                   expected="azureADJoin applies to all users or the pilot group", observed=observed,
+        ctx.failed("Entra join", msg("enroll.join.blocked"), expected=msg("enroll.join.expected"), observed=observed,
                    evidence=[evidence], action=ActionRef(key="entra.allow-device-join"))
     else:
-        ctx.passed("Entra join", f"Users may join devices to Entra ID ({JOIN_SCOPES[scope]})", observed=observed,
-                   evidence=[evidence])
+        ctx.passed("Entra join", msg("enroll.join.ok", who=who), observed=observed, evidence=[evidence])
     if quota < MIN_DEVICE_QUOTA:
-        ctx.failed("device quota", f"Each user may register or join only {quota} device(s)",
-                   expected=f"userDeviceQuota at least {MIN_DEVICE_QUOTA} (Entra's default is 50)", observed=observed,
+        ctx.failed("device quota", msg("enroll.quota.low", quota=quota),
+                   expected=msg("enroll.quota.expected", minimum=MIN_DEVICE_QUOTA), observed=observed,
                    evidence=[evidence], action=ActionRef(key="entra.raise-device-quota"))
     else:
-        ctx.passed("device quota", f"Each user may register or join up to {quota} devices", observed=observed,
-                   evidence=[evidence])
+        ctx.passed("device quota", msg("enroll.quota.ok", quota=quota), observed=observed, evidence=[evidence])
 
 
 async def report_mdm_scope(ctx) -> None:
     resource = "Windows MDM user scope"
     if "windows" not in ctx.profile.plan.platforms:
-        ctx.skipped(resource, "The plan enrolls no Windows devices")
+        ctx.skipped(resource, msg("enroll.mdm.no-windows"))
         return
     try:
         policies, evidence = await ctx.graph.get("mdm_policies", select=["id", "displayName", "appliesTo"])
     except GraphNotSupported as exc:
-        ctx.skipped(resource, f"Not readable with app-only sign-in: {exc}")
+        ctx.skipped(resource, msg("enroll.app-only", error=str(exc)))
         return
     intune, untold = [], []
     for policy in policies:
@@ -154,26 +156,23 @@ async def report_mdm_scope(ctx) -> None:
             if require(policy, "id", str, read=MDM_READ).lower() == INTUNE_MDM_APP:
                 intune.append(policy)
         except Unreadable as exc:
-            untold.append(str(exc))
+            untold.append(exc.text)
     if not intune and untold:
-        ctx.errored(resource, "Cannot tell whether Microsoft Intune is the MDM application: " + "; ".join(untold),
-                    evidence=[evidence])
+        ctx.errored(resource, msg("enroll.mdm.untold", problems=joined(untold)), evidence=[evidence],
+                    action=graph_unreadable(MDM_READ))
         return
     if not intune:
-        ctx.failed(resource, "Microsoft Intune is not configured as the MDM application in Entra ID",
-                   expected="Microsoft Intune with MDM user scope All or the pilot group",
-                   observed=", ".join(label(p, "displayName", "id") for p in policies) or "no MDM application",
+        ctx.failed(resource, msg("enroll.mdm.not-intune"), expected=msg("enroll.mdm.expected"),
+                   observed=", ".join(label(p, "displayName", "id") for p in policies) or msg("enroll.mdm.none"),
                    evidence=[evidence], action=ActionRef(key="entra.set-mdm-user-scope"))
         return
     try:
         scope = require(intune[0], "appliesTo", str, read=MDM_READ, of="Microsoft Intune", known=MDM_SCOPES)
     except Unreadable as exc:
-        ctx.errored(resource, str(exc), evidence=[evidence])
+        ctx.errored(resource, error_text(exc), evidence=[evidence], action=graph_unreadable(MDM_READ))
         return
     if scope == "none":
-        ctx.failed(resource, "Windows automatic enrollment is off: the MDM user scope of Microsoft Intune is None",
-                   expected="MDM user scope All or Some (the pilot group)", observed=f"appliesTo {scope}",
-                   evidence=[evidence], action=ActionRef(key="entra.set-mdm-user-scope"))
+        ctx.failed(resource, msg("enroll.mdm.off"), expected=msg("enroll.mdm.scope.expected"),
+                   observed=f"appliesTo {scope}", evidence=[evidence], action=ActionRef(key="entra.set-mdm-user-scope"))
     else:
-        ctx.passed(resource, f"Windows automatic enrollment applies to {scope} users", observed=f"appliesTo {scope}",
-                   evidence=[evidence])
+        ctx.passed(resource, msg("enroll.mdm.on", scope=scope), observed=f"appliesTo {scope}", evidence=[evidence])

@@ -11,13 +11,14 @@ from urllib.parse import urlsplit
 from cryptography import x509
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.judges.federation import (
     METADATA_PATH, RENEW_DAYS, USERNAME_MIXED, WINDOWS_TRANSPORT, DocumentError, certificate_from_base64,
-    describe, expiry_problem, mex_endpoints, parse_metadata, unknown_to_entra,
+    describe_text, expiry_problem_text, mex_endpoints, parse_metadata, unknown_to_entra,
 )
 
-from ems_readiness.checks._tenant import Unreadable, require
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, require
 
 READ = "domains/{id}/federationConfiguration[]"
 FEDERATION_RESPONSIBILITIES = ["assess.remediation-checklist", "enable.security-infrastructure"]
@@ -31,19 +32,19 @@ async def federated_domains(ctx) -> list[str]:
 async def configuration(ctx, domain: str) -> dict[str, Any] | None:
     configs = await ctx.inventory.federation(domain)
     if not configs:
-        ctx.errored(domain, f"Graph returned no federation configuration for the federated domain {domain}")
+        ctx.errored(domain, msg("fed.no-config", domain=domain), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return None
     return configs[0]
 
 
 async def fetch(ctx, url: str):
     if ctx.probes.https is None:
-        return None, "the network side is not part of this scan (--no-network)"
+        return None, msg("fed.no-network")
     fetched = await ctx.probes.https.get(url)
     if fetched.problem:
-        return fetched, f"not reachable from here: {fetched.problem}"
+        return fetched, msg("fed.unreachable", problem=fetched.problem)
     if fetched.status != 200:
-        return fetched, f"not reachable from here: {url} answered HTTP {fetched.status}"
+        return fetched, msg("fed.unreachable.http", url=url, status=fetched.status)
     return fetched, None
 
 
@@ -101,72 +102,68 @@ async def judge_domain(ctx, domain: str, config: dict[str, Any], now: datetime) 
                          of=of) if status is not None else None
         url = origin(passive) + METADATA_PATH
     except (Unreadable, DocumentError, ValueError) as exc:
-        ctx.errored(domain, str(exc))
+        ctx.errored(domain, error_text(exc), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return
     entra = [current] + ([following] if following else [])
-    entra_text = "; ".join(f"{name} {describe(c)}" for name, c in
-                           (("signingCertificate", current), ("nextSigningCertificate", following)) if c)
+    entra_text = msg("text.joined", items=joined(
+        msg("fed.named-cert", name=name, cert=describe_text(c))
+        for name, c in (("signingCertificate", current), ("nextSigningCertificate", following)) if c))
     fetched, problem = await fetch(ctx, url)
     metadata = None
     if problem is None:
         try:
             metadata = parse_metadata(fetched.body)
         except DocumentError as exc:
-            problem = f"the federation metadata at {url} cannot be read: {exc}"
+            problem = msg("fed.metadata-unreadable", url=url, error=str(exc))
     evidence = [fetched.evidence] if fetched else []
     report_expiry(ctx, domain, current, following, metadata, now, entra_text)
     report_update_status(ctx, domain, result)
     if metadata is None:
-        ctx.errored(f"{domain}:metadata", f"Cannot compare with the federation service's certificates: {problem}",
-                    observed=entra_text, evidence=evidence)
+        ctx.errored(f"{domain}:metadata", msg("fed.uncompared", problem=problem),
+                    observed=entra_text, evidence=evidence,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
         return
-    published = "; ".join(describe(c) for c in metadata.signing)
+    published = msg("fed.metadata.lists", certs=joined(describe_text(c) for c in metadata.signing))
     unknown = unknown_to_entra(metadata.signing, entra)
     if unknown:
-        ctx.failed(f"{domain}:metadata", f"The federation service signs with {len(unknown)} certificate(s) Entra does"
-                   f" not hold for {domain}: sign-ins with tokens they sign fail",
-                   expected=f"every signing certificate of {url} in Entra ({entra_text})",
-                   observed=f"metadata lists {published}", evidence=evidence,
+        ctx.failed(f"{domain}:metadata", msg("fed.unknown-certs", n=len(unknown), domain=domain),
+                   expected=msg("fed.unknown-certs.expected", url=url, entra=entra_text),
+                   observed=published, evidence=evidence,
                    action=ActionRef(key="federation.update-entra-certificates", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:metadata", f"Entra holds every token-signing certificate the federation service"
-                   f" publishes for {domain}", expected=entra_text, observed=f"metadata lists {published}",
-                   evidence=evidence)
+        ctx.passed(f"{domain}:metadata", msg("fed.certs-held", domain=domain), expected=entra_text,
+                   observed=published, evidence=evidence)
     if metadata.entity_id != issuer:
-        ctx.failed(f"{domain}:issuer", f"The federation service's identifier is not the issuer Entra expects for"
-                   f" {domain}", expected=f"entityID {issuer}", observed=f"entityID {metadata.entity_id}",
-                   evidence=evidence, action=ActionRef(key="federation.align-issuer", params={"domain": domain}))
+        ctx.failed(f"{domain}:issuer", msg("fed.issuer.wrong", domain=domain), expected=f"entityID {issuer}",
+                   observed=f"entityID {metadata.entity_id}", evidence=evidence,
+                   action=ActionRef(key="federation.align-issuer", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:issuer", f"The federation service's identifier is Entra's issuer URI for {domain}",
+        ctx.passed(f"{domain}:issuer", msg("fed.issuer.ok", domain=domain),
                    observed=f"entityID {metadata.entity_id}", evidence=evidence)
 
 
 def report_expiry(ctx, domain: str, current: x509.Certificate, following: x509.Certificate | None,
-                  metadata, now: datetime, entra_text: str) -> None:
-    problem = expiry_problem(current, following, metadata.signing if metadata else (), now)
-    expected = (f"Entra's token-signing certificate valid for more than {RENEW_DAYS} days, or a successor"
-                " published")
+                  metadata, now: datetime, entra_text: Text) -> None:
+    problem = expiry_problem_text(current, following, metadata.signing if metadata else (), now)
+    expected = msg("fed.expiry.expected", days=RENEW_DAYS)
     if problem:
         ctx.failed(f"{domain}:expiry", problem, expected=expected, observed=entra_text,
                    action=ActionRef(key="federation.renew-token-signing", params={"domain": domain}))
     elif metadata is None and (current.not_valid_after_utc - now).days <= RENEW_DAYS and following is None:
-        ctx.errored(f"{domain}:expiry", "Entra's token-signing certificate expires soon and whether the federation"
-                    " service publishes a successor is not known (its metadata was not read)", observed=entra_text)
+        ctx.errored(f"{domain}:expiry", msg("fed.expiry.unknown"), observed=entra_text,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
     else:
-        ctx.passed(f"{domain}:expiry", f"Entra's token-signing certificate for {domain} is not about to expire",
-                   expected=expected, observed=entra_text)
+        ctx.passed(f"{domain}:expiry", msg("fed.expiry.ok", domain=domain), expected=expected, observed=entra_text)
 
 
 def report_update_status(ctx, domain: str, result: str | None) -> None:
     resource = f"{domain}:auto-update"
     if result is None:
-        ctx.passed(resource, f"No automatic certificate update has run for {domain} (none reported)",
-                   observed="signingCertificateUpdateStatus null")
+        ctx.passed(resource, msg("fed.update.none", domain=domain), observed="signingCertificateUpdateStatus null")
     elif result.lower() == "success":
-        ctx.passed(resource, f"Entra's last automatic token-signing certificate update for {domain} succeeded",
-                   observed=f"certificateUpdateResult {result}")
+        ctx.passed(resource, msg("fed.update.ok", domain=domain), observed=f"certificateUpdateResult {result}")
     else:
-        ctx.failed(resource, f"Entra's last automatic token-signing certificate update for {domain} did not succeed",
+        ctx.failed(resource, msg("fed.update.failed", domain=domain),
                    expected="certificateUpdateResult success", observed=f"certificateUpdateResult {result}",
                    action=ActionRef(key="federation.update-entra-certificates", params={"domain": domain}))
 
@@ -207,12 +204,11 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
         if mex is not None:
             origin(mex)
     except (Unreadable, ValueError) as exc:
-        ctx.errored(resource, str(exc))
+        ctx.errored(resource, error_text(exc), action=graph_unreadable("domains/{id}/federationConfiguration"))
         return
     if not mex:
-        ctx.failed(resource, f"Entra's federation settings for {domain} name no metadata exchange (MEX) endpoint:"
-                   " hybrid join cannot find the WS-Trust endpoints", expected="metadataExchangeUri set to"
-                   " https://<federation host>/adfs/services/trust/mex", observed="metadataExchangeUri null",
+        ctx.failed(resource, msg("fed.mex.none", domain=domain), expected=msg("fed.mex.expected"),
+                   observed="metadataExchangeUri null",
                    action=ActionRef(key="federation.set-mex", params={"domain": domain}))
         return
     fetched, problem = await fetch(ctx, mex)
@@ -222,18 +218,20 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
             raise DocumentError(problem)
         paths = mex_endpoints(fetched.body)
     except DocumentError as exc:
-        ctx.errored(resource, f"Cannot read the WS-Trust endpoints of {domain}: {exc}", evidence=evidence)
+        ctx.errored(resource, msg("fed.mex.unread", domain=domain, error=problem or str(exc)), evidence=evidence,
+                    action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
         return
     needed = {"usernamemixed": USERNAME_MIXED}
     if ctx.profile.plan.includes("windows"):
-        needed["windowstransport (hybrid join)"] = WINDOWS_TRANSPORT
-    missing = [name for name, candidates in needed.items() if not any(p in paths for p in candidates)]
-    observed = f"{mex} lists {', '.join(sorted(paths))}"
+        needed["windowstransport"] = WINDOWS_TRANSPORT
+    names = {"usernamemixed": "usernamemixed", "windowstransport": msg("fed.mex.windowstransport")}
+    missing = [names[name] for name, candidates in needed.items() if not any(p in paths for p in candidates)]
+    observed = msg("fed.mex.observed", mex=mex, paths=", ".join(sorted(paths)))
     if missing:
-        ctx.failed(resource, f"The federation service of {domain} does not offer {', '.join(missing)}",
-                   expected=f"MEX lists {' and '.join(c[0] for c in needed.values())}", observed=observed,
-                   evidence=evidence,
+        ctx.failed(resource, msg("fed.mex.missing", domain=domain, missing=joined(missing, "comma")),
+                   expected=msg("fed.mex.lists", paths=joined((c[0] for c in needed.values()), "and")),
+                   observed=observed, evidence=evidence,
                    action=ActionRef(key="federation.enable-ws-trust", params={"domain": domain}))
     else:
-        ctx.passed(resource, f"The federation service of {domain} offers the WS-Trust endpoints"
-                   f" ({', '.join(needed)})", observed=observed, evidence=evidence)
+        ctx.passed(resource, msg("fed.mex.ok", domain=domain, names=joined((names[n] for n in needed), "comma")),
+                   observed=observed, evidence=evidence)

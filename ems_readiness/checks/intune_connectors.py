@@ -7,10 +7,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import msg
 from ems_readiness.probes.graph import GraphError
 
-from ems_readiness.checks._tenant import Unreadable, label, require, require_time
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_time
 
 APNS_READ = "deviceManagement/applePushNotificationCertificate"
 VPP_READ = "deviceAppManagement/vppTokens[]"
@@ -31,14 +32,14 @@ def days_left(moment: datetime) -> int:
     return int((moment - datetime.now(timezone.utc)).total_seconds() // 86400)
 
 
-def expiry_text(moment: datetime, left: int) -> str:
-    return f"expires {moment.date().isoformat()} ({left} days)" if left >= 0 else \
-        f"expired {moment.date().isoformat()} ({-left} days ago)"
+def expiry_text(moment: datetime, left: int) -> Text:
+    return msg("con.expires", date=moment.date().isoformat(), days=left) if left >= 0 else \
+        msg("con.expired", date=moment.date().isoformat(), days=-left)
 
 
-def planned(ctx, platforms: tuple[str, ...]) -> str:
+def planned(ctx, platforms: tuple[str, ...]) -> Text | str:
     chosen = [p for p in ctx.profile.plan.platforms if p in platforms]
-    return ", ".join(chosen) if chosen else "none of " + "/".join(platforms)
+    return ", ".join(chosen) if chosen else msg("con.none-of", platforms="/".join(platforms))
 
 
 @check(
@@ -75,7 +76,7 @@ async def apple_android_connectors(ctx) -> None:
 
 async def report_push_certificate(ctx, apple_planned: bool) -> None:
     resource = "Apple MDM push certificate"
-    expected = f"a push certificate valid for more than {RENEW_DAYS} days"
+    expected = msg("con.apns.expected", days=RENEW_DAYS)
     try:
         cert, evidence = await ctx.graph.get("apple_push_certificate",
                                              select=["id", "appleIdentifier", "expirationDateTime", "topicIdentifier"])
@@ -83,34 +84,30 @@ async def report_push_certificate(ctx, apple_planned: bool) -> None:
         if not not_configured(exc):
             raise
         if apple_planned:
-            ctx.failed(resource, "No Apple MDM push certificate is set up, but the plan enrolls Apple devices",
-                       expected=expected, observed=f"none (Graph answered 404); planned: {planned(ctx, APPLE)}",
+            ctx.failed(resource, msg("con.apns.none"), expected=expected,
+                       observed=msg("con.apns.none.observed", planned=planned(ctx, APPLE)),
                        action=ActionRef(key="intune.create-apple-push-certificate"))
         else:
-            ctx.skipped(resource, "No Apple MDM push certificate, and the plan enrolls no iOS or macOS devices",
-                        observed="none (Graph answered 404)")
+            ctx.skipped(resource, msg("con.apns.not-planned"), observed=msg("con.not-found"))
         return
     try:
         expires = require_time(cert, "expirationDateTime", read=APNS_READ)
         apple_id = require(cert, "appleIdentifier", str, read=APNS_READ)
     except Unreadable as exc:
-        ctx.errored(resource, str(exc), expected=expected, evidence=[evidence])
+        ctx.errored(resource, error_text(exc), expected=expected, evidence=[evidence], action=graph_unreadable(APNS_READ))
         return
     left = days_left(expires)
-    observed = f"{expiry_text(expires, left)}, Apple ID {apple_id}"
-    renew = (f"Renew the certificate now at the Apple Push Certificates portal signed in as {apple_id} (the same"
-             " Apple ID: another one creates a new certificate and every Apple device must enroll again), then"
-             " upload it in Intune (Devices > Enrollment > Apple > MDM Push Certificate).")
+    observed = msg("con.apns.observed", expiry=expiry_text(expires, left), apple_id=apple_id)
+    renew = msg("con.apns.renew", apple_id=apple_id)
     action = ActionRef(key="intune.renew-apple-push-certificate", params={"apple_id": apple_id})
     if left < 0:
-        ctx.failed(resource, f"The Apple MDM push certificate expired {-left} days ago: Apple devices no longer"
-                   " check in", expected=expected, observed=observed, remediation=renew, action=action,
-                   evidence=[evidence])
+        ctx.failed(resource, msg("con.apns.expired", days=-left), expected=expected, observed=observed,
+                   remediation=renew, action=action, evidence=[evidence])
     elif left <= RENEW_DAYS:
-        ctx.failed(resource, f"The Apple MDM push certificate expires in {left} days", expected=expected,
+        ctx.failed(resource, msg("con.apns.expiring", days=left), expected=expected,
                    observed=observed, remediation=renew, action=action, evidence=[evidence])
     else:
-        ctx.passed(resource, f"The Apple MDM push certificate is valid for {left} more days (renew with {apple_id})",
+        ctx.passed(resource, msg("con.apns.ok", days=left, apple_id=apple_id),
                    expected=expected, observed=observed, evidence=[evidence])
 
 
@@ -118,36 +115,37 @@ async def report_vpp_tokens(ctx) -> None:
     tokens, evidence = await ctx.graph.get("vpp_tokens", select=["id", "organizationName", "appleId", "state",
                                                                    "expirationDateTime", "lastSyncStatus"])
     if not tokens:
-        ctx.passed("Apple VPP tokens", "No Apple VPP token: apps bought in Apple Business Manager are not in use"
-                   " (optional)", observed="0 tokens", evidence=[evidence])
+        ctx.passed("Apple VPP tokens", msg("con.vpp.none"), observed=msg("con.vpp.zero"), evidence=[evidence])
         return
     for token in tokens:
-        name = f"VPP token {label(token, 'organizationName', 'appleId', 'id')}"
+        name = f"VPP token {label(token, 'organizationName', 'appleId', 'id')}"  # the resource key
         try:
             state = require(token, "state", str, read=VPP_READ, of=name, known=VPP_STATES)
             expires = require_time(token, "expirationDateTime", read=VPP_READ, of=name)
             apple_id = require(token, "appleId", str, read=VPP_READ, of=name)
         except Unreadable as exc:
-            ctx.errored(name, str(exc), evidence=[evidence])
+            ctx.errored(name, error_text(exc), evidence=[evidence], action=graph_unreadable(VPP_READ))
             continue
         left = days_left(expires)
-        observed = f"state {state}, {expiry_text(expires, left)}, Apple ID {apple_id}"
-        expected = f"state valid, more than {RENEW_DAYS} days left"
+        token_name = label(token, "organizationName", "appleId", "id")
+        observed = msg("con.vpp.observed", state=state, expiry=expiry_text(expires, left), apple_id=apple_id)
+        expected = msg("con.vpp.expected", days=RENEW_DAYS)
         action = ActionRef(key="intune.renew-vpp-token", params={"apple_id": apple_id})
         if state != "valid" or left < 0:
-            ctx.failed(name, f"{name} is {'expired' if left < 0 else state}: its apps no longer install or update",
+            ctx.failed(name, msg("con.vpp.unusable", name=token_name,
+                                 state=msg("con.vpp.expired-word") if left < 0 else state),
                        expected=expected, observed=observed, action=action, evidence=[evidence])
         elif left <= RENEW_DAYS:
-            ctx.failed(name, f"{name} expires in {left} days", expected=expected, observed=observed, action=action,
-                       evidence=[evidence])
+            ctx.failed(name, msg("con.vpp.expiring", name=token_name, days=left), expected=expected,
+                       observed=observed, action=action, evidence=[evidence])
         else:
-            ctx.passed(name, f"{name} is valid for {left} more days", expected=expected, observed=observed,
+            ctx.passed(name, msg("con.vpp.ok", name=token_name, days=left), expected=expected, observed=observed,
                        evidence=[evidence])
 
 
 async def report_android_binding(ctx, android_planned: bool) -> None:
     resource = "Android Enterprise binding"
-    expected = "bindStatus bound or boundAndValidated (tenant linked to managed Google Play)"
+    expected = msg("con.android.expected")
     try:
         settings, evidence = await ctx.graph.get("android_enterprise",
                                                  select=["id", "bindStatus", "ownerUserPrincipalName",
@@ -161,18 +159,17 @@ async def report_android_binding(ctx, android_planned: bool) -> None:
         try:
             status = require(settings, "bindStatus", str, read=ANDROID_READ, known=BIND_STATES)
         except Unreadable as exc:
-            ctx.errored(resource, str(exc), expected=expected, evidence=[evidence])
+            ctx.errored(resource, error_text(exc), expected=expected, evidence=[evidence],
+                        action=graph_unreadable(ANDROID_READ))
             return
     bound = status in ("bound", "boundAndValidated")
-    observed = f"bindStatus {status}" if status else "not set up (Graph answered 404)"
+    observed = f"bindStatus {status}" if status else msg("con.android.not-set-up")
     if bound:
         owner = label(settings, "ownerUserPrincipalName")
-        ctx.passed(resource, "The tenant is bound to managed Google Play" + (f" (by {owner})" if owner != "?" else ""),
+        ctx.passed(resource, msg("con.android.bound.by", owner=owner) if owner != "?" else msg("con.android.bound"),
                    expected=expected, observed=observed, evidence=[evidence])
     elif android_planned:
-        ctx.failed(resource, "The tenant is not bound to managed Google Play, but the plan enrolls Android devices",
-                   expected=expected, observed=observed, evidence=[evidence],
+        ctx.failed(resource, msg("con.android.unbound"), expected=expected, observed=observed, evidence=[evidence],
                    action=ActionRef(key="intune.bind-managed-google-play"))
     else:
-        ctx.skipped(resource, "Android Enterprise is not bound, and the plan enrolls no Android devices",
-                    observed=observed, evidence=[evidence])
+        ctx.skipped(resource, msg("con.android.not-planned"), observed=observed, evidence=[evidence])

@@ -12,9 +12,10 @@ from collections import defaultdict
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import distinct, joined, msg
 
-from ems_readiness.checks._tenant import Unreadable, label, require, require_list
+from ems_readiness.checks._tenant import Unreadable, error_text, graph_unreadable, label, require, require_list
 from ems_readiness.checks.licensing import SKU_FIELDS, capabilities, plans_in, sku_name
 
 LICENCE_ERROR_FILTER = "hasMembersWithLicenseErrors eq true"
@@ -55,8 +56,8 @@ class ErrorTally:
         if len(self.examples) < EXAMPLES:
             self.examples.append(user)
 
-    def text(self) -> str:
-        return f"{self.count} user(s), e.g. {', '.join(self.examples)}; SKU {', '.join(sorted(self.skus))}"
+    def text(self) -> Text:
+        return msg("lic2.tally", n=self.count, examples=", ".join(self.examples), skus=", ".join(sorted(self.skus)))
 
 
 def failed_states(user: Any, group_id: str, who: str) -> list[tuple[str, str]]:
@@ -124,12 +125,12 @@ async def licence_assignment_errors(ctx) -> None:
     evidence = ctx.graph.stream_evidence("groups", filter=groups_evidence_filter)
     if groups > MAX_GROUPS:
         problems += 1
-        ctx.failed("groups", f"{groups - MAX_GROUPS} more groups with licence errors not examined one by one",
-                   observed=f"{groups} groups with hasMembersWithLicenseErrors", evidence=[evidence])
+        ctx.failed("groups", msg("lic2.more-groups", n=groups - MAX_GROUPS),
+                   observed=msg("lic2.more-groups.observed", n=groups), evidence=[evidence],
+                   action=ActionRef(key="licensing.fix-group-assignment", params={"group": "more", "error": "more"}))
     problems += await report_missing_usage_location(ctx)
     if not problems:
-        ctx.passed("licence assignment", "No group has members with licence errors and every licensed user has a"
-                   " usage location", observed=f"0 groups with licence errors, 0 licensed users without usageLocation",
+        ctx.passed("licence assignment", msg("lic2.clean"), observed=msg("lic2.clean.observed"),
                    evidence=[evidence, ctx.graph.stream_evidence("users", filter=NO_USAGE_LOCATION_FILTER)])
 
 
@@ -139,10 +140,10 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
     try:
         group_id = require(group, "id", str, read="groups[]", of=f"group {name}")
     except Unreadable as exc:
-        ctx.errored(f"licence-group:{name}", str(exc))
+        ctx.errored(f"licence-group:{name}", error_text(exc), action=graph_unreadable("groups"))
         return 1
     tallies: dict[tuple[str, bool], ErrorTally] = defaultdict(ErrorTally)
-    unreadable: list[str] = []
+    unreadable: list[Text | str] = []
     async for user in ctx.graph.stream("group_licence_errors", ids={"id": group_id},
                                        select=["id", "userPrincipalName", "licenseAssignmentStates"]):
         who = label(user, "userPrincipalName", "id")
@@ -150,23 +151,24 @@ async def report_group(ctx, group: Any, names: dict[str, str], ems: set[str]) ->
             for sku_id, error in failed_states(user, group_id, f"user {who}"):
                 tallies[(error, sku_id.lower() in ems)].add(who, names.get(sku_id.lower(), sku_id))
         except Unreadable as exc:
-            unreadable.append(str(exc))
+            unreadable.append(error_text(exc))
     evidence = ctx.graph.stream_evidence("group_licence_errors", ids={"id": group_id})
     for (error, is_ems), tally in sorted(tallies.items()):
         resource = f"licence-group:{name}:{error}"
-        message = f"Group '{name}': {tally.count} member(s) did not get their licence ({error})"
-        remediation = ERROR_FIXES.get(error, "See the error in Entra admin center > Groups > the group > Licenses,"
-                                      " fix its cause and select Reprocess.")
+        message = msg("lic2.group" if is_ems else "lic2.group.not-ems", name=name, n=tally.count, error=error)
+        remediation = msg(f"lic2.fix.{error}") if error in ERROR_FIXES else msg("lic2.fix.other")
         report = ctx.failed if is_ems else ctx.warned
-        report(resource, message + ("" if is_ems else " — not an EMS licence"), expected="every member licensed",
+        report(resource, message, expected=msg("lic2.expected"),
                observed=tally.text(), remediation=remediation, evidence=[evidence],
                action=ActionRef(key="licensing.fix-group-assignment", params={"group": name, "error": error}))
     if unreadable:
-        ctx.errored(f"licence-group:{name}", "; ".join(dict.fromkeys(unreadable))[:1000], evidence=[evidence])
+        ctx.errored(f"licence-group:{name}", msg("text.joined", items=joined(distinct(unreadable))),
+                    evidence=[evidence], action=graph_unreadable("groups/{id}/membersWithLicenseErrors"))
     if not tallies and not unreadable:
         # flagged but no member in error now: the flag lags the reprocessing
-        ctx.warned(f"licence-group:{name}", f"Group '{name}' is flagged with licence errors but lists no member in error",
-                   observed="hasMembersWithLicenseErrors true, 0 members with an error state", evidence=[evidence])
+        ctx.warned(f"licence-group:{name}", msg("lic2.flag-lags", name=name), observed=msg("lic2.flag-lags.observed"),
+                   evidence=[evidence],
+                   action=ActionRef(key="licensing.fix-group-assignment", params={"group": name, "error": "reprocess"}))
     return len(tallies) + bool(unreadable) + (not tallies and not unreadable)
 
 
@@ -179,11 +181,9 @@ async def report_missing_usage_location(ctx) -> int:
             examples.append(label(user, "userPrincipalName", "id"))
     if not count:
         return 0
-    ctx.failed("usage location", f"{count} licensed user(s) have no usage location", expected="usageLocation set on"
-               " every licensed user", observed=f"{count} user(s), e.g. {', '.join(examples)}",
-               remediation="Set each user's usage location (Entra admin center > Users > the user > Properties >"
-                           " Usage location, or Update-MgUser -UserId <id> -UsageLocation <country>); for synced"
-                           " users map it from AD (msExchUsageLocation or c) in Entra Connect.",
+    ctx.failed("usage location", msg("lic2.no-location", n=count), expected=msg("lic2.no-location.expected"),
+               observed=msg("lic2.examples", n=count, examples=", ".join(examples)),
+               remediation=msg("lic2.no-location.fix"),
                evidence=[ctx.graph.stream_evidence("users", filter=NO_USAGE_LOCATION_FILTER)],
                action=ActionRef(key="licensing.set-usage-location"))
     return 1

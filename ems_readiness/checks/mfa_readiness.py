@@ -6,10 +6,13 @@ import uuid
 from typing import Any
 
 from ems_readiness.engine.check import check
-from ems_readiness.engine.model import ActionRef
+from ems_readiness.engine.model import ActionRef, Text
+from ems_readiness.engine.texts import distinct, joined, msg
 from ems_readiness.probes.graph import GraphPermissionError, GraphPremiumRequired
 
-from ems_readiness.checks._tenant import Unreadable, label, require, require_list
+from ems_readiness.checks._tenant import (
+    Unreadable, error_text, graph_error_action, graph_unreadable, label, require, require_list,
+)
 from ems_readiness.checks.intune import POLICY_READ, POLICY_STATES, policy_name
 
 NOT_CAPABLE_FILTER = "isMfaCapable eq false"
@@ -18,7 +21,7 @@ EXAMPLES = 5
 USER_TYPES = ("member", "guest")
 
 
-def mfa_policies(policies: list[Any]) -> tuple[list[str], list[str], list[str]]:
+def mfa_policies(policies: list[Any]) -> tuple[list[str], list[str], list[Text | str]]:
     """Names of the enabled and the report-only policies whose grant requires MFA, and what Graph did not say."""
     enforced, planned, unknown = [], [], []
     for policy in policies:
@@ -32,7 +35,7 @@ def mfa_policies(policies: list[Any]) -> tuple[list[str], list[str], list[str]]:
                 continue
             state = require(policy, "state", str, read=POLICY_READ, of=of, known=POLICY_STATES)
         except Unreadable as exc:
-            unknown.append(str(exc))
+            unknown.append(exc.text)
             continue
         if state == "enabled":
             enforced.append(policy_name(policy))
@@ -41,26 +44,25 @@ def mfa_policies(policies: list[Any]) -> tuple[list[str], list[str], list[str]]:
     return enforced, planned, unknown
 
 
-async def pilot_members(ctx) -> tuple[set[str] | None, str]:
+async def pilot_members(ctx) -> tuple[set[str] | None, Text]:
     """The pilot group's user ids (transitively), or None for every member user; and how it was scoped."""
     wanted = ctx.profile.plan.pilot_group
     if not wanted:
-        return None, "member users of the tenant"
+        return None, msg("mfa.scope.tenant")
     try:
         group_id = str(uuid.UUID(wanted))
     except ValueError:
         matches = [g async for g in ctx.graph.stream("groups", select=["id", "displayName"],
                                                       filter=f"displayName eq '{wanted}'")]
         if len(matches) != 1:
-            raise Unreadable(f"the plan's pilot group '{wanted}' matches {len(matches)} groups in the tenant"
-                             " (give its object id in [plan] pilot_group)")
+            raise Unreadable(msg("mfa.pilot.ambiguous", group=wanted, n=len(matches)))
         group_id = require(matches[0], "id", str, read="groups[]", of=f"group '{wanted}'")
     members = set()
     async for member in ctx.graph.stream("group_members", ids={"id": group_id}, select=["id"]):
         kind = str(member.get("@odata.type", "")).lower() if isinstance(member, dict) else ""
         if kind.endswith(".user"):
             members.add(require(member, "id", str, read="groups/{id}/transitiveMembers[]").lower())
-    return members, f"members of the pilot group '{wanted}'"
+    return members, msg("mfa.scope.pilot", group=wanted)
 
 
 @check(
@@ -90,8 +92,10 @@ async def mfa_readiness(ctx) -> None:
     enforced, planned, unknown = mfa_policies(policies)
     defaults_on = await report_security_defaults(ctx, policies, policy_evidence)
     required = bool(enforced or planned or defaults_on)
-    requirement = ("; ".join([*(f"'{n}' (enabled)" for n in enforced), *(f"'{n}' (report-only)" for n in planned)])
-                   or ("security defaults" if defaults_on else "no policy requires MFA"))
+    named = [*(msg("mfa.policy.enabled", name=n) for n in enforced),
+             *(msg("mfa.policy.report-only", name=n) for n in planned)]
+    requirement: Text = (msg("text.joined", items=joined(named)) if named
+                         else msg("mfa.required.defaults" if defaults_on else "mfa.required.none"))
     await report_registration(ctx, required, requirement, unknown)
 
 
@@ -101,27 +105,29 @@ async def report_security_defaults(ctx, policies: list[Any], policy_evidence) ->
         policy, evidence = await ctx.graph.get("security_defaults", select=["id", "isEnabled"])
         enabled = require(policy, "isEnabled", bool, read="policies/identitySecurityDefaultsEnforcementPolicy")
     except (GraphPermissionError, Unreadable) as exc:
-        ctx.errored(resource, str(exc))
+        ctx.errored(resource, error_text(exc),
+                    action=unassessed(exc, "policies/identitySecurityDefaultsEnforcementPolicy"))
         return None
     if not enabled:
-        ctx.passed(resource, "Security defaults are off: conditional access decides who must do MFA",
-                   observed="isEnabled false", evidence=[evidence])
+        ctx.passed(resource, msg("mfa.defaults.off"), observed="isEnabled false", evidence=[evidence])
     elif policies:
         names = ", ".join(policy_name(p) for p in policies[:EXAMPLES])
-        ctx.failed(resource, f"Security defaults are on beside {len(policies)} conditional access policies, which"
-                   " cannot be enabled while they are on", expected="security defaults off once conditional access"
-                   " takes over", observed=f"isEnabled true; policies: {names}", evidence=[evidence, policy_evidence],
+        ctx.failed(resource, msg("mfa.defaults.beside", n=len(policies)), expected=msg("mfa.defaults.expected"),
+                   observed=msg("mfa.defaults.observed", names=names), evidence=[evidence, policy_evidence],
                    action=ActionRef(key="identity.disable-security-defaults"))
     else:
-        ctx.warned(resource, "Security defaults are on: the onboarding's conditional access policies cannot be"
-                   " enabled until they are turned off", observed="isEnabled true; 0 conditional access policies",
+        ctx.warned(resource, msg("mfa.defaults.on"), observed=msg("mfa.defaults.observed.none"),
                    evidence=[evidence], action=ActionRef(key="identity.disable-security-defaults"))
     return enabled
 
 
-async def report_registration(ctx, required: bool, requirement: str, unknown: list[str]) -> None:
+def unassessed(exc: BaseException, read: str) -> ActionRef:
+    return graph_unreadable(read) if isinstance(exc, Unreadable) else graph_error_action(exc, read)
+
+
+async def report_registration(ctx, required: bool, requirement: Text, unknown: list[Text | str]) -> None:
     resource = "MFA registration"
-    expected = "every user in scope MFA-capable (isMfaCapable true)"
+    expected = msg("mfa.expected")
     try:
         scope, scope_text = await pilot_members(ctx)
         count, examples, admins = 0, [], 0
@@ -142,27 +148,29 @@ async def report_registration(ctx, required: bool, requirement: str, unknown: li
             if len(examples) < EXAMPLES:
                 examples.append(who)
     except GraphPremiumRequired as exc:
-        ctx.skipped(resource, f"Registration details are a Microsoft Entra ID P1/P2 report: {exc}")
+        ctx.skipped(resource, msg("mfa.premium", error=str(exc)))
         return
     except (GraphPermissionError, Unreadable) as exc:
-        ctx.errored(resource, str(exc), expected=expected)
+        ctx.errored(resource, error_text(exc), expected=expected,
+                    action=unassessed(exc, "reports/authenticationMethods/userRegistrationDetails"))
         return
     evidence = [ctx.graph.stream_evidence("user_registration_details", filter=NOT_CAPABLE_FILTER)]
     pilot = ctx.profile.plan.pilot_group
     action = ActionRef(key="identity.register-mfa", params={"group": pilot}) if pilot else \
         ActionRef(key="identity.register-mfa-all")
-    observed = (f"{count} of the {scope_text} not MFA-capable" + (f" ({admins} administrators)" if admins else "")
-                + (f", e.g. {', '.join(examples)}" if examples else "") + f"; MFA required by: {requirement}")
+    observed = msg("mfa.observed", n=count, scope=scope_text,
+                   admins=msg("mfa.observed.admins", n=admins) if admins else "",
+                   examples=msg("mfa.observed.examples", examples=", ".join(examples)) if examples else "",
+                   requirement=requirement)
     if count == 0:
-        ctx.passed(resource, f"Every one of the {scope_text} can do MFA", expected=expected, observed=observed,
+        ctx.passed(resource, msg("mfa.all-capable", scope=scope_text), expected=expected, observed=observed,
                    evidence=evidence)
     elif unknown and not required:
-        ctx.errored(resource, f"{count} user(s) cannot do MFA, and whether MFA is required is not known: "
-                    + "; ".join(dict.fromkeys(unknown)), observed=observed, evidence=evidence)
+        ctx.errored(resource, msg("mfa.untold", n=count, problems=joined(distinct(unknown))), observed=observed,
+                    evidence=evidence, action=graph_unreadable(POLICY_READ))
     elif required:
-        ctx.failed(resource, f"{count} of the {scope_text} cannot do MFA, which {requirement} requires: they will be"
-                   " blocked at sign-in", expected=expected, observed=observed, evidence=evidence,
-                   action=action)
+        ctx.failed(resource, msg("mfa.blocked", n=count, scope=scope_text, requirement=requirement),
+                   expected=expected, observed=observed, evidence=evidence, action=action)
     else:
-        ctx.warned(resource, f"{count} of the {scope_text} cannot do MFA (nothing requires it yet)", expected=expected,
+        ctx.warned(resource, msg("mfa.not-required", n=count, scope=scope_text), expected=expected,
                    observed=observed, evidence=evidence, action=action)

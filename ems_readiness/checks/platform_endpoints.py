@@ -14,6 +14,7 @@ import asyncio
 
 from ems_readiness.engine.check import check
 from ems_readiness.engine.context import CheckContext
+from ems_readiness.engine.texts import joined, msg
 
 from ems_readiness.checks.reachability import (
     RESPONSIBILITIES, observe, plan_targets, report_endpoint, report_not_probeable,
@@ -49,11 +50,11 @@ def planned_services(plan) -> list[str]:
 async def platform_endpoints_reachable(ctx: CheckContext) -> None:
     services = planned_services(ctx.profile.plan)
     if not services:
-        ctx.skipped("plan.platforms", "The plan enrolls no iOS, macOS or Android devices")
+        ctx.skipped("plan.platforms", msg("net5.no-platforms"))
         return
     endpoints = ctx.inventory.platform_endpoints(services)
     if not endpoints:
-        ctx.skipped("network.catalog", f"The endpoint catalogue lists no {' or '.join(services)} endpoints")
+        ctx.skipped("network.catalog", msg("net5.no-endpoints", services=joined(services, "or")))
         return
     targets = plan_targets(endpoints)
     for target in targets:

@@ -22,6 +22,7 @@ from ems_readiness.judges.tls import (
     UnjudgedCertificate,
     builtin_known_roots,
     clean_text,
+    text_of,
     day,
     judge_interception,
     judge_name,
@@ -154,7 +155,8 @@ async def certificate_validity(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_validity(observation.chain, now(), warn_days, store)
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
+                      "evidence": observation.all_evidence}
             report_validity(ctx, target, verdict, warn_days, report)
 
 
@@ -164,7 +166,8 @@ def report_validity(ctx: Any, target: Any, verdict: Any, warn_days: int, report:
     ca = "" if verdict.on_leaf else ".ca"
     root = verdict.subject.startswith("root ")
     if verdict.state == "valid":
-        ctx.passed(place, msg("tls.validity.valid", where=where(target), observed=verdict.observed), **report)
+        ctx.passed(place, msg("tls.validity.valid", where=where(target), observed=text_of(verdict, "observed")),
+                   **report)
         return
     if verdict.state == "expiring":
         end = day(verdict.not_after)
@@ -209,7 +212,8 @@ async def certificate_name(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_name(observation.leaf, target.host)
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
+                      "evidence": observation.all_evidence}
             names = dict(where=where(target), name=target.host)
             if verdict.cause == "match":
                 ctx.passed(resource(target), msg("tls.name.covers", **names), **report)
@@ -259,7 +263,8 @@ async def certificate_chain(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_path(observation.chain, target.host, store, now())
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
+                      "evidence": observation.all_evidence}
             report_chain(ctx, target, verdict, report)
 
 
@@ -272,10 +277,10 @@ def report_chain(ctx: Any, target: Any, verdict: Any, report: dict[str, Any]) ->
             message = msg("tls.chain.trusted-apart", trusted=message, causes=causes)
         ctx.passed(place, message, **report)
     elif verdict.state == "no-trust-store":
-        ctx.errored(place, msg("tls.chain.no-trust-store", where=where(target), reason=verdict.reason), **report)
+        ctx.errored(place, msg("tls.chain.no-trust-store", where=where(target), reason=text_of(verdict, "reason")), **report)
     else:
         message_id, fix, action = PATH_CAUSES[verdict.state]
-        ctx.failed(place, msg(message_id, where=where(target), reason=verdict.reason),
+        ctx.failed(place, msg(message_id, where=where(target), reason=text_of(verdict, "reason")),
                    remediation=msg(fix, host=place) if fix else None, action=action(target), **report)
 
 
@@ -304,7 +309,8 @@ async def certificate_strength(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_strength(observation.chain)
-            report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": observation.all_evidence}
+            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
+                      "evidence": observation.all_evidence}
             report_strength(ctx, target, verdict, report)
 
 
@@ -445,12 +451,12 @@ def report_interception(
                     expected=msg("tls.expected.handshake"), observed=observation.status, evidence=evidence)
         return
     verdict = judge_interception(observation.chain, host, known, store)
-    report = {"expected": verdict.expected, "observed": verdict.observed, "evidence": evidence}
+    report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"), "evidence": evidence}
     names = dict(where=place, path=path)
     if verdict.state == "clean":
         ctx.passed(place, msg("tls.intercept.clean", anchor=verdict.anchor, **names), **report)
     elif verdict.state == "unconfirmed":
-        ctx.warned(place, msg("tls.intercept.unconfirmed", reason=verdict.reason, **names), **report)
+        ctx.warned(place, msg("tls.intercept.unconfirmed", reason=text_of(verdict, "reason"), **names), **report)
     else:
-        ctx.failed(place, msg("tls.intercept.intercepted", reason=verdict.reason, **names),
+        ctx.failed(place, msg("tls.intercept.intercepted", reason=text_of(verdict, "reason"), **names),
                    action=ActionRef(key="tls.exempt-inspection", params={"issuer": verdict.anchor or verdict.leaf_issuer}), **report)

@@ -17,6 +17,9 @@ from cryptography import x509
 from defusedxml import ElementTree
 from defusedxml.common import DefusedXmlException
 
+from ems_readiness.engine.model import Text
+from ems_readiness.engine.texts import msg, render
+
 METADATA_PATH = "/FederationMetadata/2007-06/FederationMetadata.xml"
 RENEW_DAYS = 35  # Entra warns 30 days ahead; AD FS auto-rollover starts 20 days ahead by default
 SAML_MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -87,7 +90,11 @@ def thumbprint(cert: x509.Certificate) -> str:
 
 
 def describe(cert: x509.Certificate) -> str:
-    return f"{thumbprint(cert)} (until {cert.not_valid_after_utc.date().isoformat()})"
+    return render(describe_text(cert))
+
+
+def describe_text(cert: x509.Certificate) -> Text:
+    return msg("fed.cert", thumbprint=thumbprint(cert), date=cert.not_valid_after_utc.date().isoformat())
 
 
 def days_left(cert: x509.Certificate, now: datetime) -> int:
@@ -98,17 +105,23 @@ def expiry_problem(current: x509.Certificate, successor: x509.Certificate | None
                    published: tuple[x509.Certificate, ...], now: datetime) -> str | None:
     """Why Entra's certificate is about to stop sign-ins: expired, or near expiry with no successor
     in Entra or in the metadata; None when it is not."""
+    problem = expiry_problem_text(current, successor, published, now)
+    return None if problem is None else render(problem)
+
+
+def expiry_problem_text(current: x509.Certificate, successor: x509.Certificate | None,
+                        published: tuple[x509.Certificate, ...], now: datetime) -> Text | None:
+    """`expiry_problem` as a translatable text."""
     left = days_left(current, now)
     if left < 0:
-        return f"Entra's token-signing certificate {describe(current)} expired {-left} days ago"
+        return msg("fed.expired", cert=describe_text(current), days=-left)
     if left > RENEW_DAYS:
         return None
     later = [c for c in ((successor,) if successor else ()) + published
              if der(c) != der(current) and c.not_valid_after_utc > current.not_valid_after_utc]
     if later:
         return None
-    return (f"Entra's token-signing certificate {describe(current)} expires in {left} days and no successor is"
-            " published (nextSigningCertificate is empty and the metadata lists no newer certificate)")
+    return msg("fed.expiring", cert=describe_text(current), days=left)
 
 
 def unknown_to_entra(published: tuple[x509.Certificate, ...], entra: list[x509.Certificate]) -> list[x509.Certificate]:

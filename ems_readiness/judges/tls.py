@@ -22,7 +22,7 @@ import ipaddress
 import re
 import ssl
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
+
+from ems_readiness.engine.texts import joined, msg, msg_n
 
 MIN_RSA_BITS = 2048
 MIN_EC_BITS = 256
@@ -206,6 +208,17 @@ def labelled(index: int, cert: x509.Certificate) -> str:
     return f"{role(index, cert)} '{display_name(cert.subject)}'"
 
 
+def labelled_text(index: int, cert: x509.Certificate) -> Any:
+    """`labelled` as a translatable text (the reports in other languages)."""
+    return msg(f"tlsj.cert.{role(index, cert)}", name=display_name(cert.subject))
+
+
+def text_of(verdict: Any, name: str) -> Any:
+    """A judgement's `name` (expected, observed, reason) as a translatable text where the judge made
+    one, else its English."""
+    return verdict.texts.get(name) or getattr(verdict, name)
+
+
 # ---------------------------------------------------------------------------------------------
 # trust stores
 
@@ -315,6 +328,7 @@ class ValidityJudgement:
     expected: str
     observed: str
     index: int = 0  # where the deciding certificate is on the path: 0 the leaf, then its issuers
+    texts: dict[str, Any] = field(default_factory=dict, compare=False)  # expected/observed as texts
 
     @property
     def ok(self) -> bool:
@@ -335,6 +349,7 @@ def judge_validity(
     walk = walk_chain(chain, store or TrustStore((), "none"))
     candidates = list(enumerate(walk.path)) + ([(len(walk.path), walk.anchor)] if walk.anchor is not None else [])
     expected = f"valid until after {day(now + dt.timedelta(days=warn_days))} (warn_days {warn_days})"
+    expected_text = msg("tlsj.validity.expected", date=day(now + dt.timedelta(days=warn_days)), warn_days=warn_days)
     on_path = [c for _, c in candidates]
     stale = [
         f"{labelled(i, c)} expired {day(c.not_valid_after_utc)}"
@@ -342,12 +357,16 @@ def judge_validity(
         if c not in on_path and c.not_valid_after_utc < now
     ]
     note = f"; served but not on the validated path, so not judged: {', '.join(stale)}" if stale else ""
+    note_text = msg("tlsj.validity.stale", items=", ".join(stale)) if stale else ""
 
     def verdict(state: str, index: int, cert: x509.Certificate, days: int, text: str) -> ValidityJudgement:
         who = labelled(index, cert)
         observed = (text if index == 0 else f"{who}: {text}") + note
+        said = validity_text(state, cert, days)
+        said = said if index == 0 else msg("tlsj.who", who=labelled_text(index, cert), text=said)
+        texts = {"expected": expected_text, "observed": msg("tlsj.observed.note", text=said, note=note_text)}
         return ValidityJudgement(
-            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed, index
+            state, who, cert.not_valid_before_utc, cert.not_valid_after_utc, days, expected, observed, index, texts
         )
 
     for index, cert in candidates:
@@ -377,6 +396,12 @@ def judge_validity(
     )
 
 
+def validity_text(state: str, cert: x509.Certificate, days: int) -> Any:
+    date = day(cert.not_valid_before_utc if state == "not-yet-valid" else cert.not_valid_after_utc)
+    counted = {"expired": "tlsj.days.ago", "not-yet-valid": "tlsj.days.in"}.get(state, "tlsj.days.left")
+    return msg(f"tlsj.validity.{state}", date=date, days=msg_n(counted, days))
+
+
 def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -393,6 +418,7 @@ class NameJudgement:
     expected: str
     observed: str
     has_san: bool = True
+    texts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def cause(self) -> str:
@@ -406,15 +432,22 @@ def judge_name(leaf: x509.Certificate, host: str) -> NameJudgement:
     host = host.lower().rstrip(".")
     ip = parse_ip(host)
     expected = f"a SAN {'iPAddress' if ip else 'dNSName'} covering {host}"
+    expected_text = msg("tlsj.name.expected", kind="iPAddress" if ip else "dNSName", host=host)
     sans = san_names(leaf)
     if sans is not None:
         matched = any(name_covers(name, host, ip) for name in sans)
         shown = ", ".join(clean_text(n) for n in sans[:50]) + (f" and {len(sans) - 50} more" if len(sans) > 50 else "")
-        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {shown or '(empty)'}")
+        texts = {"expected": expected_text, "observed": msg("tlsj.name.san", names=shown) if shown
+                 else msg("tlsj.name.san.empty")}
+        return NameJudgement(matched, "san" if matched else None, sans, expected, f"SAN: {shown or '(empty)'}",
+                             texts=texts)
     cn = common_name(leaf.subject)
     matched = cn is not None and ip is None and name_covers(cn, host, None)
     observed = f"no SAN extension; subject CN: {cn or '(none)'}"
-    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed, False)
+    texts = {"expected": expected_text, "observed": msg("tlsj.name.no-san", cn=cn) if cn
+             else msg("tlsj.name.no-san.no-cn")}
+    return NameJudgement(matched, "subject-cn" if matched else None, [cn] if cn else [], expected, observed, False,
+                         texts)
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -503,6 +536,7 @@ class PathJudgement:
     # what path validation would also refuse, judged by the check that owns the cause:
     # ("TLS-001", "leaf 'x' expired 2026-01-01"), ("TLS-002", ...), ("TLS-004", ...)
     deferred: tuple[tuple[str, str], ...] = ()
+    texts: dict[str, Any] = field(default_factory=dict, compare=False)  # expected/observed/reason as texts
 
     @property
     def ok(self) -> bool:
@@ -518,20 +552,27 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
     expected = f"the served chain leads to a root in the trust store ({store.source}) and validates"
     leaf = chain[0]
 
-    def verdict(state: str, reason: str, walk: ChainWalk | None = None, deferred=()) -> PathJudgement:
+    def verdict(state: str, reason: str, walk: ChainWalk | None = None, deferred=(), reason_text=None) -> PathJudgement:
         path = [display_name(c.subject) for c in (walk.path if walk else [leaf])]
         anchor = display_name(walk.anchor.subject) if walk and walk.anchor is not None else None
         shown = " → ".join(path + ([f"{anchor} (trust store)"] if anchor else []))
         observed = f"{reason}; chain as served and walked: {shown}"
-        return PathJudgement(state, reason, anchor, path, expected, observed, tuple(deferred))
+        said = reason_text or reason
+        chain_text = msg("tlsj.path.anchored", path=" → ".join(path), anchor=anchor) if anchor else " → ".join(path)
+        texts = {"expected": msg("tlsj.path.expected", source=store.source), "reason": said,
+                 "observed": msg("tlsj.path.observed", reason=said, chain=chain_text)}
+        return PathJudgement(state, reason, anchor, path, expected, observed, tuple(deferred), texts)
 
     if is_self_signed(leaf):
-        return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed")
+        return verdict("self-signed", f"the leaf '{display_name(leaf.subject)}' is self-signed",
+                       reason_text=msg("tlsj.path.self-signed", name=display_name(leaf.subject)))
     if store.verifier_store is None:
-        return verdict("no-trust-store", f"the trust store is empty ({store.source})")
+        return verdict("no-trust-store", f"the trust store is empty ({store.source})",
+                       reason_text=msg("tlsj.path.no-store", source=store.source))
     walk = walk_chain(chain, store)
     if walk.anchor is None:
-        return verdict(*_unanchored(walk, len(chain)), walk)
+        state, reason = _unanchored(walk, len(chain))
+        return verdict(state, reason, walk, reason_text=_unanchored_text(walk, len(chain)))
     deferred: list[tuple[str, str]] = []
     when: dt.datetime | None = now
     problem = _path_time_problem(walk, now)
@@ -547,8 +588,25 @@ def judge_path(chain: list[x509.Certificate], host: str, store: TrustStore, now:
         when = None  # the verifier refuses weak keys and signatures before anything else
     rejection = _verify(chain, host, store, when) if when is not None else None
     if rejection:
-        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk, deferred)
-    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk, deferred)
+        return verdict("rejected", f"path validation rejects the chain: {rejection}", walk, deferred,
+                       reason_text=msg("tlsj.path.rejected", rejection=rejection))
+    return verdict("trusted", f"complete chain to trusted root '{display_name(walk.anchor.subject)}'", walk, deferred,
+                   reason_text=msg("tlsj.path.trusted", name=display_name(walk.anchor.subject)))
+
+
+def _unanchored_text(walk: ChainWalk, served: int) -> Any:
+    """`_unanchored`'s reason as a translatable text."""
+    top = walk.top
+    if walk.self_signed_top:
+        return msg("tlsj.path.root-untrusted", name=display_name(top.subject))
+    missing = display_name(top.issuer)
+    if len(walk.path) > 1 and is_self_issued(top):
+        return msg("tlsj.path.root-key-unknown", name=display_name(top.subject))
+    if len(walk.path) == 1:
+        if served == 1:
+            return msg("tlsj.path.incomplete.leaf-only", issuer=missing)
+        return msg("tlsj.path.incomplete.others", n=served - 1, issuer=missing)
+    return msg("tlsj.path.incomplete.intermediate", name=display_name(top.subject), issuer=missing)
 
 
 def _unanchored(walk: ChainWalk, served: int) -> tuple[str, str]:
@@ -664,10 +722,18 @@ class StrengthJudgement:
     expected: str = f"RSA ≥ {MIN_RSA_BITS} or EC ≥ {MIN_EC_BITS}-bit keys; no MD5/SHA-1 signatures below the root"
     weak_keys: tuple[tuple[int, str], ...] = ()  # (position in the chain, problem), 0 the leaf
     weak_signatures: tuple[tuple[int, str], ...] = ()
+    summary_texts: tuple[Any, ...] = field(default=(), compare=False)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def texts(self) -> dict[str, Any]:
+        texts: dict[str, Any] = {"expected": msg("tlsj.strength.expected", rsa=MIN_RSA_BITS, ec=MIN_EC_BITS)}
+        if not self.problems and self.summary_texts:
+            texts["observed"] = msg("text.joined", items=joined(self.summary_texts))
+        return texts
 
     @property
     def observed(self) -> str:
@@ -675,10 +741,12 @@ class StrengthJudgement:
 
 
 def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
-    problems, summary, keys, signatures = [], [], [], []
+    problems, summary, keys, signatures, summary_texts = [], [], [], [], []
     for index, cert in enumerate(chain):
         who = labelled(index, cert)
         summary.append(f"{who}: {key_description(cert)}, {signature_name(cert)}")
+        summary_texts.append(msg("tlsj.strength.summary", who=labelled_text(index, cert), key=key_description(cert),
+                                 signature=signature_name(cert)))
         try:
             key_problem = weak_key(cert)
         except (UnsupportedAlgorithm, ValueError) as exc:
@@ -689,7 +757,8 @@ def judge_strength(chain: list[x509.Certificate]) -> StrengthJudgement:
         if not is_self_issued(cert) and signature_hash_name(cert) in WEAK_SIGNATURE_HASHES:
             problems.append(f"{who}: signed with {signature_name(cert)}")
             signatures.append((index, problems[-1]))
-    return StrengthJudgement(problems, summary, weak_keys=tuple(keys), weak_signatures=tuple(signatures))
+    return StrengthJudgement(problems, summary, weak_keys=tuple(keys), weak_signatures=tuple(signatures),
+                             summary_texts=tuple(summary_texts))
 
 
 def weak_key(cert: x509.Certificate) -> str | None:
@@ -726,6 +795,7 @@ class KnownRoots:
     service_domains: tuple[str, ...] = ()
     anchor_certs: tuple[x509.Certificate, ...] = ()
     label: str = "a Microsoft or DigiCert root"
+    label_text: Any = field(default_factory=lambda: msg("tlsj.known.label"), compare=False)
 
     def with_service_roots(self, certs: Iterable[x509.Certificate]) -> "KnownRoots":
         return replace(self, anchor_certs=self.anchor_certs + tuple(certs))
@@ -734,7 +804,8 @@ class KnownRoots:
         """For endpoints Microsoft lists but does not operate (TPM vendors' servers): any root of a
         public CA bundle, plus the service roots, and no name heuristics."""
         return KnownRoots(
-            anchor_certs=self.anchor_certs + public.certs, label=f"a root of the public CA bundle ({public.source})"
+            anchor_certs=self.anchor_certs + public.certs, label=f"a root of the public CA bundle ({public.source})",
+            label_text=msg("tlsj.known.public", source=public.source)
         )
 
     def operates(self, host: str) -> bool:
@@ -784,6 +855,7 @@ class InterceptionJudgement:
     reason: str
     expected: str
     observed: str
+    texts: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def intercepted(self) -> bool:
@@ -799,47 +871,61 @@ def judge_interception(
     leaf = chain[0]
     leaf_issuer = display_name(leaf.issuer)
     expected = f"a chain for {host} issued under {known.label}"
+    label = known.label_text
     walk = walk_chain(chain, store + TrustStore(known.anchor_certs, "known anchors"), recognise=known.recognises)
 
-    def verdict(state: str, reason: str, anchor: str | None = None) -> InterceptionJudgement:
+    def verdict(state: str, reason: str, anchor: str | None = None, reason_text=None) -> InterceptionJudgement:
         path = [display_name(c.subject) for c in walk.path]
         if walk.anchor is not None:
             path.append(f"{display_name(walk.anchor.subject)} (trust store)")
+        walked = " → ".join(display_name(c.subject) for c in walk.path)
+        chain_text = msg("tlsj.path.anchored", path=walked, anchor=display_name(walk.anchor.subject)) \
+            if walk.anchor is not None else walked
+        said = reason_text or reason
+        texts = {"expected": msg("tlsj.intercept.expected", host=host, label=label), "reason": said,
+                 "observed": msg("tlsj.intercept.observed", reason=said, chain=chain_text)}
         return InterceptionJudgement(
-            state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}"
+            state, leaf_issuer, anchor, reason, expected, f"{reason}; chain: {' → '.join(path)}", texts
         )
 
     if walk.known is not None:
         anchor = display_name(walk.known.subject)
-        return verdict("clean", f"issued under '{anchor}'", anchor)
+        return verdict("clean", f"issued under '{anchor}'", anchor, msg("tlsj.intercept.clean", anchor=anchor))
     if is_self_signed(leaf):
-        return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer)
+        return verdict("intercepted", f"the leaf is self-signed ('{leaf_issuer}')", leaf_issuer,
+                       msg("tlsj.intercept.self-signed", issuer=leaf_issuer))
     if walk.self_signed_top and _service_names_only(walk, known):
         return verdict(
             "unconfirmed",
             f"the chain ends at the served root '{display_name(walk.top.subject)}', which bears the name of a "
             f"known root but not its fingerprint and is not in the trust store, so it cannot be confirmed to lead "
             f"to {known.label}",
+            reason_text=msg("tlsj.intercept.name-only", root=display_name(walk.top.subject), label=label),
         )
     if walk.anchor is not None or walk.self_signed_top:
         root = display_name((walk.anchor or walk.top).subject)
         via = "" if root == leaf_issuer else f", which chains to '{root}'"
-        return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root)
+        said = msg("tlsj.intercept.issued-by", issuer=leaf_issuer, label=label) if root == leaf_issuer else \
+            msg("tlsj.intercept.issued-by.via", issuer=leaf_issuer, root=root, label=label)
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}'{via}, not {known.label}", root, said)
     if _name_without_signature(walk.top, store):
         forged = display_name(walk.top.issuer)
         return verdict(
             "intercepted",
             f"'{display_name(walk.top.subject)}' names '{forged}' as issuer, "
             f"but the trusted '{forged}' did not sign it",
+            reason_text=msg("tlsj.intercept.forged", name=display_name(walk.top.subject), forged=forged),
         )
     missing = display_name(walk.top.issuer)
     names = [c.subject for c in walk.path[1:]] + [walk.top.issuer, leaf.issuer]
     if known.judges_names and not all(known.looks_like_service_name(n) for n in names):
-        return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA")
+        return verdict("intercepted", f"leaf issued by '{leaf_issuer}', not a Microsoft or DigiCert issuing CA",
+                       reason_text=msg("tlsj.intercept.not-service-ca", issuer=leaf_issuer))
     return verdict(
         "unconfirmed",
         f"the chain stops at '{missing}', which is neither served nor available here, so it cannot be confirmed "
         f"to lead to {known.label}",
+        reason_text=msg("tlsj.intercept.stops", missing=missing, label=label),
     )
 
 
