@@ -77,6 +77,7 @@ def run(federation_host, tenant, plan=None, timeout=1.5, trust=None):
             "dns": {"resolvers": {"internal": dns.address}, "timeout_seconds": 2.0},
             "tls": {"trust": str(trust or tls.trust_bundle)},
             "network": {"timeout_seconds": timeout},
+            "identity": {"model": "federated"},
             "plan": plan or {},
         })
         from ems_readiness.engine.registry import load_checks
@@ -169,9 +170,12 @@ def test_untrusted_federation_host_is_not_reachable_from_here(federation_host, c
 def test_mex_without_windows_transport_fails_when_windows_is_planned(federation_host, certificates):
     port = federation_host[0].port("sts")
     tenant = tenant_with("no-windows-transport", port, certificates["current"])
-    assert findings(run(federation_host, tenant)["FED-002"])[f"{DOMAIN}:mex"].status is Status.FAIL
-    phones = run(federation_host, tenant, plan={"platforms": ["ios", "android"]})
+    adfs = run(federation_host, tenant, plan={"federation": "adfs"})
+    assert findings(adfs["FED-002"])[f"{DOMAIN}:mex"].status is Status.FAIL
+    phones = run(federation_host, tenant, plan={"federation": "adfs", "platforms": ["ios", "android"]})
     assert findings(phones["FED-002"])[f"{DOMAIN}:mex"].status is Status.PASS
+    leaving = run(federation_host, tenant, plan={"federation": "none"})  # moving to managed sign-in
+    assert findings(leaving["FED-002"])[f"{DOMAIN}:mex"].status is Status.PASS
 
 
 def test_no_mex_uri_in_entra_fails(federation_host, certificates):
@@ -210,7 +214,9 @@ def test_expiry_needs_a_later_successor(certificates):
     now = datetime.now(timezone.utc)
     expiring = certificate_from_base64(certificates["expiring"], "x")
     successor = certificate_from_base64(certificates["next"], "x")
-    assert "no successor" in expiry_problem(expiring, None, (expiring,), now)
+    from ems_readiness.engine.texts import render
+
+    assert "no successor" in render(expiry_problem(expiring, None, (expiring,), now))
     assert expiry_problem(expiring, successor, (), now) is None
     assert expiry_problem(expiring, None, (expiring, successor), now) is None
     assert expiry_problem(successor, None, (), now) is None

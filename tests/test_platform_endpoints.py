@@ -58,7 +58,8 @@ def demos(tmp_path_factory):
 
 def test_blocked_push_ports_fail_and_open_ones_pass(demos):
     unready = {f["resource"].split(":")[0]: f for f in demos["unready"]["NET-005"]["findings"]}
-    assert unready["5-courier.push.apple.com"]["status"] == "fail" and "refused" in unready["5-courier.push.apple.com"]["message"]
+    # filtered, not refused: a refused port is one nobody listens on, which another scan on this machine may take
+    assert unready["5-courier.push.apple.com"]["status"] == "fail" and "filtered" in unready["5-courier.push.apple.com"]["message"]
     assert unready["mtalk.google.com"]["status"] == "fail" and "filtered" in unready["mtalk.google.com"]["message"]
     assert demos["ready"]["NET-005"]["status"] == "pass"
 

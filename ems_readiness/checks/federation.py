@@ -197,6 +197,14 @@ async def ws_trust_endpoints(ctx) -> None:
             await judge_mex(ctx, domain, config)
 
 
+def planned_federation(ctx) -> str:
+    """[plan] federation when the profile sets it; else AD FS when the identity model is federated."""
+    plan = ctx.profile.plan
+    if "federation" in plan.model_fields_set:
+        return plan.federation
+    return "adfs" if ctx.profile.identity.model == "federated" else "none"
+
+
 async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
     resource = f"{domain}:mex"
     try:
@@ -221,12 +229,16 @@ async def judge_mex(ctx, domain: str, config: dict[str, Any]) -> None:
         ctx.errored(resource, msg("fed.mex.unread", domain=domain, error=problem or str(exc)), evidence=evidence,
                     action=ActionRef(key="federation.publish-metadata", params={"domain": domain}))
         return
+    observed = msg("fed.mex.observed", mex=mex, paths=", ".join(sorted(paths)))
+    service = planned_federation(ctx)
+    if service == "other":  # not AD FS: its WS-Trust paths are its own; what MEX lists is shown as it is
+        ctx.passed(resource, msg("fed.mex.other", domain=domain), observed=observed, evidence=evidence)
+        return
     needed = {"usernamemixed": USERNAME_MIXED}
-    if ctx.profile.plan.includes("windows"):
+    if ctx.profile.plan.includes("windows") and service == "adfs":
         needed["windowstransport"] = WINDOWS_TRANSPORT
     names = {"usernamemixed": "usernamemixed", "windowstransport": msg("fed.mex.windowstransport")}
     missing = [names[name] for name, candidates in needed.items() if not any(p in paths for p in candidates)]
-    observed = msg("fed.mex.observed", mex=mex, paths=", ".join(sorted(paths)))
     if missing:
         ctx.failed(resource, msg("fed.mex.missing", domain=domain, missing=joined(missing, "comma")),
                    expected=msg("fed.mex.lists", paths=joined((c[0] for c in needed.values()), "and")),

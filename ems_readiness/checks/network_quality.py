@@ -35,6 +35,7 @@ LATENCY_ACTION = ActionRef(key="network.front-door-latency")
     severity="medium",
     responsibilities=["general.network-testing", "enable.network", "assess.remediation-checklist"],
     topic="network",
+    quiet=True,
     why="""
         Sign-in, enrollment and policy sync work at any latency, but every page of the Company
         Portal and every sign-in pays it on each round trip. Microsoft's network assessment gives

@@ -49,6 +49,8 @@ class Check:
     delegated_only: bool = False
     side: str = "tenant"  # "tenant" (needs Graph), "network" or "directory" (on-premises AD)
     module: str = ""
+    # measures time (latency): runs before the other checks, so the scan's own load is not measured
+    quiet: bool = False
     owner: str | None = None  # the role that acts on its findings (data/owners.toml); None: its area's role
 
     @property
@@ -70,6 +72,7 @@ def check(
     delegated: Iterable[str] = (),
     delegated_only: bool = False,
     side: str | None = None,
+    quiet: bool = False,
     owner: str | None = None,
 ) -> Callable[[CheckFunction], Check]:
     """Declare a check. Validation against the catalogues happens when checks are loaded."""
@@ -94,6 +97,7 @@ def check(
             delegated_only=delegated_only,
             side=side or ("network" if area in NETWORK_AREAS else "tenant"),
             module=getattr(fn, "__module__", ""),
+            quiet=quiet,
             owner=owner,
         )
 

@@ -416,7 +416,31 @@ class _LargeTenantFactory:
             "onPremisesSamAccountName": alias if placement.synced else None,
             "onPremisesLastSyncDateTime": self.last_sync if placement.synced else None,
             "onPremisesProvisioningErrors": errors,
+            # group-based EMS licence; 1 in LICENCE_ERROR_EVERY has no free licence, 1 in NO_LOCATION_EVERY no location
+            "usageLocation": None if index % NO_LOCATION_EVERY == NO_LOCATION_EVERY - 1 else "US",
+            "assignedLicenses": [{"skuId": EMS_SKU, "disabledPlans": []}],
+            "licenseAssignmentStates": [{
+                "skuId": EMS_SKU, "assignedByGroup": LICENSING_GROUP, "disabledPlans": [],
+                "state": "Error" if index % LICENCE_ERROR_EVERY == 0 else "Active",
+                "error": "CountViolation" if index % LICENCE_ERROR_EVERY == 0 else "None"}],
         }
+
+    def registration(self, user: GraphObject, index: int) -> GraphObject:
+        """The user's authentication-methods registration (USR-001): 1 in NOT_MFA_CAPABLE_EVERY cannot do MFA."""
+        capable = index % NOT_MFA_CAPABLE_EVERY != 0
+        return {"id": user["id"], "userPrincipalName": user["userPrincipalName"], "userDisplayName": user["displayName"],
+                "userType": "member", "isAdmin": False, "isMfaCapable": capable, "isMfaRegistered": capable,
+                "isSsprRegistered": capable, "methodsRegistered": ["microsoftAuthenticatorPush"] if capable else [],
+                "lastUpdatedDateTime": self.last_sync}
+
+    def device(self, index: int, traits: _ObjectTraits) -> GraphObject:
+        """One Entra device (DEV-002): Windows, iOS, Android or macOS by the random byte, a few below the minimum."""
+        system, version = _DEVICE_SYSTEMS[traits.variant[index] % len(_DEVICE_SYSTEMS)]
+        if index % OLD_DEVICE_EVERY == 0:
+            version = {"Windows": "10.0.15063.2679", "iOS": "15.7.9", "Android": "9.0", "MacMDM": "12.7.6"}[system]
+        return {"id": traits.object_id(index), "deviceId": traits.object_id(index + 1), "displayName": f"DEV-{index:06d}",
+                "operatingSystem": system, "operatingSystemVersion": version, "accountEnabled": True,
+                "approximateLastSignInDateTime": self.last_sync, "trustType": "AzureAd"}
 
     def _group(self, index: int, traits: _ObjectTraits) -> GraphObject:
         alias = f"group{index:05d}"
@@ -459,6 +483,16 @@ class _LargeTenantFactory:
                 "propertyCausingError": causing, "value": value}
 
 
+EMS_SKU = "efccb6f7-5641-4e0e-bd10-b4976e1bf68e"
+LICENSING_GROUP = "7b7fa55f-9323-5528-87c8-b5b75ca43104"  # the ready tenant's "All Staff"
+LICENCE_ERROR_EVERY = 500      # 0.2 % of the generated users: a group licence in CountViolation
+NO_LOCATION_EVERY = 2000       # 0.05 %: licensed without a usage location
+NOT_MFA_CAPABLE_EVERY = 40     # 2.5 %: not MFA-capable
+OLD_DEVICE_EVERY = 50          # 2 % of the devices: below Intune's minimum
+_DEVICE_SYSTEMS = (("Windows", "10.0.26100.2605"), ("Windows", "10.0.19045.5247"), ("iOS", "18.2"),
+                   ("Android", "15.0"), ("MacMDM", "15.2"))
+
+
 def _upn_placement(variant_byte: int) -> _UpnPlacement:
     return next(p for p in _UPN_PLACEMENTS if variant_byte < p.below)
 
@@ -485,7 +519,16 @@ def generate_large_tenant(
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     tenant = load_tenant(scenario_tenant_path("ready"), ports=ports, now=now)
     factory = _LargeTenantFactory(random.Random(seed), error_rate, now)
+    fixture_users = len(tenant.users)
     tenant.users = factory.users(tenant.users, users)
     tenant.groups = factory.groups(tenant.groups, groups)
     tenant.contacts = factory.contacts(tenant.contacts, contacts)
+    # the enable-phase collections at the same scale: a registration per user, a device per two users
+    all_users = tenant.users
+    first_generated = min(fixture_users, users)
+    tenant.user_registration_details = GeneratedObjects(
+        list(tenant.user_registration_details or [])[:first_generated], users - first_generated,
+        lambda i: factory.registration(all_users[first_generated + i], i))
+    device_traits = _ObjectTraits.draw(factory.rng, users // 2, 0.0)
+    tenant.devices = GeneratedObjects(list(tenant.devices), users // 2, lambda i: factory.device(i, device_traits))
     return tenant
