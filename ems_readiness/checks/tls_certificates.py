@@ -110,6 +110,11 @@ def reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {clean_text(exc, 500)}"
 
 
+def verdict_report(verdict: Any, evidence: list[Any]) -> dict[str, Any]:
+    """The expected/observed/evidence keywords every TLS finding about a judged chain carries."""
+    return {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"), "evidence": evidence}
+
+
 @contextmanager
 def judging(ctx: Any, place: str, observation: Any) -> Iterator[None]:
     """One host's judgement: whatever its chain makes a judge raise is that host's `error`,
@@ -155,8 +160,7 @@ async def certificate_validity(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_validity(observation.chain, now(), warn_days, store)
-            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
-                      "evidence": observation.all_evidence}
+            report = verdict_report(verdict, observation.all_evidence)
             report_validity(ctx, target, verdict, warn_days, report)
 
 
@@ -212,8 +216,7 @@ async def certificate_name(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_name(observation.leaf, target.host)
-            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
-                      "evidence": observation.all_evidence}
+            report = verdict_report(verdict, observation.all_evidence)
             names = dict(where=where(target), name=target.host)
             if verdict.cause == "match":
                 ctx.passed(resource(target), msg("tls.name.covers", **names), **report)
@@ -263,8 +266,7 @@ async def certificate_chain(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_path(observation.chain, target.host, store, now())
-            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
-                      "evidence": observation.all_evidence}
+            report = verdict_report(verdict, observation.all_evidence)
             report_chain(ctx, target, verdict, report)
 
 
@@ -309,8 +311,7 @@ async def certificate_strength(ctx: Any) -> None:
     for target, observation in await reached_hosts(ctx):
         with judging(ctx, resource(target), observation):
             verdict = judge_strength(observation.chain)
-            report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"),
-                      "evidence": observation.all_evidence}
+            report = verdict_report(verdict, observation.all_evidence)
             report_strength(ctx, target, verdict, report)
 
 
@@ -451,7 +452,7 @@ def report_interception(
                     expected=msg("tls.expected.handshake"), observed=observation.status, evidence=evidence)
         return
     verdict = judge_interception(observation.chain, host, known, store)
-    report = {"expected": text_of(verdict, "expected"), "observed": text_of(verdict, "observed"), "evidence": evidence}
+    report = verdict_report(verdict, evidence)
     names = dict(where=place, path=path)
     if verdict.state == "clean":
         ctx.passed(place, msg("tls.intercept.clean", anchor=verdict.anchor, **names), **report)
