@@ -12,7 +12,7 @@ from ems_readiness.engine.catalogues import owner_roles
 from ems_readiness.engine.model import Results
 
 from ems_readiness.reports.actions import Action, build_plan
-from ems_readiness.reports.csv_findings import csv_document
+from ems_readiness.reports.csv_findings import PLAN_COLUMNS, csv_document
 from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
 
 FILE_NAME = "actions.csv"
@@ -32,10 +32,7 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("cleared", {"en": "Findings cleared", "zh-CN": "可解决的结果数"}),
     ("resources", {"en": "Findings", "zh-CN": "结果"}),
     ("key", {"en": "Action key", "zh-CN": "操作键"}),
-    # the plan, filled in by the customer
-    ("owner", {"en": "Owner", "zh-CN": "负责人"}),
-    ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
-    ("notes", {"en": "Notes", "zh-CN": "备注"}),
+    *PLAN_COLUMNS,
 ]
 MORE = {"en": "… and {n} more (findings.csv)", "zh-CN": "…… 另有 {n} 项（见 findings.csv）"}
 

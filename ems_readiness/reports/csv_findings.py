@@ -34,6 +34,13 @@ CELL_CUT = " …[truncated; see results.json]"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 
+# the remediation plan, filled in by hand (findings.csv and actions.csv end with them)
+PLAN_COLUMNS: list[tuple[str, dict[str, str]]] = [
+    ("owner", {"en": "Owner", "zh-CN": "负责人"}),
+    ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
+    ("notes", {"en": "Notes", "zh-CN": "备注"}),
+]
+
 COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("check_id", {"en": "Check", "zh-CN": "检查"}),
     ("title", {"en": "Title", "zh-CN": "标题"}),
@@ -54,10 +61,7 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("suppressed_reason", {"en": "Suppression reason", "zh-CN": "抑制原因"}),
     ("suppressed_owner", {"en": "Suppression owner", "zh-CN": "抑制负责人"}),
     ("suppressed_expires", {"en": "Suppression expires", "zh-CN": "抑制到期"}),
-    # the remediation plan, filled in by hand
-    ("owner", {"en": "Owner", "zh-CN": "负责人"}),
-    ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
-    ("notes", {"en": "Notes", "zh-CN": "备注"}),
+    *PLAN_COLUMNS,
 ]
 EXPIRED = {"en": "expired", "zh-CN": "已过期"}
 # control characters other than tab and line breaks, shown as \xNN rather than passed to Excel
