@@ -102,9 +102,9 @@ class SecretRegistry:
         for form in self._ordered:
             if form in text:
                 text = text.replace(form, REDACTED)
-        lowered = text.lower()
+        lowered = _ascii_lowered(text)
         for keyword, pattern in _UNREGISTERED:
-            if keyword in lowered:
+            if keyword.encode() in lowered:
                 text = pattern.sub(_keep_prefix, text)
         return text
 
@@ -112,6 +112,13 @@ class SecretRegistry:
         with self._lock:
             self._forms.clear()
             self._ordered = ()
+
+
+def _ascii_lowered(text: str) -> bytes:
+    """`text` as UTF-8 with its ASCII letters lower-cased, for the keyword searches: several times
+    faster than str.lower on a results.json of a hundred megabytes, and the same answer, since the
+    keywords are ASCII and no other character lower-cases to one of their letters."""
+    return text.encode("utf-8", "surrogatepass").lower()
 
 
 def _keep_prefix(match: re.Match[str]) -> str:
