@@ -74,3 +74,12 @@ def test_a_merged_document_is_written_compact_and_reads_back(tmp_path):
     path.write_text(text, encoding="utf-8")
     assert load_results(path).dump_json() == doc.dump_json()
     assert "\n  " in realistic_results().dump_json()  # one scan's document stays indented
+
+
+@pytest.mark.parametrize("offset", range(0, 16))
+def test_a_credential_across_the_slices_of_a_long_text_is_still_found(monkeypatch, offset):
+    from ems_readiness.engine import secrets
+
+    monkeypatch.setattr(secrets, "_CHUNK", 8)
+    text = "x" * offset + "AUTHORIZATION: Bearer abcdefghijklmnopqrstuvwxyz é eyJabcdefghij.abcdefghijk.xyz"
+    assert secrets.scrub(text) == "x" * offset + "AUTHORIZATION: [redacted] é [redacted]"

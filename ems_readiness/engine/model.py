@@ -311,6 +311,14 @@ def load_results(path: str | Path, lean: bool = False) -> Results:
     """A results.json written by this tool (or a compatible one); anything else is ResultsFileError."""
     from ems_readiness.engine.inputs import InputFileError, read_text
 
+    if lean:  # the bytes straight to the parser; a file it refuses is read again below, to say why
+        try:
+            data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")
+        except OSError:
+            data = None
+        fast = _parse_lean_fast(data) if data is not None and not _SUSPECT_BYTES.search(data) else None
+        if fast is not None:
+            return fast
     try:
         text = read_text(path, "results file")
     except InputFileError as exc:
@@ -336,6 +344,7 @@ def without_network_evidence(raw: dict[str, Any]) -> None:
 # What check_plain looks for in strings, as it shows in JSON text: an escaped surrogate (a lone one
 # cannot come from the UTF-8 file any other way). Non-finite numbers are refused by the parser.
 _SUSPECT = re.compile(r"\\u[dD][89a-fA-F]")
+_SUSPECT_BYTES = re.compile(_SUSPECT.pattern.encode())
 
 
 def free_form_parts(raw: dict[str, Any], suspect: bool) -> list[Any]:
@@ -384,7 +393,7 @@ def parse_results(text: str, name: str, lean: bool = False) -> Results:
         raise ResultsFileError(f"{name}: invalid results file at '{where}': {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def _parse_lean_fast(text: str) -> Results | None:
+def _parse_lean_fast(text: str | bytes) -> Results | None:
     """A lean document read with pydantic-core's JSON parser (several times faster than json, and
     repeated short strings are shared), or None when anything is amiss: the careful path then reads
     the file again and names the problem, so a bad file gets the same one line either way. The
@@ -393,7 +402,8 @@ def _parse_lean_fast(text: str) -> Results | None:
     from ems_readiness.engine.inputs import InputFileError, check_plain
 
     try:
-        raw = pydantic_core.from_json(text.removeprefix("\ufeff"), allow_inf_nan=False)
+        raw = pydantic_core.from_json(text.removeprefix("\ufeff") if isinstance(text, str) else text,
+                                      allow_inf_nan=False)
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
             return None
         without_network_evidence(raw)

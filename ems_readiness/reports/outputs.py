@@ -40,6 +40,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("findings.csv", "ems_readiness.reports.csv_findings"),
 }
 
+_WRITE_CHUNK = 1 << 22  # characters
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -211,11 +212,11 @@ def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
     """Write `text` as UTF-8 to a temporary file beside `path`, then rename it into place."""
     if newline is None and os.linesep != "\n":
         text = text.replace("\n", os.linesep)
-    data = text.encode("utf-8", "replace")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            for start in range(0, len(text), _WRITE_CHUNK):  # a bounded copy of a big text at a time
+                file.write(text[start:start + _WRITE_CHUNK].encode("utf-8", "replace"))
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
