@@ -216,11 +216,14 @@ def site_findings(doc: Results, check: CheckResult) -> dict[str, list[Finding]]:
 
 def text_key(value: TextParam) -> Hashable:
     """A sentence as a hashable value: equal keys, equal sentences."""
+    if type(value) is str:
+        return value
     if isinstance(value, Text):
-        return ("text", value.id, tuple((name, text_key(param)) for name, param in value.params.items()))
+        return ("text", value.id, *[(name, param if type(param) is str else text_key(param))
+                                    for name, param in value.params.items()])
     if isinstance(value, TextList):
-        return ("list", value.join, tuple(text_key(item) for item in value.items))
-    return value
+        return ("list", value.join, *[text_key(item) for item in value.items])
+    return str(value)
 
 
 def tenant_names(site: SiteScan, doc: Results) -> set[str]:
