@@ -24,7 +24,6 @@ import subprocess
 from dataclasses import dataclass, field
 
 PREFIX = "emsr-demo-"
-STALE_NAME = re.compile(rf"^({re.escape(PREFIX)}(\d+))\b")
 COMMAND_SECONDS = 10  # each ip/iptables call; they return in milliseconds unless something hangs
 RULE_ACTIONS = {
     "filtered": ["-j", "DROP"],
@@ -157,9 +156,11 @@ def namespace_names(ip: str) -> list[str]:
     return [line.split()[0] for line in listing.stdout.splitlines() if line.split()]
 
 
-def remove_stale_namespaces(ip: str) -> None:
-    """Namespaces of earlier demos whose process died before it could delete them."""
+def remove_stale_namespaces(ip: str, prefix: str = PREFIX) -> None:
+    """Namespaces named `prefix`<pid> (a suffix may follow) whose process died before it could
+    delete them (the tests' namespaces use this too, with their own prefix)."""
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)\b")
     for name in namespace_names(ip):
-        match = STALE_NAME.match(name)
-        if match and not pid_alive(int(match.group(2))):
+        match = pattern.match(name)
+        if match and not pid_alive(int(match.group(1))):
             subprocess.run([ip, "netns", "del", name], capture_output=True, timeout=COMMAND_SECONDS)
