@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationInfo, field_validator
 
 SCHEMA_ID = "ems-readiness/results/v2"
 # v1 (before sites): read and upgraded on load, see upgrade_v1
 SCHEMA_V1 = "ems-readiness/results/v1"
 READABLE_SCHEMAS = (SCHEMA_ID, SCHEMA_V1)
 UNKNOWN_EGRESS = "unknown"
+SHARED_TEXTS = "shared_texts"  # validation context key: a SharedTexts that findings' sentences join
 
 
 class Status(str, Enum):
@@ -126,6 +127,14 @@ class Finding(_Model):
                     "for the reports in other languages (the fields above hold the English)")
     change: Change | None = Field(default=None, description="set when compared with a baseline")
     suppressed: Suppression | None = None
+
+    @field_validator("texts")
+    @classmethod
+    def _shared_texts(cls, texts: dict, info: ValidationInfo) -> dict:
+        """Equal sentences as one object when the reader asks (`SHARED_TEXTS` in the validation
+        context, see engine/shared_texts.py): a merge repeats most of them at every site."""
+        pool = info.context.get(SHARED_TEXTS) if isinstance(info.context, dict) else None
+        return pool.shared(texts) if pool is not None else texts
 
 
 class Suppression(_Model):
@@ -349,23 +358,31 @@ class ResultsFileError(Exception):
     """A results file that cannot be used: one line naming the file."""
 
 
-def load_results(path: str | Path, lean: bool = False) -> Results:
-    """A results.json written by this tool (or a compatible one); anything else is ResultsFileError."""
+def load_results(path: str | Path, lean: bool = False, texts: Any = None) -> Results:
+    """A results.json written by this tool (or a compatible one); anything else is ResultsFileError.
+    Equal sentences of its findings are one object, shared with what `texts` (a SharedTexts) holds."""
+    from ems_readiness.engine.gc_pause import paused_cycle_collection
+    from ems_readiness.engine.shared_texts import SharedTexts
+
+    with paused_cycle_collection():
+        return _load_results(path, lean, {SHARED_TEXTS: texts if texts is not None else SharedTexts()})
+
+
+def _load_results(path: str | Path, lean: bool, context: dict[str, Any]) -> Results:
     from ems_readiness.engine.inputs import InputFileError, read_text
 
-    if lean:  # the bytes straight to the parser; a file it refuses is read again below, to say why
-        try:
-            data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")
-        except OSError:
-            data = None
-        fast = _parse_lean_fast(data) if data is not None and not _SUSPECT_BYTES.search(data) else None
-        if fast is not None:
-            return fast
+    try:  # the bytes straight to the fast parser; a file it refuses is read again below, to say why
+        data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")
+    except OSError:
+        data = None
+    fast = _parse_fast(data, lean, context) if data is not None and not _SUSPECT_BYTES.search(data) else None
+    if fast is not None:
+        return fast
     try:
         text = read_text(path, "results file")
     except InputFileError as exc:
         raise ResultsFileError(str(exc)) from None
-    return parse_results(text, str(path), lean=lean)
+    return parse_results(text, str(path), lean=lean, context=context)
 
 
 def without_network_evidence(raw: dict[str, Any]) -> None:
@@ -403,15 +420,15 @@ def free_form_parts(raw: dict[str, Any], suspect: bool) -> list[Any]:
         for f in c.get("findings") or [] if isinstance(f, dict) and f.get("evidence")]
 
 
-def parse_results(text: str, name: str, lean: bool = False) -> Results:
+def parse_results(text: str, name: str, lean: bool = False, context: dict[str, Any] | None = None) -> Results:
     from pydantic import ValidationError
 
     from ems_readiness.engine.inputs import InputFileError, parse_json
 
     from ems_readiness.engine.inputs import check_plain
 
-    if lean and not _SUSPECT.search(text):
-        fast = _parse_lean_fast(text)
+    if not _SUSPECT.search(text):
+        fast = _parse_fast(text, lean, context)
         if fast is not None:
             return fast
     try:
@@ -427,25 +444,35 @@ def parse_results(text: str, name: str, lean: bool = False) -> Results:
                                f"or \"{SCHEMA_V1}\")")
     try:
         if raw["schema"] == SCHEMA_V1:
-            return upgrade_v1(Results.model_validate({**raw, "schema": SCHEMA_ID}))
-        return Results.model_validate(raw)
+            return upgrade_v1(Results.model_validate({**raw, "schema": SCHEMA_ID}, context=context))
+        return Results.model_validate(raw, context=context)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise ResultsFileError(f"{name}: invalid results file at '{where}': {first['msg'].removeprefix('Value error, ')}") from None
 
 
-def _parse_lean_fast(text: str | bytes) -> Results | None:
-    """A lean document read with pydantic-core's JSON parser (several times faster than json, and
-    repeated short strings are shared), or None when anything is amiss: the careful path then reads
-    the file again and names the problem, so a bad file gets the same one line either way. The
-    parser refuses NaN, Infinity and lone surrogates itself but reads 1e999 as infinity: what is
-    kept is checked for that (check_plain, and the one number field of a check)."""
-    from ems_readiness.engine.inputs import InputFileError, check_plain
+def _parse_fast(text: str | bytes, lean: bool, context: dict[str, Any] | None) -> Results | None:
+    """A document read by pydantic-core's JSON parser, or None when anything is amiss: the careful
+    path then reads the file again and names the problem, so a bad file gets the same one line
+    either way. The parser refuses lone surrogates itself and bounds the depth at 200; numbers
+    (1e999 reads as infinity) and the depth of free-form data are checked after it.
 
+    A whole document is validated straight from its text, never becoming a tree of dicts first (a
+    merge of 200 sites is 57 MB of JSON). A lean one (for a merge) is parsed to dicts, stripped of
+    what a merge does not carry, then validated: the evidence is most of a site's file."""
+    from ems_readiness.engine.inputs import InputFileError, check_plain
+    from ems_readiness.engine.model_walk import loose_values_pass
+
+    data = text.removeprefix("\ufeff") if isinstance(text, str) else text
     try:
-        raw = pydantic_core.from_json(text.removeprefix("\ufeff") if isinstance(text, str) else text,
-                                      allow_inf_nan=False)
+        if not lean:
+            results = Results.model_validate_json(data, context=context)
+            if "schema_" not in results.model_fields_set or results.schema_ != SCHEMA_ID or not loose_values_pass(
+                    results, _finite):
+                return None
+            return results
+        raw = pydantic_core.from_json(data, allow_inf_nan=False)
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
             return None
         without_network_evidence(raw)
@@ -455,9 +482,13 @@ def _parse_lean_fast(text: str | bytes) -> Results | None:
             duration = check.get("duration_ms") if isinstance(check, dict) else None
             if isinstance(duration, float) and not math.isfinite(duration):
                 return None
-        return Results.model_validate(raw)
+        return Results.model_validate(raw, context=context)
     except (ValueError, InputFileError):  # pydantic's ValidationError is a ValueError
         return None
+
+
+def _finite(value: Any) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 def upgrade_v1(results: Results) -> Results:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ems_readiness.engine.gc_pause import paused_cycle_collection
 from ems_readiness.engine.model import Change, ChangeSummary, Finding, Results, RunSummary, Status
 from ems_readiness.engine.sites import side_of
 
@@ -96,6 +97,7 @@ def assessed_checks(results: Results) -> set[tuple[str, str | None]]:
     return out
 
 
+@paused_cycle_collection()
 def compare(baseline: Results, current: Results) -> Comparison:
     severity = {c.id: c.severity.value for c in baseline.checks}
     severity.update({c.id: c.severity.value for c in current.checks})
@@ -124,6 +126,7 @@ def compare(baseline: Results, current: Results) -> Comparison:
     return result
 
 
+@paused_cycle_collection()
 def annotate(current: Results, baseline: Results) -> Comparison:
     """Mark every finding of `current` with its change and record the summary and trend."""
     comparison = compare(baseline, current)

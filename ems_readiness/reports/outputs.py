@@ -23,11 +23,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, NaiveDatetime
+from pydantic import BaseModel
 from pydantic_core import PydanticSerializationError
 
 from ems_readiness.engine.gc_pause import paused_cycle_collection
 from ems_readiness.engine.model import Results
+from ems_readiness.engine.model_walk import loose_values_pass
 from ems_readiness.engine.secrets import scrub
 
 # format -> (file name, module with `render(results, lang) -> str`)
@@ -83,51 +84,22 @@ def _clean_json(results: Results) -> list[str] | None:
     any string shows in the text (parts end between values, never inside a string; a match across
     strings only sends the document the long way). A lone surrogate cannot be serialised at all.
     Times and numbers, and values of free-form fields that are not plain JSON, are looked at where
-    the models can hold them (`_fields_to_look_at`)."""
+    the models can hold them (`engine/model_walk.py`)."""
     try:
         parts = results.dump_json_parts()
     except PydanticSerializationError:
         return None
-    if all(scrub(part) == part for part in parts) and _plain(results):
+    if all(scrub(part) == part for part in parts) and loose_values_pass(results, _fit_leaf):
         return parts + ["\n"]
     return None
 
 
-def _plain(value: Any) -> bool:
-    if isinstance(value, BaseModel):
-        return all(_plain(getattr(value, name)) for name in _fields_to_look_at(type(value)))
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
+def _fit_leaf(value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     if isinstance(value, datetime):
         return value.utcoffset() == timedelta(0)
     return value is None or isinstance(value, (str, int, Enum))
-
-
-def _fields_to_look_at(model: type[BaseModel]) -> tuple[str, ...]:
-    """The fields of `model` that can hold, at any depth, a time, a float or free-form values."""
-    known = _LOOK_AT.get(model)
-    if known is None:
-        _LOOK_AT[model] = ()  # a model that holds itself (Text) is looked at through its other fields
-        known = _LOOK_AT[model] = tuple(name for name, info in model.model_fields.items() if _may_hold(info.annotation))
-    return known
-
-
-_LOOK_AT: dict[type[BaseModel], tuple[str, ...]] = {}
-_TIMES_AND_NUMBERS = (datetime, float, AwareDatetime, NaiveDatetime)
-
-
-def _may_hold(annotation: Any) -> bool:
-    if annotation is Any or annotation in _TIMES_AND_NUMBERS:
-        return True
-    if isinstance(annotation, type):
-        if issubclass(annotation, BaseModel):
-            return bool(_fields_to_look_at(annotation))
-        return issubclass(annotation, (datetime, float))
-    return any(_may_hold(arg) for arg in typing.get_args(annotation))
 
 
 def _cleaned_model(model: BaseModel) -> BaseModel:
