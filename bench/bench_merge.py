@@ -128,16 +128,20 @@ def own_latency(finding: Finding, extra_ms: int) -> None:
     finding.observed = (finding.observed or "").replace(f" {before} ms", f" {after} ms")
 
 
-def run_merge(paths: list[Path], out: Path) -> tuple[float, float, int]:
+def run_merge(paths: list[Path], out: Path, *extra: str) -> tuple[float, float, int]:
+    return run_cli("merge", *map(str, paths), "--out", str(out), "--format", "html,json", "--fail-on", "none", *extra)
+
+
+def run_cli(*args: str) -> tuple[float, float, int]:
+    """Wall seconds and peak RSS (MB) of one ems-readiness command in a child process."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ems_readiness.cli", "merge", *map(str, paths), "--out", str(out),
-                             "--format", "html,json", "--fail-on", "none"],
+    proc = subprocess.Popen([sys.executable, "-m", "ems_readiness.cli", *args],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"merge exited {code}: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+    if code not in (0, 1):  # diff exits 1 when something regressed
+        raise SystemExit(f"{args[0]} exited {code}: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
     return wall, usage.ru_maxrss / 1024, code
 
 
@@ -184,6 +188,11 @@ def main() -> None:
               f"x{wall / GOALS['wall_s']:.2f}), peak RSS {rss:.0f} MB (goal {GOALS['rss_mb']:g} MB, x{rss / GOALS['rss_mb']:.2f})")
         print(f"report.html: {size:.2f} MB (goal {GOALS['size_mb']:g} MB, x{size / GOALS['size_mb']:.2f}); "
               f"results.json {(work / 'merged' / 'results.json').stat().st_size / 1e6:.1f} MB", flush=True)
+        # the nightly run of the pipeline templates: the new merge against the last one, and a diff of the two
+        wall, rss, _ = run_merge(paths, work / "again", "--baseline", str(work / "merged" / "results.json"))
+        print(f"merge --baseline (the previous merge): wall {wall:.2f} s, peak RSS {rss:.0f} MB")
+        wall, rss, _ = run_cli("diff", str(work / "merged" / "results.json"), str(work / "again" / "results.json"))
+        print(f"diff of two merges: wall {wall:.2f} s, peak RSS {rss:.0f} MB", flush=True)
         empty = work / "empty.html"
         empty.write_text("<!doctype html><title>baseline</title>", encoding="utf-8")
         baseline = min(chromium_open(empty) for _ in range(2))

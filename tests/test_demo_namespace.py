@@ -69,10 +69,12 @@ def test_a_namespace_left_by_a_dead_demo_is_removed_when_the_next_one_opens():
 
 
 def processes_in(namespace_inode: int) -> list[int]:
+    """The branch office scans running inside the namespace (not the short iptables calls around them)."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and os.stat(entry / "ns" / "net").st_ino == namespace_inode:
+            if (entry.name.isdigit() and os.stat(entry / "ns" / "net").st_ino == namespace_inode
+                    and CHILD_COMMAND.encode() in (entry / "cmdline").read_bytes()):
                 found.append(int(entry.name))
         except OSError:
             pass
@@ -82,7 +84,15 @@ def processes_in(namespace_inode: int) -> list[int]:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_demo_deletes_its_namespace_and_stops_the_scan_inside(tmp_path, signum):
     ip = require_namespaces()
-    process = subprocess.Popen(demo_command(tmp_path / "out", "namespace"), stdout=subprocess.DEVNULL,
+    for attempt in range(3):  # on a loaded machine the signal can land after the demo wrote its report
+        if interrupt_demo(ip, tmp_path / str(attempt), signum):
+            return
+    pytest.fail("the demo finished before each of 3 signals reached it")
+
+
+def interrupt_demo(ip: str, out: Path, signum: int) -> bool:
+    """Interrupt a demo while its branch scan runs inside the namespace; False if it finished first."""
+    process = subprocess.Popen(demo_command(out, "namespace"), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
     name = f"emsr-demo-{process.pid}"
     deadline = time.monotonic() + 120
@@ -93,10 +103,11 @@ def test_an_interrupted_demo_deletes_its_namespace_and_stops_the_scan_inside(tmp
             time.sleep(0.02)
         inode = os.stat(f"/run/netns/{name}").st_ino
         deadline = time.monotonic() + 30
-        while not (inside := processes_in(inode)):  # the branch office's scan has started inside it
+        while not (inside := processes_in(inode)) and process.poll() is None:  # until its scan runs inside it
             assert time.monotonic() < deadline, "nothing ran inside the namespace within 30 s"
             time.sleep(0.02)
-        process.send_signal(signum)
+        if process.poll() is None:
+            process.send_signal(signum)
         _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
@@ -106,10 +117,13 @@ def test_an_interrupted_demo_deletes_its_namespace_and_stops_the_scan_inside(tmp
     # (by pid: once the namespace is gone, its inode number may be another namespace's)
     assert [pid for pid in inside if Path(f"/proc/{pid}").exists()] == [], stderr
     assert "Traceback" not in stderr, stderr
+    if (out / "report.html").exists() and "aborted" not in stderr:
+        return False
     if signum == signal.SIGINT:
         assert process.returncode == 1 and "ems-readiness: error: aborted" in stderr, stderr
     else:
         assert process.returncode == 128 + signal.SIGTERM, stderr
+    return True
 
 
 def test_a_stuck_branch_scan_is_stopped_at_its_deadline():
