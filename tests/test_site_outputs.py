@@ -163,6 +163,20 @@ def test_the_report_of_many_sites_lists_every_failing_finding_once_per_text_with
     assert "the full list is in findings.csv" in page[page.index('<details class="findings-toggle passed"'):]
 
 
+def test_findings_that_differ_only_in_what_was_measured_share_a_row_that_says_so():
+    doc = many_sites()
+    for f in next(c for c in doc.checks if c.id == "NET-001").findings:
+        if f.resource == "central.test:443":
+            f.observed = f"no answer from {f.site} in {len(f.site) + SITES.index(f.site)} ms"
+    page = html.render(doc, "en")
+    rows = [r for r in checklist_rows(page, "NET-001") if r[3] == "central.test:443"]
+    assert len(rows) == 1 and rows[0][2] == f"all {len(SITES)} sites"
+    row = page[page.index(f'id="{rows[0][0]}"'):]
+    row = row[:row.index("</tbody>")]
+    assert f"no answer from {SITES[0]}" in row
+    assert f"As observed at {SITES[0]}; {len(SITES) - 1} other site(s) observed something else" in row
+
+
 def test_every_link_of_the_merged_report_lands_on_the_page_and_actions_name_their_sites():
     page = html.render(many_sites(), "en")
     ids = set(re.findall(r'\sid="([^"]+)"', page))

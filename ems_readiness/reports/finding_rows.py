@@ -1,12 +1,13 @@
 """Rows of the HTML report for what several sites saw alike: a check's findings, an action's items.
 
 A merge of 200 sites holds 200 copies of most network findings; a row for each would give a page no
-one can read, nor open. Findings at different sites share a row when everything a reader sees is
-the same: status, resource, message, expected, observed, remediation, change and suppression (an
-action's items: what its list shows of them). The row names its sites (see
-`site_matrix.site_list`). Evidence is not compared: a merged document carries none (each site's
-own results.json does). A single site's document keeps one row per finding, as do findings without
-a site (the tenant and directory sides).
+one can read, nor open. Findings at different sites share a row when they say the same: status,
+resource, message, expected, remediation, change and suppression (an action's items: what its
+list shows of them). The observed value is a measurement (a round trip of 12 ms here, 15 ms there)
+and is not compared: the row shows the first site's and counts the sites where it differs. The row
+names its sites (see `site_matrix.site_list`). Evidence is not compared either: a merged document
+carries none (each site's own results.json does). A single site's document keeps one row per
+finding, as do findings without a site (the tenant and directory sides).
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class SharedRow(Generic[T]):
     def sites(self) -> list[str]:
         return list(dict.fromkeys(m.site for m in self.members if m.site))
 
+    def differing(self, value: Callable[[T], object]) -> int:
+        """Members for which `value` is not the lead's."""
+        shown = value(self.lead)
+        return sum(1 for m in self.members if value(m) != shown)
+
 
 def shared_rows(items: Iterable[T], same: Callable[[T], Hashable] | None) -> list[SharedRow[T]]:
     """`items` as rows, in order; with `same`, items with a site for which it gives equal keys share one."""
@@ -57,8 +63,8 @@ def shared_rows(items: Iterable[T], same: Callable[[T], Hashable] | None) -> lis
 
 def same_finding(finding: Finding) -> tuple:
     suppression = finding.suppressed
-    return (finding.status, finding.resource, finding.message, finding.expected, finding.observed,
-            finding.remediation, finding.change,
+    return (finding.status, finding.resource, finding.message, finding.expected, finding.remediation,
+            finding.change,
             None if suppression is None else (suppression.reason, suppression.expires, suppression.expired))
 
 

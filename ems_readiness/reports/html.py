@@ -70,6 +70,7 @@ class FindingView:
     evidence_overflow: int
     evidence_lines: list[str]
     sites: SiteList | None = None  # where it was seen, in a document that speaks for several sites
+    observed_elsewhere: int = 0  # of those sites, how many observed something else than the first
 
     @property
     def status(self) -> str:
@@ -208,8 +209,7 @@ class ActionItems:
 
 
 def same_item(item: ActionItem) -> tuple:
-    return (item.check_id, item.resource, item.status, item.change, item.message, item.expected, item.observed,
-            item.fix)
+    return (item.check_id, item.resource, item.status, item.change, item.message, item.expected, item.fix)
 
 
 def action_items(action: Action, sites: list[str] | None) -> ActionItems:
@@ -322,7 +322,8 @@ def build_check_view(check: CheckResult, lang: str, sites: list[str] | None = No
 def finding_view(row: SharedRow[Finding], lang: str, sites: list[str] | None) -> FindingView:
     finding = localized_finding(row.lead, lang)
     where = site_list(row.sites, sites) if sites is not None and row.sites else None
-    return FindingView(finding, finding_anchor(row.lead), *evidence_text(finding), evidence_lines(finding), where)
+    return FindingView(finding, finding_anchor(row.lead), *evidence_text(finding), evidence_lines(finding), where,
+                       observed_elsewhere=row.differing(lambda f: f.observed))
 
 
 def ordered_responsibilities(results: Results) -> list[ResponsibilityResult]:

@@ -196,6 +196,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "finding.message": {"en": "Finding", "zh-CN": "结果说明"},
     "finding.expected": {"en": "Expected", "zh-CN": "预期值"},
     "finding.observed": {"en": "Observed", "zh-CN": "观察值"},
+    "finding.observed_at": {"en": "As observed at {site}; {n} other site(s) observed something else (findings.csv has each).",
+                            "zh-CN": "此为 {site} 的观察值；另有 {n} 个站点的观察值不同（各站点的值见 findings.csv）。"},
     "finding.remediation": {"en": "Remediation", "zh-CN": "修正措施"},
     "finding.evidence.one": {"en": "Evidence: 1 observation", "zh-CN": "证据：1 条观察记录"},
     "finding.evidence.other": {"en": "Evidence: {n} observations", "zh-CN": "证据：{n} 条观察记录"},

@@ -5,7 +5,6 @@ Pure data for the renderers (HTML, summary.md):
 - for each required endpoint, the sites that block it (their owner must act);
 - per site, the names its resolvers disagree on (DNS-005: split horizon differs per site);
 - per site, the network quality figures (NET-004);
-- the actions network findings call for, with the sites whose owner must act;
 - how to name some of the sites in a line (`site_list`): every site, every site but a few, or by name.
 """
 
@@ -15,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from ems_readiness.engine.model import ActionRef, Finding, Results, Status
+from ems_readiness.engine.model import Finding, Results, Status
 from ems_readiness.engine.sites import side_of
 
 ENDPOINTS = "NET-001"
@@ -77,20 +76,12 @@ class Row:
 
 
 @dataclass
-class SiteAction:
-    action: ActionRef
-    sites: list[str]
-    findings: int
-
-
-@dataclass
 class SiteMatrix:
     sites: list[str]
     endpoints: list[Row]
     targets: list[Row]
     quality: list[Row]
     resolver_disagreements: dict[str, list[Finding]]
-    actions: list[SiteAction]
     counts: dict[str, dict[str, int]]  # site -> status -> network findings
 
     @property
@@ -107,22 +98,9 @@ def site_matrix(results: Results) -> SiteMatrix | None:
         return None
     checks = {c.id: c for c in results.checks}
     tally: Counter[tuple[str | None, Status]] = Counter()
-    actions: dict[tuple[str, tuple[tuple[str, str], ...]], SiteAction] = {}
-    acting: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, None]] = {}  # the sites of each, in order
     for check in results.checks:
-        if side_of(check) != "network":
-            continue
-        for finding in check.findings:
-            tally[finding.site, finding.status] += 1
-            if finding.action is not None and finding.site and finding.status in (Status.FAIL, Status.WARN):
-                key = (finding.action.key, tuple(sorted(finding.action.params.items())))
-                entry = actions.get(key)
-                if entry is None:
-                    entry = actions[key] = SiteAction(finding.action, [], 0)
-                entry.findings += 1
-                acting.setdefault(key, {})[finding.site] = None
-    for key, entry in actions.items():
-        entry.sites = list(acting[key])
+        if side_of(check) == "network":
+            tally.update((finding.site, finding.status) for finding in check.findings)
     counts = {site: {s.value: tally[site, s] for s in Status} for site in sites}
     disagreements = {site: [] for site in sites}
     for finding in checks[RESOLVERS].findings if RESOLVERS in checks else []:
@@ -134,7 +112,6 @@ def site_matrix(results: Results) -> SiteMatrix | None:
         targets=rows(checks.get(TARGETS)),
         quality=rows(checks.get(QUALITY)),
         resolver_disagreements=disagreements,
-        actions=sorted(actions.values(), key=lambda a: (-len(a.sites), a.action.key)),
         counts=counts,
     )
 
