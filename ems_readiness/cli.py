@@ -15,12 +15,14 @@ import click
 
 from ems_readiness import __version__
 from ems_readiness.engine.terminal import echo, json_text, one_line
+from ems_readiness.simulate.branch_office import CHILD_COMMAND as BRANCH_CHILD_COMMAND
 
 EXIT_USAGE = 2
 EXIT_TENANT = 3
 
 
 PROG = "ems-readiness"
+BRANCH_ISOLATIONS = ("auto", "namespace", "loopback")
 
 
 class InputError(click.ClickException):
@@ -427,12 +429,15 @@ def parse_resolver_flags(values) -> dict[str, str]:
 @click.option("--branch", is_flag=True,
               help="Also scan from the simulated branch office (its own resolver, a firewall dropping some "
                    "endpoints) and merge both sites; each site's results go to OUT/sites/SITE/results.json.")
+@click.option("--branch-isolation", type=click.Choice(BRANCH_ISOLATIONS), default="auto", show_default=True,
+              help="Where the branch office scans from: a network namespace of its own with a real firewall "
+                   "(iptables; needs root), or a second loopback address; auto: the namespace when it can be made.")
 @click.option("--only", multiple=True, metavar="ID|AREA")
 @click.option("--skip", multiple=True, metavar="ID|AREA")
 @click.option("--quiet", "-q", is_flag=True)
 @output_options
-def demo(scenario, branch, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang, baseline,
-         suppress_file) -> None:
+def demo(scenario, branch, branch_isolation, only, skip, quiet, out_dir, formats, fail_on, fail_on_error, lang,
+         baseline, suppress_file) -> None:
     """Scan the built-in simulated customer environment on loopback (no account, no internet)."""
     from ems_readiness.simulate.environment import SimulatedEnvironment
     from ems_readiness.engine.profile import Profile, apply_overrides
@@ -441,21 +446,87 @@ def demo(scenario, branch, only, skip, quiet, out_dir, formats, fail_on, fail_on
     plan = plan_outputs(Profile(), all_check_ids(), out_dir=out_dir or "ems-readiness-demo", formats=formats,
                         fail_on=fail_on, fail_on_error=fail_on_error, lang=lang, baseline=baseline,
                         suppress_file=suppress_file)
-    with SimulatedEnvironment(scenario, branch=branch) as env:
+    with SimulatedEnvironment(scenario) as env:
         if not quiet:
             echo(f"simulated environment '{scenario}' up: Graph {env.graph_url}, DNS {env.dns_address}", err=True)
         head_office = apply_overrides(env.profile(), {"vantage.site": DEMO_HEAD_OFFICE})
         results = run_scan(head_office, checks, mode="demo", scenario=scenario, credential=env.credential(),
                            quiet=quiet)
         if branch:
-            if not quiet:
-                echo(f"scanning from the branch office '{env.branch_site}' (resolver {env.branch_resolvers['internal']})",
-                     err=True)
-            branch_results = run_scan(env.branch_profile(), checks, mode="demo", scenario=scenario,
-                                      tenant_side=False, quiet=quiet)
+            selection = [*(f"--only={o}" for o in only), *(f"--skip={s}" for s in skip)] + (["--quiet"] if quiet else [])
+            branch_results = scan_branch_office(env, checks, selection, branch_isolation, quiet)
     if branch:
         results = merge_demo_sites(results, branch_results, plan)
     sys.exit(scan_exit(results, finish(results, plan)))
+
+
+def scan_branch_office(env, checks, selection: list[str], isolation: str, quiet: bool):
+    """The branch office's scan, in a network namespace of its own when `isolation` allows and one
+    can be made, else from its loopback address; one line says which, and its settings record it."""
+    from ems_readiness.simulate.branch_office import branch_namespace, firewall_record, scan_in_namespace
+    from ems_readiness.simulate.environment import BRANCH_ON_LOOPBACK
+    from ems_readiness.simulate.namespace import NamespaceUnavailable
+
+    why_not = "--branch-isolation loopback"
+    if isolation != "loopback":
+        try:
+            with branch_namespace(env) as namespace:
+                firewall = ", ".join(rule.describe() for rule in namespace.rules) or "lets everything through"
+                echo(f"branch office '{env.branch_site}': in network namespace {namespace.name} "
+                     f"(its own loopback; firewall: {firewall})", err=True)
+                results = scan_in_namespace(namespace, env, selection)
+                return with_settings(results, isolation=f"network namespace {namespace.name}",
+                                     firewall=firewall_record(namespace))
+        except NamespaceUnavailable as exc:
+            if isolation == "namespace":
+                fail_usage(f"--branch-isolation namespace: {exc}")
+            why_not = str(exc)
+    branch = env.start_branch(BRANCH_ON_LOOPBACK)
+    address = branch.address if branch is not None else "127.0.0.1"
+    echo(f"branch office '{env.branch_site}': on loopback {address} (no network namespace: {why_not})", err=True)
+    return with_settings(scan_from_branch(env, checks, quiet), isolation=f"loopback {address}")
+
+
+def scan_from_branch(env, checks, quiet: bool):
+    if not quiet:
+        echo(f"scanning from the branch office '{env.branch_site}' (resolver {env.branch_resolvers['internal']})",
+             err=True)
+    return run_scan(env.branch_profile(), checks, mode="demo", scenario=env.scenario, tenant_side=False, quiet=quiet)
+
+
+def with_settings(results, **settings):
+    """The scan's settings and its entry in `sites` (which a merge keeps) with these added."""
+    from ems_readiness.engine.sites import stamp_site
+
+    results.settings.update(settings)
+    return stamp_site(results)
+
+
+@main.command(BRANCH_CHILD_COMMAND, hidden=True)
+@click.option("--scenario", type=click.Choice(["unready", "ready"]), required=True)
+@click.option("--ports", "ports_json", required=True, help="The head office's listener ports (JSON: name -> port).")
+@click.option("--results", "results_dir", required=True, type=click.Path(file_okay=False))
+@click.option("--only", multiple=True)
+@click.option("--skip", multiple=True)
+@click.option("--quiet", "-q", is_flag=True)
+def demo_branch_scan(scenario, ports_json, results_dir, only, skip, quiet) -> None:
+    """Internal (demo --branch runs it inside the branch office's network namespace): start the simulated
+    services there on the head office's ports, scan from the branch and write RESULTS/results.json.
+    Exits when its stdin closes (the demo that waits on it is gone)."""
+    from ems_readiness.reports.outputs import write_outputs
+    from ems_readiness.simulate.branch_office import watch_parent
+    from ems_readiness.simulate.environment import BRANCH_IN_NAMESPACE, SimulatedEnvironment
+
+    watch_parent()
+    checks = choose_checks(only, skip)
+    try:
+        ports = {str(name): int(port) for name, port in json.loads(ports_json).items()}
+    except (ValueError, TypeError, AttributeError):
+        fail_usage("--ports: expected a JSON object of listener names and port numbers")
+    with SimulatedEnvironment(scenario, ports=ports) as env:
+        env.start_branch(BRANCH_IN_NAMESPACE)
+        results = scan_from_branch(env, checks, quiet)
+    write_outputs(results, Path(results_dir), ["json"], "en")
 
 
 DEMO_HEAD_OFFICE = "head-office"
@@ -581,6 +652,12 @@ def permissions(only, skip, fmt) -> None:
         echo(f"\nDelegated sign-in only (skipped under app-only): {', '.join(delegated_only)}")
 
 
+def suppressible_ids(results, suppress_file) -> set[str]:
+    """The check ids a suppression file may name when re-rendering saved results: the document's and
+    every registered check's (looked up only when there is such a file: importing every check takes a second)."""
+    return (all_check_ids() if suppress_file else set()) | {c.id for c in results.checks}
+
+
 @main.command()
 @click.argument("results_file", type=click.Path(dir_okay=False))
 @output_options
@@ -590,7 +667,7 @@ def report(results_file, out_dir, formats, fail_on, fail_on_error, lang, baselin
 
     results = load_results_file(results_file)
     results.mode = "replay" if results.mode == "live" else results.mode
-    plan = plan_outputs(Profile(), all_check_ids() | {c.id for c in results.checks},
+    plan = plan_outputs(Profile(), suppressible_ids(results, suppress_file),
                         out_dir=out_dir or "ems-readiness-report", formats=formats, fail_on=fail_on,
                         fail_on_error=fail_on_error, lang=lang, baseline=baseline, suppress_file=suppress_file)
     sys.exit(finish(results, plan))
@@ -611,7 +688,7 @@ def merge(results_files, out_dir, formats, fail_on, fail_on_error, lang, baselin
         fail_usage(str(exc))
     if formats and "json" not in formats.split(","):
         formats += ",json"  # the merged document is always written: it is the input of the next merge or diff
-    plan = plan_outputs(Profile(), all_check_ids() | {c.id for c in results.checks},
+    plan = plan_outputs(Profile(), suppressible_ids(results, suppress_file),
                         out_dir=out_dir or "ems-readiness-merged", formats=formats, fail_on=fail_on,
                         fail_on_error=fail_on_error, lang=lang, baseline=baseline, suppress_file=suppress_file)
     sys.exit(finish(results, plan))

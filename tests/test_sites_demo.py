@@ -1,24 +1,42 @@
 """The demo from two sites: the head office reads the tenant, the branch office has its own
-resolver view and a firewall dropping some endpoints (a second loopback address), and the merged
-report speaks for both. Real probes against the simulated environment."""
+resolver view and a firewall dropping some endpoints, and the merged report speaks for both. Real
+probes against the simulated environment. The branch office scans from a network namespace of its
+own with iptables rules (as root) and from a second loopback address: every test of the merged
+report runs against both, so the two ways give the same report."""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.demo_sites import demo_command, namespaces, require_namespaces
+
+
+@dataclass(frozen=True)
+class Demo:
+    out: Path
+    isolation: str  # --branch-isolation
+    stderr: str
+
+
+@pytest.fixture(scope="module", params=["namespace", "loopback"])
+def run(request, tmp_path_factory) -> Demo:
+    if request.param == "namespace":
+        require_namespaces()
+    out = tmp_path_factory.mktemp(f"sites-demo-{request.param}") / "unready"
+    proc = subprocess.run(demo_command(out, request.param, "--format", "html,json,md,csv,junit,sarif"),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stderr  # the unready scenario fails on purpose
+    return Demo(out, request.param, proc.stderr)
+
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("sites-demo") / "unready"
-    proc = subprocess.run([sys.executable, "-m", "ems_readiness.cli", "demo", "--branch", "--quiet", "--out", str(out),
-                           "--format", "html,json,md,csv,junit,sarif"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 1, proc.stderr  # the unready scenario fails on purpose
-    return out
+def demo(run) -> Path:
+    return run.out
 
 
 def findings(doc: dict, check_id: str) -> list[dict]:
@@ -93,3 +111,32 @@ def test_the_branch_is_started_only_when_asked():
         assert env.branch is None
         with pytest.raises(ValueError):
             env.branch_profile()
+
+
+def branch_scan(demo: Path) -> dict:
+    merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
+    return next(s for s in merged["sites"] if s["site"] == "branch-office")
+
+
+def test_the_demo_says_how_the_branch_was_isolated_and_its_firewall_filtered_the_blocked_endpoints(run):
+    settings = branch_scan(run.out)["settings"]
+    [line] = [line for line in run.stderr.splitlines() if line.startswith("branch office ")]
+    merged = json.loads((run.out / "results.json").read_text(encoding="utf-8"))
+    blocked = [f for f in findings(merged, "NET-001") if f["site"] == "branch-office" and f["status"] == "fail"
+               and "127.0.0.2" in f["observed"]]
+    assert {f["resource"].split(":")[0] for f in blocked} == {"discover.aadrm.com",
+                                                              "enterpriseenrollment-s.manage.microsoft.com"}
+    assert all(f["observed"].startswith("filtered: no answer from 127.0.0.2") for f in blocked)
+    if run.isolation == "loopback":
+        assert settings["isolation"] == "loopback 127.0.0.2" and "firewall" not in settings
+        assert "on loopback 127.0.0.2 (no network namespace: --branch-isolation loopback)" in line
+        return
+    assert settings["isolation"].startswith("network namespace emsr-demo-")
+    assert f"in {settings['isolation']}" in line
+    # the DROP rule on their port caught the SYNs: the firewall filtered them (behind it, a relay
+    # to the endpoint would have answered)
+    [rule] = settings["firewall"]
+    assert {f"DROP tcp to 127.0.0.2:{f['resource'].split(':')[1]}" for f in blocked} == {rule["rule"]}
+    assert rule["packets"] >= 2 * len(blocked)
+    name = settings["isolation"].removeprefix("network namespace ")
+    assert name not in namespaces(require_namespaces())

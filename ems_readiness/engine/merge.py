@@ -34,6 +34,7 @@ from typing import Iterable
 
 from ems_readiness import __version__
 from ems_readiness.engine.check import rollup
+from ems_readiness.engine.gc_pause import paused_cycle_collection
 from ems_readiness.engine.model import (
     CheckResult, Finding, Results, SiteScan, Status, TenantDisagreement, TenantRead, ToolInfo, load_results,
 )
@@ -61,9 +62,10 @@ def merge_results(documents: Iterable[tuple[str, Results]]) -> Results:
 def merge_files(paths: Iterable[str | Path]) -> Results:
     """Merge results files, reading one at a time (ResultsFileError for a bad file)."""
     merger = Merger()
-    for path in paths:
-        merger.add(str(path), load_results(path, lean=True))
-    return merger.result()
+    with paused_cycle_collection():
+        for path in paths:
+            merger.add(str(path), load_results(path, lean=True))
+        return merger.result()
 
 
 class Merger:

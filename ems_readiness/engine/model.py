@@ -5,12 +5,14 @@ One document holds everything a renderer needs; renderers never re-run probes.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import pydantic_core
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_ID = "ems-readiness/results/v2"
@@ -286,7 +288,9 @@ class Results(_Model):
             yield from check.findings
 
     def dump_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2)
+        """results.json: indented for one scan, which people open; compact for a merge, which tools
+        read (half the size of a document that can reach a hundred megabytes; `jq .` indents it)."""
+        return self.model_dump_json(by_alias=True, indent=None if self.mode == "merged" else 2)
 
 
 Finding.model_rebuild()
@@ -307,6 +311,14 @@ def load_results(path: str | Path, lean: bool = False) -> Results:
     """A results.json written by this tool (or a compatible one); anything else is ResultsFileError."""
     from ems_readiness.engine.inputs import InputFileError, read_text
 
+    if lean:  # the bytes straight to the parser; a file it refuses is read again below, to say why
+        try:
+            data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")
+        except OSError:
+            data = None
+        fast = _parse_lean_fast(data) if data is not None and not _SUSPECT_BYTES.search(data) else None
+        if fast is not None:
+            return fast
     try:
         text = read_text(path, "results file")
     except InputFileError as exc:
@@ -332,6 +344,7 @@ def without_network_evidence(raw: dict[str, Any]) -> None:
 # What check_plain looks for in strings, as it shows in JSON text: an escaped surrogate (a lone one
 # cannot come from the UTF-8 file any other way). Non-finite numbers are refused by the parser.
 _SUSPECT = re.compile(r"\\u[dD][89a-fA-F]")
+_SUSPECT_BYTES = re.compile(_SUSPECT.pattern.encode())
 
 
 def free_form_parts(raw: dict[str, Any], suspect: bool) -> list[Any]:
@@ -355,6 +368,10 @@ def parse_results(text: str, name: str, lean: bool = False) -> Results:
 
     from ems_readiness.engine.inputs import check_plain
 
+    if lean and not _SUSPECT.search(text):
+        fast = _parse_lean_fast(text)
+        if fast is not None:
+            return fast
     try:
         raw = parse_json(text, name, check=not lean)
         if lean and isinstance(raw, dict):  # what is dropped need not be checked: the rest is
@@ -374,6 +391,31 @@ def parse_results(text: str, name: str, lean: bool = False) -> Results:
         first = exc.errors()[0]
         where = ".".join(map(str, first["loc"]))
         raise ResultsFileError(f"{name}: invalid results file at '{where}': {first['msg'].removeprefix('Value error, ')}") from None
+
+
+def _parse_lean_fast(text: str | bytes) -> Results | None:
+    """A lean document read with pydantic-core's JSON parser (several times faster than json, and
+    repeated short strings are shared), or None when anything is amiss: the careful path then reads
+    the file again and names the problem, so a bad file gets the same one line either way. The
+    parser refuses NaN, Infinity and lone surrogates itself but reads 1e999 as infinity: what is
+    kept is checked for that (check_plain, and the one number field of a check)."""
+    from ems_readiness.engine.inputs import InputFileError, check_plain
+
+    try:
+        raw = pydantic_core.from_json(text.removeprefix("\ufeff") if isinstance(text, str) else text,
+                                      allow_inf_nan=False)
+        if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
+            return None
+        without_network_evidence(raw)
+        for part in free_form_parts(raw, suspect=False):
+            check_plain(part, "")
+        for check in raw.get("checks") or []:
+            duration = check.get("duration_ms") if isinstance(check, dict) else None
+            if isinstance(duration, float) and not math.isfinite(duration):
+                return None
+        return Results.model_validate(raw)
+    except (ValueError, InputFileError):  # pydantic's ValidationError is a ValueError
+        return None
 
 
 def upgrade_v1(results: Results) -> Results:

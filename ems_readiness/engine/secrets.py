@@ -102,9 +102,9 @@ class SecretRegistry:
         for form in self._ordered:
             if form in text:
                 text = text.replace(form, REDACTED)
-        lowered = text.lower()
+        present = _keywords_in(text)
         for keyword, pattern in _UNREGISTERED:
-            if keyword in lowered:
+            if keyword in present:
                 text = pattern.sub(_keep_prefix, text)
         return text
 
@@ -112,6 +112,26 @@ class SecretRegistry:
         with self._lock:
             self._forms.clear()
             self._ordered = ()
+
+
+_CHUNK = 1 << 22  # characters lower-cased at a time: a results.json can be a hundred megabytes
+_KEYWORDS = [(keyword, keyword.encode()) for keyword, _ in _UNREGISTERED]
+_OVERLAP = max(len(keyword) for keyword, _ in _UNREGISTERED) - 1
+
+
+def _keywords_in(text: str) -> list[str]:
+    """The keywords of _UNREGISTERED that `text` holds, in any case. Searched in UTF-8 with the ASCII
+    letters lower-cased, a slice at a time: several times faster than str.lower, with a bounded
+    copy, and the same answer (the keywords are ASCII, and no other character lower-cases to one
+    of their letters)."""
+    if len(text) <= _CHUNK:
+        lowered = text.encode("utf-8", "surrogatepass").lower()
+        return [keyword for keyword, encoded in _KEYWORDS if encoded in lowered]
+    found: set[str] = set()
+    for start in range(0, len(text), _CHUNK):
+        lowered = text[start:start + _CHUNK + _OVERLAP].encode("utf-8", "surrogatepass").lower()
+        found.update(keyword for keyword, encoded in _KEYWORDS if encoded in lowered)
+    return list(found)
 
 
 def _keep_prefix(match: re.Match[str]) -> str:

@@ -18,13 +18,15 @@ import os
 import re
 import tempfile
 import typing
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, NaiveDatetime
+from pydantic_core import PydanticSerializationError
 
+from ems_readiness.engine.gc_pause import paused_cycle_collection
 from ems_readiness.engine.model import Results
 from ems_readiness.engine.secrets import scrub
 
@@ -38,6 +40,7 @@ FORMATS: dict[str, tuple[str, str]] = {
     "csv": ("findings.csv", "ems_readiness.reports.csv_findings"),
 }
 
+_WRITE_CHUNK = 1 << 22  # characters
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -66,8 +69,62 @@ def _has_surrogate(text: str) -> bool:
 
 def publishable(results: Results) -> Results:
     """A copy of `results` fit for any output (see the module text): every string cleaned, every
-    time aware and in UTC, every number finite. The model accepts more than a file can carry."""
-    return _cleaned_model(results)
+    time aware and in UTC, every number finite. The model accepts more than a file can carry.
+    A document that is already fit (the usual case) is returned as it is, which `_clean_dump`
+    tells without visiting every string."""
+    with paused_cycle_collection():
+        return results if _clean_dump(results) is not None else _cleaned_model(results)
+
+
+def _clean_dump(results: Results) -> str | None:
+    """results.json's text when the document is already fit for output, else None (the walk would
+    change something). Strings are judged on that text: JSON escapes each character on its own and
+    every registered secret is also registered in its JSON-escaped form, so a secret in any string
+    shows in the text (a match across strings only sends the document the long way). A lone
+    surrogate cannot be serialised at all. Times and numbers, and values of free-form fields that
+    are not plain JSON, are looked at where the models can hold them (`_fields_to_look_at`)."""
+    try:
+        text = results.dump_json()
+    except PydanticSerializationError:
+        return None
+    return text if scrub(text) == text and _plain(results) else None
+
+
+def _plain(value: Any) -> bool:
+    if isinstance(value, BaseModel):
+        return all(_plain(getattr(value, name)) for name in _fields_to_look_at(type(value)))
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, datetime):
+        return value.utcoffset() == timedelta(0)
+    return value is None or isinstance(value, (str, int, Enum))
+
+
+def _fields_to_look_at(model: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `model` that can hold, at any depth, a time, a float or free-form values."""
+    known = _LOOK_AT.get(model)
+    if known is None:
+        _LOOK_AT[model] = ()  # a model that holds itself (Text) is looked at through its other fields
+        known = _LOOK_AT[model] = tuple(name for name, info in model.model_fields.items() if _may_hold(info.annotation))
+    return known
+
+
+_LOOK_AT: dict[type[BaseModel], tuple[str, ...]] = {}
+_TIMES_AND_NUMBERS = (datetime, float, AwareDatetime, NaiveDatetime)
+
+
+def _may_hold(annotation: Any) -> bool:
+    if annotation is Any or annotation in _TIMES_AND_NUMBERS:
+        return True
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return bool(_fields_to_look_at(annotation))
+        return issubclass(annotation, (datetime, float))
+    return any(_may_hold(arg) for arg in typing.get_args(annotation))
 
 
 def _cleaned_model(model: BaseModel) -> BaseModel:
@@ -129,8 +186,17 @@ def render(results: Results, fmt: str, lang: str) -> str:
 def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
     """File name -> text of every output: the formats asked for, actions.csv beside findings.csv, and
     directory-fixes.csv when the directory was assessed."""
-    clean = publishable(results)
-    texts = {FORMATS[fmt][0]: render(clean, fmt, lang) for fmt in formats}
+    with paused_cycle_collection():
+        return _render_all(results, formats, lang)
+
+
+def _render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
+    dumped = _clean_dump(results)
+    clean = results if dumped is not None else _cleaned_model(results)
+    # results.json's text was judged clean as it was made: a hundred megabytes need not be again
+    judged = FORMATS["json"][0] if dumped is not None else None
+    texts = {FORMATS[fmt][0]: dumped + "\n" if FORMATS[fmt][0] == judged else render(clean, fmt, lang)
+             for fmt in formats}
     if "csv" in formats:  # the action plan beside the findings, for the customer to plan in
         from ems_readiness.reports import csv_actions
 
@@ -139,18 +205,18 @@ def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str
         from ems_readiness.reports import directory_fixes
 
         texts[directory_fixes.FILE_NAME] = directory_fixes.render(clean)
-    return {name: clean_text(text) for name, text in texts.items()}
+    return {name: text if name == judged else clean_text(text) for name, text in texts.items()}
 
 
 def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
     """Write `text` as UTF-8 to a temporary file beside `path`, then rename it into place."""
     if newline is None and os.linesep != "\n":
         text = text.replace("\n", os.linesep)
-    data = text.encode("utf-8", "replace")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            file.write(data)
+            for start in range(0, len(text), _WRITE_CHUNK):  # a bounded copy of a big text at a time
+                file.write(text[start:start + _WRITE_CHUNK].encode("utf-8", "replace"))
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:

@@ -24,7 +24,7 @@ import zlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ems_readiness.engine.auth import StaticTokenCredential
 from ems_readiness.engine.profile import Profile, profile_from_dict
@@ -40,6 +40,8 @@ from ems_readiness.simulate.tls_servers import TlsSimulator, TlsSpec, scenario_s
 
 TENANT_ID = "6f1d3c2a-5b8e-4c1f-9a7d-2e4b8c0f1a11"
 SCENARIOS = ("unready", "ready", "large")
+BRANCH_ON_LOOPBACK, BRANCH_IN_NAMESPACE = "loopback", "namespace"
+BRANCH_FIREWALLS = (BRANCH_ON_LOOPBACK, BRANCH_IN_NAMESPACE)
 PORT_TOKEN = re.compile(r"\{\{port:([A-Za-z0-9_.-]+)\}\}")
 DELEGATED_SCOPES = (
     "Organization.Read.All", "Domain.Read.All", "User.Read.All", "GroupMember.Read.All", "OrgContact.Read.All",
@@ -82,7 +84,8 @@ def fill_ports(text: str, ports: dict[str, int]) -> str:
 @dataclass(frozen=True)
 class BranchFixture:
     """The scenario's second site (branch.toml): its name, its loopback address and the listeners
-    its firewall puts on the head office's port numbers there."""
+    its firewall puts on the head office's port numbers there (in its own network namespace, the
+    listeners' modes are iptables rules instead)."""
 
     site: str
     address: str
@@ -102,7 +105,8 @@ def load_branch_fixture(path: Path) -> BranchFixture | None:
 
 
 class SimulatedEnvironment:
-    def __init__(self, scenario: str = "unready", faults: str | None = None, branch: bool = False) -> None:
+    def __init__(self, scenario: str = "unready", faults: str | None = None, branch: bool = False,
+                 ports: Mapping[str, int] | None = None) -> None:
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
         self.scenario = scenario
@@ -114,7 +118,12 @@ class SimulatedEnvironment:
         self.token = simulated_token()
         self._started: list[Any] = []
         self.directory: Path | None = None
-        self.with_branch = branch  # also start the scenario's branch office (branch.toml)
+        self.with_branch = branch  # also start the scenario's branch office (branch.toml) on loopback
+        # listener name -> port: the head office's numbers, for the copy of its services a branch office
+        # runs in its own network namespace (findings keyed by host:port line up across the sites)
+        self.preset_ports = dict(ports or {})
+        self.branch: BranchFixture | None = None
+        self.branch_firewall = ""  # how the branch's firewall is made, once started: BRANCH_FIREWALLS
 
     def __enter__(self) -> "SimulatedEnvironment":
         try:
@@ -130,49 +139,67 @@ class SimulatedEnvironment:
     def start(self) -> None:
         self.directory = Path(tempfile.mkdtemp(prefix="ems-readiness-sim-"))
         source = scenario_dir(self.network_scenario)
-        tls_specs = [dataclasses.replace(s, port=stable_port(s.name)) for s in scenario_specs(self.network_scenario)]
+        tls_specs = [dataclasses.replace(s, port=self._port(s.name)) for s in scenario_specs(self.network_scenario)]
         if self.network_faults.tls_case:
             tls_specs.append(TlsSpec(HOSTILE_TLS_LISTENER, ["127.0.0.1"], self.network_faults.tls_case,
-                                     port=stable_port(HOSTILE_TLS_LISTENER)))
+                                     port=self._port(HOSTILE_TLS_LISTENER)))
         # the federation sign-in host publishes metadata and MEX that match the tenant's settings
         responders = responders_for(load_scenario_tenant(self.scenario), tls_specs)
         self.tls = self._keep(TlsSimulator(tls_specs, directory=self.directory / "tls", responders=responders).start())
         network = load_network_fixture(source / "network.toml")
         self.tcp = self._keep(TcpSimulator(
-            [ListenerSpec(s.name, s.mode, stable_port(s.name)) for s in network.listeners]))
+            [ListenerSpec(s.name, s.mode, self._port(s.name)) for s in network.listeners]))
         self.ports = {**self.tls.ports, **self.tcp.ports}
-        zones = sorted((source / "zones").glob("*.zone"))
+        self.zones = sorted((source / "zones").glob("*.zone"))
         self.resolvers = {
-            "internal": self._keep(DnsSimulator(zones, fault=self.network_faults.dns).start()).address,
-            "public": self._keep(DnsSimulator(public_view(zones, source / "zones-public")).start()).address,
+            "internal": self._keep(DnsSimulator(self.zones, fault=self.network_faults.dns).start()).address,
+            "public": self._keep(DnsSimulator(public_view(self.zones, source / "zones-public")).start()).address,
         }
+        self.branch_resolvers = dict(self.resolvers)
         if self.network_faults.proxy:
             self.proxy = self._keep(HostileProxy(self.network_faults.proxy).start())
         tenant = load_scenario_tenant(self.scenario, ports=self.ports)
         self.graph = self._keep(GraphSimulator(tenant, token=self.token, faults=self.faults))
         self.graph.start()
-        self.branch = self._start_branch(source, zones)
         self.catalog_path = self.directory / "catalog.toml"
         self.catalog_path.write_text(fill_ports((source / "catalog.toml").read_text(encoding="utf-8"), self.ports),
                                      encoding="utf-8")
         self.targets = network.resolved_targets(self.ports)
+        if self.with_branch:
+            self.start_branch(BRANCH_ON_LOOPBACK)
 
-    def _start_branch(self, source: Path, zones: list[Path]) -> BranchFixture | None:
+    def _port(self, name: str) -> int:
+        return self.preset_ports.get(name) or stable_port(name)
+
+    def branch_fixture(self) -> BranchFixture | None:
+        return load_branch_fixture(scenario_dir(self.network_scenario) / "branch.toml")
+
+    def start_branch(self, firewall: str = BRANCH_ON_LOOPBACK) -> BranchFixture | None:
         """The second site: its own internal resolver (zones-branch/ over the head office's zones), and
-        on its own loopback address, on the head office's port numbers, listeners (its firewall) and
-        delay relays to the head office's listeners (its long way out)."""
-        branch = load_branch_fixture(source / "branch.toml") if self.with_branch else None
+        on its own loopback address, on the head office's port numbers, its firewall and delay relays
+        to the head office's listeners (its long way out).
+
+        The firewall is made of listeners in the fixture's modes on that address ("loopback": no root
+        needed), or is real ("namespace": this environment runs inside the branch's network namespace,
+        whose iptables rules drop or refuse those ports; behind them, relays to the head office's
+        listeners stand for the endpoints, so without the rules they would answer)."""
+        if firewall not in BRANCH_FIREWALLS:
+            raise ValueError(f"branch firewall must be one of {', '.join(BRANCH_FIREWALLS)}, got {firewall!r}")
+        branch = self.branch_fixture()
+        self.branch_firewall = firewall
         if branch is None:
-            self.branch_resolvers = dict(self.resolvers)
             return None
-        if branch.listeners:
+        if firewall == BRANCH_ON_LOOPBACK and branch.listeners:
             self._keep(TcpSimulator([ListenerSpec(s.name, s.mode, self.ports[s.name]) for s in branch.listeners],
                                     address=branch.address))
-        for name, delay in branch.relays.items():
+        behind_firewall = {s.name: 0.0 for s in branch.listeners} if firewall == BRANCH_IN_NAMESPACE else {}
+        for name, delay in {**behind_firewall, **branch.relays}.items():
             self._keep(DelayRelay(("127.0.0.1", self.ports[name]), delay, address=branch.address,
                                   port=self.ports[name]).start())
-        internal = self._keep(DnsSimulator(public_view(zones, source / "zones-branch")).start()).address
+        source = scenario_dir(self.network_scenario)
+        internal = self._keep(DnsSimulator(public_view(self.zones, source / "zones-branch")).start()).address
         self.branch_resolvers = {"internal": internal, "public": self.resolvers["public"]}
+        self.branch = branch
         return branch
 
     @property
@@ -181,7 +208,7 @@ class SimulatedEnvironment:
 
     def branch_profile(self) -> Profile:
         """The profile a scan from the branch office uses: the branch's resolvers, the same services."""
-        if not self.with_branch:
+        if not self.branch_firewall:
             raise ValueError("the simulated environment was started without its branch office")
         profile = self.profile_dict()
         profile["dns"]["resolvers"] = dict(self.branch_resolvers)

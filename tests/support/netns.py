@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import pytest
+
+from ems_readiness.simulate.namespace import remove_stale_namespaces
 
 from .require import require_root, require_tool
 
@@ -40,7 +41,7 @@ RULES = {
     "host-unreachable": ["-j", "REJECT", "--reject-with", "icmp-host-unreachable"],
     "admin-prohibited": ["-j", "REJECT", "--reject-with", "icmp-admin-prohibited"],
 }
-NAME_PATTERN = re.compile(r"^emsr-test-(\d+)\b")
+NAME_PREFIX = "emsr-test-"
 
 LISTENER = r"""
 import selectors, socket, sys, threading
@@ -86,24 +87,6 @@ def run(*args: str) -> None:
 
 def output(*args: str) -> str:
     return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_namespaces(ip: str) -> None:
-    """Namespaces left by an earlier test process of ours that died before its teardown."""
-    for line in output(ip, "netns", "list").splitlines():
-        match = NAME_PATTERN.match(line)
-        if match and not pid_alive(int(match.group(1))):
-            subprocess.run([ip, "netns", "del", line.split()[0]], capture_output=True)
 
 
 def unused_subnet(ip: str) -> int:
@@ -164,9 +147,9 @@ def network_namespace(ports: dict[str, int] | None = None, tag: str = "") -> Ite
     ports = dict(ports or PORTS)
     ip = require_tool("ip", "iproute2")
     iptables = require_tool("iptables", "iptables")
-    remove_stale_namespaces(ip)
+    remove_stale_namespaces(ip, NAME_PREFIX)
     pid = os.getpid()
-    name, host_if, ns_if = f"emsr-test-{pid}{'-' + tag if tag else ''}", f"emsrh{tag}{pid}", f"emsrn{tag}{pid}"
+    name, host_if, ns_if = f"{NAME_PREFIX}{pid}{'-' + tag if tag else ''}", f"emsrh{tag}{pid}", f"emsrn{tag}{pid}"
     x = unused_subnet(ip)
     host_address, address = f"10.200.{x}.1", f"10.200.{x}.2"
     run(ip, "netns", "add", name)
