@@ -37,7 +37,7 @@ from ems_readiness.checks.reachability import microsoft_endpoints_reachable as N
 from ems_readiness.engine.context import CheckContext, Probes  # noqa: E402
 from ems_readiness.engine.endpoints import Endpoint  # noqa: E402
 from ems_readiness.engine.merge import merge_files  # noqa: E402
-from ems_readiness.engine.model import Results, Status, parse_results  # noqa: E402
+from ems_readiness.engine.model import Finding, Results, Status, Text, parse_results  # noqa: E402
 from ems_readiness.engine.profile import Profile  # noqa: E402
 from ems_readiness.engine.rollup import responsibility_results, totals  # noqa: E402
 from ems_readiness.engine.sites import stamp_site  # noqa: E402
@@ -95,6 +95,8 @@ def site_documents(base: Results, findings, count: int, folder: Path) -> list[Pa
         for finding in doc.findings():
             finding.site = None
         this_net = next(c for c in doc.checks if c.id == "NET-001")
+        for j, finding in enumerate(this_net.findings):  # each site connects in its own time
+            own_latency(finding, (i * 13 + j) % 40)
         for k in range(5):  # each site's firewall blocks a different handful
             blocked = this_net.findings[(i * 7 + k) % (ENDPOINTS - FILTERED)]
             blocked.status, blocked.message = Status.FAIL, f"{blocked.resource} is not reachable: filtered"
@@ -111,6 +113,19 @@ def site_documents(base: Results, findings, count: int, folder: Path) -> list[Pa
         path.write_text(doc.dump_json(), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def own_latency(finding: Finding, extra_ms: int) -> None:
+    """The connect time a site observed, as a real site's differs from another's (shared text would
+    flatter the merge's memory)."""
+    detail = finding.texts.get("observed") and finding.texts["observed"].params.get("detail")
+    if not isinstance(detail, Text) or "ms" not in detail.params:
+        return
+    before = str(detail.params["ms"])
+    after = str(int(before) + extra_ms)
+    finding.texts["observed"] = finding.texts["observed"].model_copy(deep=True)
+    finding.texts["observed"].params["detail"].params["ms"] = after
+    finding.observed = (finding.observed or "").replace(f" {before} ms", f" {after} ms")
 
 
 def run_merge(paths: list[Path], out: Path) -> tuple[float, float, int]:

@@ -83,3 +83,13 @@ def test_a_credential_across_the_slices_of_a_long_text_is_still_found(monkeypatc
     monkeypatch.setattr(secrets, "_CHUNK", 8)
     text = "x" * offset + "AUTHORIZATION: Bearer abcdefghijklmnopqrstuvwxyz é eyJabcdefghij.abcdefghijk.xyz"
     assert secrets.scrub(text) == "x" * offset + "AUTHORIZATION: [redacted] é [redacted]"
+
+
+@pytest.mark.parametrize("settings", [{}, {"x": {"checks": [], "responsibilities": 1}}, {"findings": [], "id": 1}])
+def test_a_merged_document_in_parts_is_the_same_text(settings):
+    doc = realistic_results().model_copy(update={"mode": "merged", "settings": settings})
+    for check in doc.checks:
+        check.findings = check.findings * 3
+    parts = doc.dump_json_parts()
+    assert "".join(parts) == doc.dump_json()
+    assert len(parts) > 1 or settings

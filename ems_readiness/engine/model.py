@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 SCHEMA_ID = "ems-readiness/results/v2"
 # v1 (before sites): read and upgraded on load, see upgrade_v1
@@ -292,8 +292,50 @@ class Results(_Model):
         read (half the size of a document that can reach a hundred megabytes; `jq .` indents it)."""
         return self.model_dump_json(by_alias=True, indent=None if self.mode == "merged" else 2)
 
+    def dump_json_parts(self) -> list[str]:
+        """`dump_json()` in parts (`"".join(parts) == dump_json()`): a merge's findings a batch at a
+        time, so that the text of a hundred megabytes is never made twice over in memory."""
+        if self.mode != "merged":
+            return [self.dump_json()]
+        shell = self.model_copy(update={"checks": []}).model_dump_json(by_alias=True)
+        return _spliced(shell, _empty_list(Results, "checks"), [_check_parts(c) for c in self.checks]) or [
+            self.dump_json()]
+
 
 Finding.model_rebuild()
+
+FINDINGS_PER_PART = 2000
+
+
+def _check_parts(check: CheckResult) -> list[str]:
+    shell = check.model_copy(update={"findings": []}).model_dump_json(by_alias=True)
+    batches = [[_FINDINGS.dump_json(check.findings[i:i + FINDINGS_PER_PART], by_alias=True).decode()[1:-1]]
+               for i in range(0, len(check.findings), FINDINGS_PER_PART)]
+    return _spliced(shell, _empty_list(CheckResult, "findings"), batches) or [check.model_dump_json(by_alias=True)]
+
+
+def _empty_list(model: type[BaseModel], field: str) -> str:
+    """How `field`, an empty list, shows in the compact JSON of `model`, with the key that follows it."""
+    names = [info.alias or name for name, info in model.model_fields.items()]
+    following = names[names.index(field) + 1:]
+    return f'"{field}":[]' + (f',"{following[0]}":' if following else "}")
+
+
+def _spliced(shell: str, empty: str, items: list[list[str]]) -> list[str] | None:
+    """`shell` (a serialised object in which `empty` shows one list, empty) with the list's items
+    spliced in; None when `empty` is not found exactly once (a free-form value can hold the text)."""
+    if shell.count(empty) != 1:
+        return None
+    before, after = shell.split(empty)
+    empty_list = empty[:empty.index("[]") + 2]
+    after = empty[len(empty_list):] + after
+    parts = [before, empty_list[:-1]]
+    for n, item in enumerate(items):
+        parts.extend([","] * bool(n) + item)
+    return parts + ["]", after]
+
+
+_FINDINGS = TypeAdapter(list[Finding])
 
 
 def results_schema() -> dict[str, Any]:

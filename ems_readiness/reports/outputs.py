@@ -70,24 +70,27 @@ def _has_surrogate(text: str) -> bool:
 def publishable(results: Results) -> Results:
     """A copy of `results` fit for any output (see the module text): every string cleaned, every
     time aware and in UTC, every number finite. The model accepts more than a file can carry.
-    A document that is already fit (the usual case) is returned as it is, which `_clean_dump`
+    A document that is already fit (the usual case) is returned as it is, which `_clean_json`
     tells without visiting every string."""
     with paused_cycle_collection():
-        return results if _clean_dump(results) is not None else _cleaned_model(results)
+        return results if _clean_json(results) is not None else _cleaned_model(results)
 
 
-def _clean_dump(results: Results) -> str | None:
-    """results.json's text when the document is already fit for output, else None (the walk would
-    change something). Strings are judged on that text: JSON escapes each character on its own and
-    every registered secret is also registered in its JSON-escaped form, so a secret in any string
-    shows in the text (a match across strings only sends the document the long way). A lone
-    surrogate cannot be serialised at all. Times and numbers, and values of free-form fields that
-    are not plain JSON, are looked at where the models can hold them (`_fields_to_look_at`)."""
+def _clean_json(results: Results) -> list[str] | None:
+    """results.json's text, in parts, when the document is already fit for output, else None (the
+    walk would change something). Strings are judged on that text: JSON escapes each character on
+    its own and every registered secret is also registered in its JSON-escaped form, so a secret in
+    any string shows in the text (parts end between values, never inside a string; a match across
+    strings only sends the document the long way). A lone surrogate cannot be serialised at all.
+    Times and numbers, and values of free-form fields that are not plain JSON, are looked at where
+    the models can hold them (`_fields_to_look_at`)."""
     try:
-        text = results.dump_json()
+        parts = results.dump_json_parts()
     except PydanticSerializationError:
         return None
-    return text if scrub(text) == text and _plain(results) else None
+    if all(scrub(part) == part for part in parts) and _plain(results):
+        return parts + ["\n"]
+    return None
 
 
 def _plain(value: Any) -> bool:
@@ -186,37 +189,42 @@ def render(results: Results, fmt: str, lang: str) -> str:
 def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
     """File name -> text of every output: the formats asked for, actions.csv beside findings.csv, and
     directory-fixes.csv when the directory was assessed."""
+    return {name: "".join(parts) for name, parts in _render_parts(results, formats, lang).items()}
+
+
+def _render_parts(results: Results, formats: list[str], lang: str) -> dict[str, list[str]]:
+    """`render_all`, each text in parts (results.json of a merge is a hundred megabytes)."""
     with paused_cycle_collection():
-        return _render_all(results, formats, lang)
+        json_parts = _clean_json(results)
+        clean = results if json_parts is not None else _cleaned_model(results)
+        if "json" not in formats:
+            json_parts = None  # it was made to judge the document; not kept while the rest renders
+        texts = {}
+        for fmt in formats:  # results.json's text was judged clean as it was made
+            texts[FORMATS[fmt][0]] = json_parts if fmt == "json" and json_parts is not None else [
+                clean_text(render(clean, fmt, lang))]
+        if "csv" in formats:  # the action plan beside the findings, for the customer to plan in
+            from ems_readiness.reports import csv_actions
+
+            texts[csv_actions.FILE_NAME] = [clean_text(csv_actions.render(clean, lang))]
+        if clean.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
+            from ems_readiness.reports import directory_fixes
+
+            texts[directory_fixes.FILE_NAME] = [clean_text(directory_fixes.render(clean))]
+        return texts
 
 
-def _render_all(results: Results, formats: list[str], lang: str) -> dict[str, str]:
-    dumped = _clean_dump(results)
-    clean = results if dumped is not None else _cleaned_model(results)
-    # results.json's text was judged clean as it was made: a hundred megabytes need not be again
-    judged = FORMATS["json"][0] if dumped is not None else None
-    texts = {FORMATS[fmt][0]: dumped + "\n" if FORMATS[fmt][0] == judged else render(clean, fmt, lang)
-             for fmt in formats}
-    if "csv" in formats:  # the action plan beside the findings, for the customer to plan in
-        from ems_readiness.reports import csv_actions
-
-        texts[csv_actions.FILE_NAME] = csv_actions.render(clean, lang)
-    if clean.directory_fixes is not None:  # the directory was assessed: the AD admin's work list
-        from ems_readiness.reports import directory_fixes
-
-        texts[directory_fixes.FILE_NAME] = directory_fixes.render(clean)
-    return {name: text if name == judged else clean_text(text) for name, text in texts.items()}
-
-
-def write_atomic(path: Path, text: str, newline: str | None = None) -> None:
-    """Write `text` as UTF-8 to a temporary file beside `path`, then rename it into place."""
+def write_atomic(path: Path, text: str | list[str], newline: str | None = None) -> None:
+    """Write `text` (or its parts) as UTF-8 to a temporary file beside `path`, then rename it into place."""
+    parts = [text] if isinstance(text, str) else text
     if newline is None and os.linesep != "\n":
-        text = text.replace("\n", os.linesep)
+        parts = [part.replace("\n", os.linesep) for part in parts]
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as file:
-            for start in range(0, len(text), _WRITE_CHUNK):  # a bounded copy of a big text at a time
-                file.write(text[start:start + _WRITE_CHUNK].encode("utf-8", "replace"))
+            for part in parts:
+                for start in range(0, len(part), _WRITE_CHUNK):  # a bounded copy of a big text at a time
+                    file.write(part[start:start + _WRITE_CHUNK].encode("utf-8", "replace"))
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException:
@@ -232,7 +240,7 @@ def _umask() -> int:
 
 def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    texts = render_all(results, formats, lang)  # everything rendered before anything is written
+    texts = _render_parts(results, formats, lang)  # everything rendered before anything is written
     written = []
     for name, text in texts.items():
         path = out_dir / name
@@ -243,5 +251,5 @@ def write_outputs(results: Results, out_dir: Path, formats: list[str], lang: str
     if summary is not None:
         from ems_readiness.reports.github import append_step_summary
 
-        append_step_summary(summary)
+        append_step_summary("".join(summary))
     return written
