@@ -25,7 +25,6 @@ from ems_readiness.engine.model import Change, CheckResult, Finding, Results, Se
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
-from ems_readiness.reports.anchors import check_anchor, finding_anchor
 from ems_readiness.reports.check_texts import action_title, check_reason, check_text, finding_text, reason_finding
 from ems_readiness.reports.resources import resource_label
 
@@ -46,7 +45,6 @@ class ActionItem:
     status: str
     change: str | None
     message: str
-    anchor: str
     fix: str | None = None  # its own remediation, when it differs from the action's
     expected: str | None = None
     observed: str | None = None
@@ -160,16 +158,17 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
     # the lead: the worst status, then the most severe check, names the row
     members.sort(key=lambda m: (status_rank[m[1].status], -m[0].severity.rank))
     lead_check, lead = members[0]
-    checks = list(dict.fromkeys(c.id for c, _ in members))
+    member_checks = list({id(c): c for c, _ in members}.values())  # thousands of findings, a few checks
+    checks = list(dict.fromkeys(c.id for c in member_checks))
     role, who = owner_for(lead_check, owners, lang)
-    resp = needed_for([k for c, _ in members for k in c.responsibilities])
+    resp = needed_for(list(dict.fromkeys(k for c in member_checks for k in c.responsibilities)))
     phase = responsibilities().get(resp).phase if resp in responsibilities().keys() else "general"
     resp_text = responsibilities().get(resp).text.get(lang, "") if resp in responsibilities().keys() else ""
     general = check_text(lead_check.id, "fix", lead_check.fix, lang)
     fixes = {finding_text(f, "remediation", lang) for _, f in members} - {None, ""}
     if lead.status is Status.ERROR:
         fix = finding_text(lead, "remediation", lang) or _not_assessed(lead_check, lead, lang)
-    elif len(fixes) > 1 and general and len({c.id for c, _ in members}) == 1:
+    elif len(fixes) > 1 and general and len(checks) == 1:
         # one check, a fix per object (listed under each): the row says what they have in common
         fix = general
     else:
@@ -180,7 +179,6 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
             status=f.status.value, change=f.change.value if f.change else None,
             message=finding_text(f, "message", lang) or "",
             expected=finding_text(f, "expected", lang), observed=finding_text(f, "observed", lang),
-            anchor=finding_anchor(f) if f.resource else check_anchor(c.id),  # "" : the check itself
             site=f.site,
         )
         for c, f in members

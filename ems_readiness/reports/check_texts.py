@@ -75,13 +75,15 @@ def localized_finding(finding: Finding, lang: str) -> Finding:
     return finding.model_copy(update={f: finding_text(finding, f, lang) for f in FINDING_FIELDS})
 
 
-def localized(check: CheckResult, lang: str) -> CheckResult:
-    """A copy of `check` whose title, why, fix and findings are in `lang` where translated."""
+def localized(check: CheckResult, lang: str, findings: bool = True) -> CheckResult:
+    """A copy of `check` whose title, why, fix, reason and findings are in `lang` where translated; without
+    `findings`, the findings stay as they are (a renderer that shows few of many localizes those)."""
     if lang == "en":
         return check
     update: dict[str, object] = {f: check_text(check.id, f, getattr(check, f), lang) for f in FIELDS}
     update["reason"] = check_reason(check, lang)
-    update["findings"] = [localized_finding(f, lang) for f in check.findings]
+    if findings:
+        update["findings"] = [localized_finding(f, lang) for f in check.findings]
     return check.model_copy(update=update)
 
 

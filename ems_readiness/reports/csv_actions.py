@@ -1,9 +1,10 @@
 """`actions.csv`: the action plan, one row per action, for the customer to plan the remediation in.
 
 Written beside findings.csv, in the same form (UTF-8 with a byte-order mark, CRLF, formula-safe
-cells). The owner role is filled in; the owner (unless the profile's [owners] names one), the due
-date and the notes are left for the customer. The findings an action clears are listed by name up
-to RESOURCES_LISTED; findings.csv has every one.
+cells). The owner role is filled in, and for network findings the sites whose owner must act; the
+owner (unless the profile's [owners] names one), the due date and the notes are left for the
+customer. The findings an action clears are listed by name (each once) up to RESOURCES_LISTED;
+findings.csv has every one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ COLUMNS: list[tuple[str, dict[str, str]]] = [
     ("title", {"en": "Action", "zh-CN": "操作"}),
     ("fix", {"en": "What to do", "zh-CN": "具体操作"}),
     ("owner_role", {"en": "Owner role", "zh-CN": "负责角色"}),
+    ("sites", {"en": "Sites", "zh-CN": "站点"}),  # whose network shows its findings (empty: tenant, directory)
     ("phase", {"en": "Needed for (FastTrack phase)", "zh-CN": "所需阶段（FastTrack）"}),
     ("responsibility", {"en": "Responsibility", "zh-CN": "职责"}),
     ("checks", {"en": "Checks", "zh-CN": "检查"}),
@@ -44,9 +46,11 @@ def render(results: Results, lang: str = "en") -> str:
 
 
 def _row(number: int, action: Action, lang: str) -> dict[str, object]:
-    names = [item.label or item.check_id for item in action.items[:RESOURCES_LISTED]]
-    if action.cleared > RESOURCES_LISTED:
-        names.append(MORE[lang].format(n=action.cleared - RESOURCES_LISTED))
+    # each name once: the same endpoint blocked at many sites is one name here (the Sites column says where)
+    distinct = list(dict.fromkeys(item.label or item.check_id for item in action.items))
+    names = distinct[:RESOURCES_LISTED]
+    if len(distinct) > RESOURCES_LISTED:
+        names.append(MORE[lang].format(n=len(distinct) - RESOURCES_LISTED))
     changes = [f"{change_label(c, lang)} {n}" for c, n in (("regressed", action.regressed), ("new", action.new)) if n]
     named = action.owner if action.owner != owner_roles().label(action.owner_role, lang) else None
     return {
@@ -58,6 +62,7 @@ def _row(number: int, action: Action, lang: str) -> dict[str, object]:
         "fix": "\n".join([action.fix, *(f"- {item.label or item.check_id}: {item.fix}" for item in action.items
                                          if item.fix)]),
         "owner_role": owner_roles().label(action.owner_role, lang),
+        "sites": ", ".join(action.sites),
         "phase": action.phase_name,
         "responsibility": f"{action.responsibility}: {action.responsibility_text}".rstrip(": "),
         "checks": ", ".join(action.checks),

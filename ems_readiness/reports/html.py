@@ -1,9 +1,15 @@
 """The HTML report: one self-contained page that is the remediation checklist for the assess meeting.
 
 `render()` turns a `Results` document into a view (phases → responsibilities → checks → findings,
-the next steps, the trend) and renders it with Jinja2. Every value from the tenant or DNS goes
-through autoescaping; the page loads nothing (CSP `default-src 'none'`), and its one inline script,
-the status filter, is allowed by its sha256 hash rather than by 'unsafe-inline'.
+the next steps, the trend) and renders it with Jinja2. Only what the page shows is built: a check
+lists up to CHECK_FINDINGS_SHOWN rows of each kind and counts the rest (findings.csv has every one).
+A document that speaks for several sites shows one row for the findings that read the same at
+several sites (reports/finding_rows.py), and every row that does not pass up to
+MERGED_OPEN_ROWS_SHOWN: what must be fixed stays on the page, passing rows are summarised.
+
+Every value from the tenant or DNS goes through autoescaping; the page loads nothing (CSP
+`default-src 'none'`), and its one inline script, the status filter, is allowed by its sha256 hash
+rather than by 'unsafe-inline'.
 """
 
 from __future__ import annotations
@@ -11,8 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache, partial
 from importlib import resources
@@ -20,18 +26,18 @@ from importlib import resources
 from jinja2 import Environment, FunctionLoader, StrictUndefined
 
 from ems_readiness.engine.catalogues import LANGS, responsibilities
-from ems_readiness.engine.model import Change, CheckResult, Finding, Results, ResponsibilityResult, Severity
+from ems_readiness.engine.model import Change, CheckResult, Finding, Results, ResponsibilityResult, Status
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
 from ems_readiness.reports.anchors import check_anchor, finding_anchor, responsibility_anchor, slug  # noqa: F401
-from ems_readiness.reports.actions import Action, build_plan
+from ems_readiness.reports.actions import Action, ActionItem, build_plan
 from ems_readiness.reports.check_texts import localized, localized_finding
+from ems_readiness.reports.finding_rows import SharedRow, finding_rows, shared_rows
 from ems_readiness.reports.resources import resource_label
-from ems_readiness.reports.site_matrix import Row, site_matrix
+from ems_readiness.reports.site_matrix import Row, SiteList, site_list, site_matrix
 
 PHASE_ORDER = ("assess", "enable", "remediate", "initiate", "general")
-STATUS_ORDER = ("fail", "error", "warn", "skip", "pass")  # findings within a check, worst first
 FILTER_STATUSES = ("fail", "error", "warn", "pass", "skip", "manual")
 COUNT_STATUSES = ("fail", "error", "warn", "pass", "skip")
 RESPONSIBILITY_STATUSES = ("fail", "error", "warn", "pass", "satisfied", "skip", "manual")
@@ -42,21 +48,29 @@ SECTIONS = ["actions", "changes", "checklist", "suppressed"]
 EVIDENCE_CHARS = 6000
 EVIDENCE_LINES = 4  # observations summarised under a finding; the rest are in the JSON
 EVIDENCE_LINE_CHARS = 240
-CHECK_FINDINGS_SHOWN = 25  # findings of one status group shown per check; the rest are counted (findings.csv)
+CHECK_FINDINGS_SHOWN = 25  # rows of a check's open findings, and of its passing ones; the rest are counted (findings.csv)
+MERGED_OPEN_ROWS_SHOWN = 500  # with several sites: a check's rows that do not pass, before the rest are counted
 TREND_RUNS = 12
 MATRIX_ROWS_SHOWN = 200  # rows of one site matrix table; the rest are counted (findings.csv has every one)
-CELL_MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "error": "?", "skip": "–"}
+MATRIX_CELLS_SHOWN = 10_000  # cells of one matrix table: with many sites, fewer rows (the browser lays out each)
+MATRIX_MIN_ROWS = 10
+BLOCKED_ROWS_SHOWN = 1000  # the blocked endpoints, each with the sites blocking it
+CELL_MARKS = {"pass": "✓", "fail": "✗", "warn": "!", "error": "?", "skip": "–", "none": "·"}
 
 
 # ---------------------------------------------------------------- view
 
 @dataclass
 class FindingView:
-    finding: Finding
+    """A row of the checklist: a finding, or the findings that read the same at several sites."""
+
+    finding: Finding  # in the report's language
     anchor: str
     evidence_json: str
     evidence_overflow: int
     evidence_lines: list[str]
+    sites: SiteList | None = None  # where it was seen, in a document that speaks for several sites
+    observed_elsewhere: int = 0  # of those sites, how many observed something else than the first
 
     @property
     def status(self) -> str:
@@ -69,10 +83,15 @@ class FindingView:
 
 @dataclass
 class CheckView:
-    check: CheckResult
+    check: CheckResult  # its texts in the report's language; its findings are the rows below
     anchor: str
-    findings: list[FindingView]
+    open_findings: list[FindingView]  # rows that need attention (fail, error, warn, skip), shown
+    passed_findings: list[FindingView]  # passing rows, shown collapsed
+    counts: dict[str, int]  # findings by status, suppressed ones aside
+    open_more: int  # findings in the open rows not shown
+    passed_more: int
     suppressed: int
+    row_anchors: dict[tuple[str, str, str | None], str] = field(default_factory=dict)  # finding -> its row
     home: str = ""  # key of the responsibility the check is rendered in full under
 
     @property
@@ -80,13 +99,12 @@ class CheckView:
         return self.check.status.value
 
     @property
-    def open_findings(self) -> list[FindingView]:
-        """What needs attention (fail, error, warn, skip), shown; passing findings are collapsed."""
-        return [f for f in self.findings if f.status != "pass"]
+    def finding_count(self) -> int:
+        return sum(self.counts.values())
 
     @property
-    def passed_findings(self) -> list[FindingView]:
-        return [f for f in self.findings if f.status == "pass"]
+    def passed_count(self) -> int:
+        return self.counts.get("pass", 0)
 
 
 @dataclass
@@ -142,12 +160,13 @@ class ChangedRow:
     anchor: str | None  # where it is on this page, if it is
 
 
-def changed_rows(results: Results, lang: str) -> tuple[list[ChangedRow], list[ChangedRow]]:
+def changed_rows(results: Results, lang: str, row_anchors: dict[tuple[str, str, str | None], str]
+                 ) -> tuple[list[ChangedRow], list[ChangedRow]]:
     """(fixed, gone), from the comparison recorded in results.json: the same counts as the chips."""
     if results.baseline is None:
         return [], []
     fixed = [ChangedRow(localized_finding(f, lang), resource_label(f.resource, lang), None, f.status.value,
-                        finding_anchor(f))
+                        row_anchors.get((f.check_id, f.resource, f.site)))
              for f in results.findings() if f.change is Change.FIXED]
     gone = []
     for f in results.baseline.gone:
@@ -178,11 +197,37 @@ class Trend:
 
 
 @dataclass
+class ActionItemView:
+    item: ActionItem  # the first of those that read alike
+    sites: SiteList | None  # where they were seen, in a document that speaks for several sites
+
+
+@dataclass
+class ActionItems:
+    shown: list[ActionItemView]  # up to ACTION_ITEMS_SHOWN
+    more: int  # findings the action clears that are not listed (findings.csv has every one)
+
+
+def same_item(item: ActionItem) -> tuple:
+    return (item.check_id, item.resource, item.status, item.change, item.message, item.expected, item.fix)
+
+
+def action_items(action: Action, sites: list[str] | None) -> ActionItems:
+    """The findings an action lists; with several sites, those that read alike are one line naming the sites."""
+    rows = shared_rows(action.items, same_item if sites is not None else None)
+    shown = [ActionItemView(row.lead, site_list(row.sites, sites) if sites is not None and row.sites else None)
+             for row in rows[:ACTION_ITEMS_SHOWN]]
+    return ActionItems(shown, sum(len(row.members) for row in rows[ACTION_ITEMS_SHOWN:]))
+
+
+@dataclass
 class ReportView:
     phases: list[PhaseView]
     unplaced: list[CheckView]
     actions: list[Action]
+    action_items: dict[str, ActionItems]  # by the action's anchor
     check_anchors: dict[str, str]
+    row_anchors: dict[tuple[str, str, str | None], str]  # (check, resource, site) -> its row on the page
     suppressed: list[tuple[Finding, str]]  # finding, anchor of its check
     fixed: list[ChangedRow]  # fixed since the baseline: passing now, or no longer reported
     gone: list[ChangedRow]
@@ -193,6 +238,10 @@ class ReportView:
     filter_counts: dict[str, int]
     change_counts: dict[str, int]
     trend: Trend | None
+
+    def item_anchor(self, item: ActionItem) -> str:
+        """Where an action's finding is on the page: its row, else its check (rows beyond those shown)."""
+        return self.row_anchors.get((item.check_id, item.resource, item.site)) or check_anchor(item.check_id)
 
 
 # ---------------------------------------------------------------- anchors and small helpers
@@ -244,12 +293,37 @@ def evidence_text(finding: Finding) -> tuple[str, int]:
 
 # ---------------------------------------------------------------- building the view
 
-def build_check_view(check: CheckResult) -> CheckView:
-    order = {status: rank for rank, status in enumerate(STATUS_ORDER)}
+def build_check_view(check: CheckResult, lang: str, sites: list[str] | None = None) -> CheckView:
+    """The check as the checklist shows it. `sites`: the document's sites when it speaks for several,
+    whose findings then share rows across sites and whose open rows are all shown (up to a bound)."""
     visible = [f for f in check.findings if not is_suppressed(f)]
-    visible.sort(key=lambda f: order[f.status.value])
-    findings = [FindingView(f, finding_anchor(f), *evidence_text(f), evidence_lines(f)) for f in visible]
-    return CheckView(check, check_anchor(check.id), findings, suppressed=len(check.findings) - len(visible))
+    rows = finding_rows(visible, across_sites=sites is not None)
+    passed = [r for r in rows if r.lead.status is Status.PASS]
+    open_rows = rows[:len(rows) - len(passed)]  # passing rows sort last
+    open_shown = MERGED_OPEN_ROWS_SHOWN if sites is not None else CHECK_FINDINGS_SHOWN
+    row_anchors: dict[tuple[str, str, str | None], str] = {}
+
+    def shown(rows: list[SharedRow[Finding]], limit: int) -> tuple[list[FindingView], int]:
+        views = []
+        for row in rows[:limit]:
+            view = finding_view(row, lang, sites)
+            views.append(view)
+            for f in row.members:
+                row_anchors[(f.check_id, f.resource, f.site)] = view.anchor
+        return views, sum(len(row.members) for row in rows[limit:])
+
+    open_views, open_more = shown(open_rows, open_shown)
+    passed_views, passed_more = shown(passed, CHECK_FINDINGS_SHOWN)
+    return CheckView(localized(check, lang, findings=False), check_anchor(check.id), open_views, passed_views,
+                     counts={s.value: n for s, n in Counter(f.status for f in visible).items()}, open_more=open_more,
+                     passed_more=passed_more, suppressed=len(check.findings) - len(visible), row_anchors=row_anchors)
+
+
+def finding_view(row: SharedRow[Finding], lang: str, sites: list[str] | None) -> FindingView:
+    finding = localized_finding(row.lead, lang)
+    where = site_list(row.sites, sites) if sites is not None and row.sites else None
+    return FindingView(finding, finding_anchor(row.lead), *evidence_text(finding), evidence_lines(finding), where,
+                       observed_elsewhere=row.differing(lambda f: f.observed))
 
 
 def ordered_responsibilities(results: Results) -> list[ResponsibilityResult]:
@@ -339,21 +413,26 @@ def count_by(values: list[str], statuses: tuple[str, ...]) -> dict[str, int]:
 
 
 def build_view(results: Results, lang: str) -> ReportView:
-    checks = [build_check_view(localized(c, lang)) for c in results.checks]
+    sites = [s.site for s in results.sites] if len(results.sites) > 1 else None
+    checks = [build_check_view(c, lang, sites) for c in results.checks]
     by_id = {view.check.id: view for view in checks}
     placer = _Placer(by_id)
     phases = phase_views(results, placer, lang)
-    all_findings = list(results.findings())
+    row_anchors = {key: anchor for view in checks for key, anchor in view.row_anchors.items()}
     responsibility_counts = count_by([r.status for r in results.responsibilities], RESPONSIBILITY_STATUSES)
-    # Counted from the checklist's rows rather than results.totals, which includes suppressed findings.
-    fixed, gone = changed_rows(results, lang)
-    finding_counts = count_by([f.status for view in checks for f in view.findings], COUNT_STATUSES)
+    fixed, gone = changed_rows(results, lang, row_anchors)
+    # Counted from the checklist's findings rather than results.totals, which includes suppressed findings.
+    finding_counts = {s: sum(view.counts.get(s, 0) for view in checks) for s in COUNT_STATUSES}
+    plan = build_plan(results, lang)
     return ReportView(
         phases=phases,
         unplaced=[view for view in checks if not view.home],
-        actions=build_plan(results, lang),
+        actions=plan,
+        action_items={action.anchor: action_items(action, sites) for action in plan},
         check_anchors={view.check.id: view.anchor for view in checks},
-        suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in all_findings if f.suppressed is not None],
+        row_anchors=row_anchors,
+        suppressed=[(localized_finding(f, lang), check_anchor(f.check_id)) for f in results.findings()
+                    if f.suppressed is not None],
         fixed=fixed,
         gone=gone,
         duration=human_duration((results.finished - results.started).total_seconds(), lang),
@@ -402,25 +481,46 @@ def content_security_policy(script: str) -> str:
 class MatrixRow:
     row: Row
     worst: str
-    differs_or_open: bool
+    open_sites: int  # sites where it does not pass
+    cells: list[tuple[str, str]]  # (site, status or "none": not observed there), in the document's order
 
 
-def matrix_rows(rows: list[Row]) -> list[MatrixRow]:
-    """Rows to show: a row that differs between sites or does not pass everywhere; the rest are counted."""
-    out = []
+@dataclass
+class MatrixTable:
+    rows: list[MatrixRow]  # those that do not pass at some site: first those that differ, at the most sites
+    more: int  # such rows not shown: the blocked endpoints and findings.csv have them
+    passing: int  # rows that pass at every site, counted
+
+
+def matrix_table(rows: list[Row], sites: list[str]) -> MatrixTable:
+    """A matrix table within MATRIX_CELLS_SHOWN cells: with many sites, fewer rows."""
+    candidates = []
     for row in rows:
-        statuses = [f.status.value for f in row.cells.values()]
-        out.append(MatrixRow(row, worst_status(statuses), row.differs or any(s != "pass" for s in statuses)))
-    return out
+        statuses = Counter(f.status for f in row.cells.values())
+        open_sites = sum(statuses.values()) - statuses[Status.PASS]
+        if open_sites:
+            candidates.append((row, statuses, open_sites))
+    # rows that differ between sites first: the matrix shows which; one that fails everywhere says it in one line
+    candidates.sort(key=lambda c: (not c[0].differs, -c[2]))
+    limit = min(MATRIX_ROWS_SHOWN, max(MATRIX_MIN_ROWS, MATRIX_CELLS_SHOWN // max(1, len(sites))))
+    shown = []
+    for row, statuses, open_sites in candidates[:limit]:
+        cells = [(site, f.status.value if (f := row.cells.get(site)) is not None else "none") for site in sites]
+        shown.append(MatrixRow(row, worst_status([s.value for s in statuses]), open_sites, cells))
+    return MatrixTable(shown, max(0, len(candidates) - limit), len(rows) - len(candidates))
 
 
-def site_context(results: Results) -> dict:
+def site_context(results: Results, lang: str) -> dict:
     matrix = site_matrix(results)
     if matrix is None:
         return {"matrix": None, "multi_site": False}
-    return {"matrix": matrix, "multi_site": True, "endpoint_rows": matrix_rows(matrix.endpoints),
-            "target_rows": matrix_rows(matrix.targets), "quality_rows": matrix_rows(matrix.quality),
-            "matrix_rows": MATRIX_ROWS_SHOWN, "cell_marks": CELL_MARKS}
+    sites = matrix.sites
+    return {"matrix": matrix, "multi_site": True, "endpoint_table": matrix_table(matrix.endpoints, sites),
+            "target_table": matrix_table(matrix.targets, sites), "quality_table": matrix_table(matrix.quality, sites),
+            "blocked_shown": BLOCKED_ROWS_SHOWN, "cell_marks": CELL_MARKS,
+            "site_list": partial(site_list, all_sites=matrix.sites),
+            "cell_titles": {**{s: i18n.status_label(s, lang) for s in COUNT_STATUSES},
+                            "none": i18n.t("sites.not_scanned", lang)}}
 
 
 def render(results: Results, lang: str = "en") -> str:
@@ -431,7 +531,7 @@ def render(results: Results, lang: str = "en") -> str:
     script = env.get_template("filter.js").render()
     if "</script" in script.lower():
         raise ValueError("the filter script must not contain '</script'")
-    sites = site_context(results)
+    sites = site_context(results, lang)
     return env.get_template("report.html.j2").render(
         results=results,
         view=build_view(results, lang),
@@ -441,7 +541,6 @@ def render(results: Results, lang: str = "en") -> str:
         **sites,
         slug=slug,
         items_shown=ACTION_ITEMS_SHOWN,
-        findings_shown=CHECK_FINDINGS_SHOWN,
         filter_statuses=FILTER_STATUSES,
         count_statuses=COUNT_STATUSES,
         responsibility_statuses=RESPONSIBILITY_STATUSES,
@@ -451,6 +550,7 @@ def render(results: Results, lang: str = "en") -> str:
         t=partial(i18n.t, lang=lang),
         tn=partial(i18n.tn, lang=lang),
         status_label=partial(i18n.status_label, lang=lang),
+        sites_text=partial(i18n.sites_text, lang=lang),
         severity_label=partial(i18n.severity_label, lang=lang),
         change_label=partial(i18n.change_label, lang=lang),
         area_label=partial(i18n.area_label, lang=lang),

@@ -7,7 +7,12 @@ language so a missing translation fails the tests instead of leaking English int
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ems_readiness.engine.catalogues import LANGS, responsibilities
+
+if TYPE_CHECKING:
+    from ems_readiness.reports.site_matrix import SiteList
 
 STRINGS: dict[str, dict[str, str]] = {
     # Page
@@ -87,6 +92,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "sites.blocked_heading": {"en": "Required endpoints blocked at some sites", "zh-CN": "在部分站点被阻止的必需终结点"},
     "sites.blocking_sites": {"en": "Blocked at (the site's owner must act)", "zh-CN": "被阻止的站点（需由该站点负责人处理）"},
     "sites.blocked_at": {"en": "blocked at {n}", "zh-CN": "在 {n} 个站点被阻止"},
+    "sites.every": {"en": "all {n} sites", "zh-CN": "全部 {n} 个站点"},
+    "sites.all_but": {"en": "{n} of {total} sites: all but {names}", "zh-CN": "{total} 个站点中的 {n} 个：除 {names} 外的所有站点"},
+    "sites.matrix_more": {
+        "en": "… and {n} more rows: the blocked endpoints above name every site that blocks one, and findings.csv has every cell.",
+        "zh-CN": "…… 另有 {n} 行：上方被阻止的终结点列出了阻止它们的每个站点，findings.csv 包含每个单元格。",
+    },
     "sites.none_blocked": {"en": "No site blocks a required endpoint.", "zh-CN": "没有站点阻止必需的终结点。"},
     "sites.endpoints_heading": {"en": "Microsoft endpoints by site", "zh-CN": "各站点的 Microsoft 终结点"},
     "sites.endpoints_all_pass": {"en": "Reachable from every site", "zh-CN": "从每个站点均可访问"},
@@ -185,6 +196,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "finding.message": {"en": "Finding", "zh-CN": "结果说明"},
     "finding.expected": {"en": "Expected", "zh-CN": "预期值"},
     "finding.observed": {"en": "Observed", "zh-CN": "观察值"},
+    "finding.observed_at": {"en": "As observed at {site}; {n} other site(s) observed something else (findings.csv has each).",
+                            "zh-CN": "此为 {site} 的观察值；另有 {n} 个站点的观察值不同（各站点的值见 findings.csv）。"},
     "finding.remediation": {"en": "Remediation", "zh-CN": "修正措施"},
     "finding.evidence.one": {"en": "Evidence: 1 observation", "zh-CN": "证据：1 条观察记录"},
     "finding.evidence.other": {"en": "Evidence: {n} observations", "zh-CN": "证据：{n} 条观察记录"},
@@ -322,3 +335,13 @@ def phase_name(phase: str, lang: str) -> str:
 def topic_name(topic: str, lang: str) -> str:
     names = responsibilities().topics.get(topic)
     return names[check_lang(lang)] if names else topic
+
+
+def sites_text(sites: "SiteList", lang: str) -> str:
+    """Some of a document's sites in a line: all of them, all but a few, or their names."""
+    if sites.every:
+        return t("sites.every", lang, n=sites.total)
+    if sites.all_but:
+        return t("sites.all_but", lang, n=len(sites.sites), total=sites.total, names=", ".join(sites.all_but))
+    names = ", ".join(sites.named)
+    return f"{names} {t('actions.more', lang, n=sites.unnamed)}" if sites.unnamed else names

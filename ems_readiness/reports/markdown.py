@@ -17,7 +17,8 @@ from ems_readiness.engine.terminal import inert_commands
 
 from ems_readiness.reports.actions import build_plan
 from ems_readiness.reports.check_texts import check_reason, check_text, finding_text
-from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
+from ems_readiness.reports.i18n import change_label, check_lang, severity_label, sites_text, status_label
+from ems_readiness.reports.site_matrix import site_list, site_matrix
 
 ROW_LIMIT = 15
 TOP_ACTIONS = 10
@@ -45,6 +46,7 @@ LABELS = {
     "actions.heading": {"en": "Top actions", "zh-CN": "首要操作"},
     "actions.none": {"en": "Nothing to do: nothing failed, nothing is left unassessed, no warnings.",
                      "zh-CN": "无需执行任何操作：没有失败项、没有未能评估的项，也没有警告。"},
+    "actions.sites": {"en": "Sites that must act: {sites}", "zh-CN": "需要处理的站点：{sites}"},
     "actions.facts": {"en": "Owner: {owner} · needed for: {phase} ({responsibility}) · clears {n} finding(s): {checks}",
                       "zh-CN": "负责人：{owner} · 所需阶段：{phase}（{responsibility}）· 可解决 {n} 项结果：{checks}"},
     "actions.more": {"en": "… and {n} more actions: the whole plan is in report.html and actions.csv.",
@@ -145,8 +147,6 @@ SITE_LINES = 30  # rows of each site list; the rest are counted
 def _sites(results: Results, lang: str) -> str:
     """For a document that speaks for several sites: each site's network findings, the required
     endpoints each site blocks, and where each site's resolvers disagree."""
-    from ems_readiness.reports.site_matrix import site_matrix
-
     matrix = site_matrix(results)
     if matrix is None:
         return ""
@@ -160,7 +160,8 @@ def _sites(results: Results, lang: str) -> str:
     blocked = matrix.blocked_endpoints
     if blocked:
         lines += ["", _label("sites.blocked", lang), ""]
-        lines += [f"- {md_code(row.resource)}: {md_text(', '.join(row.blocking_sites))}" for row in blocked[:SITE_LINES]]
+        lines += [f"- {md_code(row.resource)}: {md_text(sites_text(site_list(row.blocking_sites, matrix.sites), lang))}"
+                  for row in blocked[:SITE_LINES]]
         if len(blocked) > SITE_LINES:
             lines.append(f"- {_label('sites.more', lang, n=len(blocked) - SITE_LINES)}")
     disagreeing = [(site, found) for site, found in matrix.resolver_disagreements.items() if found]
@@ -190,6 +191,7 @@ def _counts(results: Results, lang: str) -> str:
 
 def _top_actions(results: Results, lang: str) -> str:
     plan = build_plan(results, lang)
+    all_sites = [s.site for s in results.sites] if len(results.sites) > 1 else None
     heading = f"### {_label('actions.heading', lang)}"
     if not plan:
         return f"{heading}\n\n{_label('actions.none', lang)}"
@@ -200,6 +202,9 @@ def _top_actions(results: Results, lang: str) -> str:
         checks = ", ".join(md_code(c) for c in action.checks)
         facts = _label("actions.facts", lang, owner=md_text(action.owner), phase=md_text(action.phase_name),
                        responsibility=md_code(action.responsibility), n=action.cleared, checks=checks)
+        if all_sites and action.sites:
+            sites = md_text(sites_text(site_list(action.sites, all_sites), lang))
+            facts += f"  \n   {_label('actions.sites', lang, sites=sites)}"
         items.append(f"{number}. **{md_text(action.title)}** ({' · '.join(badges)})  \n"
                      f"   {facts}  \n   {md_text(action.fix)}")
     more = len(plan) - TOP_ACTIONS
