@@ -99,6 +99,8 @@ def data_values(results: Results) -> set[str]:
 
     for check in results.checks:
         values.add(check.id)
+        if check.reason_text:
+            walk(check.reason_text)
         for finding in check.findings:
             values.add(finding.resource)
             for text in finding.texts.values():
@@ -166,3 +168,90 @@ def test_the_detector_finds_an_english_sentence_among_chinese():
     assert english_sentences("请在 Intune 管理中心运行 Set-ADUser -UserPrincipalName", data) == []
     assert english_sentences("无法检查：the resolver did not answer", data) == ["the resolver did not answer"]
     assert english_sentences("Basic Mobility and Security 不够", data) == []
+
+
+# --- A check's reason (why it could not assess) in the report's language ---------------------------
+
+MISSING_DOMAIN_READ = "缺少 Graph 应用程序权限 Domain.Read.All（未授予令牌；未调用）"
+SKIP_REASONS = {"DNS-001": "本次扫描不包括网络端（--no-network）",
+                "ADP-001": "本次扫描不包括本地目录（未配置 [directory] servers 或导出文件）",
+                "DSY-005": "Microsoft Graph 仅向委托登录提供此读取（OnPremDirectorySynchronization.Read.All）；"
+                           "仅应用登录无法评估此项"}
+
+
+@pytest.fixture(scope="module")
+def zh_reasons(tmp_path_factory):
+    """An app-only scan of the simulated tenant with a token lacking Domain.Read.All, without the network
+    or a directory: DOM-001/002 `error` for the permission, the others `skip`; reports in zh-CN."""
+    import asyncio
+
+    from ems_readiness.engine.auth import StaticTokenCredential
+    from ems_readiness.engine.profile import profile_from_dict
+    from ems_readiness.engine.registry import load_checks
+    from ems_readiness.engine.runner import ScanOptions, scan, select_checks
+    from ems_readiness.reports.outputs import write_outputs
+    from tests.support.tenant import ALL_APPLICATION, app_token, simulated_tenant
+
+    token = app_token([r for r in ALL_APPLICATION if r != "Domain.Read.All"])
+    with simulated_tenant("ready", token=token) as sim:
+        profile = profile_from_dict({"tenant": {"graph_url": sim.url, "auth": "token", "timeout_seconds": 10}})
+        checks = select_checks(load_checks(False), ["domains", "DSY-005", "DNS-001", "ADP-001"], [])
+        options = ScanOptions(network_side=False, mode="demo", credential=StaticTokenCredential(token))
+        results = asyncio.run(scan(profile, checks, options))
+    out = tmp_path_factory.mktemp("zh-reasons")
+    write_outputs(results, out, ["html", "json", "md", "csv", "junit", "sarif"], "zh-CN")
+    return out, results
+
+
+def test_the_reasons_are_kept_as_texts_beside_their_english(zh_reasons):
+    _, results = zh_reasons
+    checks = {c.id: c for c in results.checks}
+    assert {c.id: c.status.value for c in results.checks} == {
+        "ADP-001": "skip", "DNS-001": "skip", "DOM-001": "error", "DOM-002": "error", "DSY-005": "skip"}
+    assert checks["DOM-001"].reason == ("missing Graph application permission Domain.Read.All "
+                                        "(not granted to the token; not called)")
+    assert checks["DOM-001"].reason_text.id == "runner.missing-permission.application"
+    assert checks["DNS-001"].reason == "the network side is not part of this scan (--no-network)"
+    again = Results.model_validate_json(results.model_dump_json(by_alias=True))
+    assert again.checks == results.checks
+
+
+def test_the_zh_cn_reports_give_the_reason_in_chinese(zh_reasons):
+    out, results = zh_reasons
+    texts = report_texts(out)
+    for name in ("report.html", "summary.md", "findings.csv", "results.sarif", "junit.xml"):
+        assert MISSING_DOMAIN_READ in texts[name], name
+        assert "missing Graph" not in texts[name], name
+    for reason in SKIP_REASONS.values():
+        assert reason in texts["report.html"] and reason in texts["junit.xml"]
+    data = data_values(results)
+    left = {name: english_sentences(text, data) for name, text in texts.items()}
+    assert {name: found for name, found in left.items() if found} == {}
+
+
+def test_a_merge_gives_a_site_that_did_not_run_a_check_its_reason_in_every_language(zh_reasons):
+    from ems_readiness.engine.merge import WHOLE_CHECK, merge_results, site_findings
+    from ems_readiness.reports.check_texts import check_reason, finding_text
+
+    _, results = zh_reasons
+    merged = {c.id: c for c in merge_results([("lyon", results)]).checks}
+    assert merged["DNS-001"].reason == "no site in this document scanned the network"
+    assert check_reason(merged["DNS-001"], "zh-CN") == "本文档中没有任何站点扫描了网络"
+    assert check_reason(merged["DOM-001"], "zh-CN") == MISSING_DOMAIN_READ
+
+    scanned = results.model_copy(update={"sites": [results.sites[0].model_copy(update={"network_side": True})]})
+    dns = next(c for c in results.checks if c.id == "DNS-001")
+    [[finding]] = site_findings(scanned, dns).values()
+    assert finding.resource == WHOLE_CHECK and finding.message == dns.reason
+    assert finding_text(finding, "message", "zh-CN") == SKIP_REASONS["DNS-001"]
+
+
+def test_a_reason_without_its_text_keeps_its_english(zh_reasons):
+    from ems_readiness.reports.check_texts import check_reason
+
+    _, results = zh_reasons
+    check = next(c for c in results.checks if c.id == "DOM-001")
+    older = check.model_copy(update={"reason_text": None})  # a results file written before reason_text
+    assert check_reason(older, "zh-CN") == check.reason
+    unknown = check.model_copy(update={"reason_text": Text(id="runner.from-a-newer-version")})
+    assert check_reason(unknown, "zh-CN") == check.reason

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ems_readiness.engine.model import DirectoryFix, Evidence, Text
+from ems_readiness.engine.texts import msg
 from ems_readiness.judges.ad_objects import AdObject, ForestInfo
 from ems_readiness.judges.match_preview import OnPremUser, on_prem_user
 from ems_readiness.probes.base import ProbeError
@@ -57,11 +58,11 @@ class DirectoryAssessment:
     def require_objects(self) -> None:
         """Checks over the objects cannot assess a partial read: error with the reason."""
         if self.objects_error:
-            raise ProbeError(f"the directory read did not complete: {self.objects_error}")
+            raise ProbeError(msg("adp.read-incomplete", error=self.objects_error))
 
     def require_forest(self) -> ForestInfo:
         if self.forest is None:
-            raise ProbeError(self.forest_error or "the forest configuration was not read")
+            raise ProbeError(self.forest_error or msg("adp.forest-unread"))
         return self.forest
 
     def fixes(self) -> tuple[list[DirectoryFix], int]:

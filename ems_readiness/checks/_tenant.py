@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ems_readiness.engine.model import ActionRef, Text, TextList
-from ems_readiness.engine.texts import joined, msg, render
+from ems_readiness.engine.texts import joined, msg
 from ems_readiness.probes.base import ProbeError
 from ems_readiness.probes.graph import ORGANIZATION_FIELDS as ORG_FIELDS
 
@@ -28,8 +28,8 @@ class Unreadable(ProbeError):
     `text` is the message as a translatable Text."""
 
     def __init__(self, text: Text | str) -> None:
-        super().__init__(render(text))
-        self.text = text
+        super().__init__(text)
+        self.text = text  # type: ignore[assignment]  # kept when a str as well
 
 
 def error_text(exc: BaseException) -> Text | str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ems_readiness.engine.texts import msg
 from ems_readiness.probes.base import ProbeError, SingleFlightCache
 from ems_readiness.engine.profile import Profile
 
@@ -61,7 +62,7 @@ class Inventory:
         """The tenant's domain objects, or None when the tenant side is off."""
         if self.graph is None:
             if self.tenant_unread:
-                raise ProbeError(f"the tenant's domains are unknown: the tenant was not read ({self.tenant_unread})")
+                raise ProbeError(msg("inventory.domains-unknown", reason=self.tenant_unread))
             return None
         domains, _ = await self.graph.get(
             "domains", select=["id", "authenticationType", "isVerified", "isDefault", "isInitial", "isRoot", "supportedServices"]

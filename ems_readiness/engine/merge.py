@@ -41,6 +41,7 @@ from ems_readiness.engine.model import (
 from ems_readiness.engine.rollup import responsibility_results, totals
 from ems_readiness.engine.shared_texts import SharedTexts
 from ems_readiness.engine.sites import describe_scan, side_of, tenant_read
+from ems_readiness.engine.texts import msg, render
 
 MERGED = "merged"
 # a whole check that could not run at one site: the finding's resource
@@ -181,9 +182,11 @@ class Merger:
         template = self.templates[check_id][1]
         by_site = self.network.get(check_id, {})
         findings = [f for site in sorted(by_site) for f in by_site[site]]
+        reason = None if findings else msg("merge.no-network-site")
         return template.model_copy(update={
             "status": rollup(f.status for f in findings) or Status.SKIP,
-            "reason": None if findings else "no site in this document scanned the network",
+            "reason": render(reason) if reason else None,
+            "reason_text": reason,
             "duration_ms": self.durations[check_id],
             "findings": findings,
         })
@@ -196,8 +199,7 @@ def site_findings(doc: Results, check: CheckResult) -> dict[str, list[Finding]]:
         site = doc.sites[0] if doc.sites else describe_scan(doc)
         if not site.network_side:
             return {}
-        return {site.site: [Finding(check_id=check.id, resource=WHOLE_CHECK, status=check.status, site=site.site,
-                                    message=check.reason or f"{check.id} did not run at this site")]}
+        return {site.site: [whole_check_finding(check, site.site)]}
     by_site: dict[str, list[Finding]] = {}
     default = doc.vantage.site or doc.vantage.host
     for finding in check.findings:
@@ -205,6 +207,13 @@ def site_findings(doc: Results, check: CheckResult) -> dict[str, list[Finding]]:
             finding = finding.model_copy(update={"evidence": [], "change": None, "site": finding.site or default})
         by_site.setdefault(finding.site or default, []).append(finding)
     return by_site
+
+
+def whole_check_finding(check: CheckResult, site: str) -> Finding:
+    """The one finding of a check that did not run at all at `site`: its reason, in every language."""
+    text = check.reason_text if check.reason else msg("merge.not-run-at-site", check=check.id)
+    return Finding(check_id=check.id, resource=WHOLE_CHECK, status=check.status, site=site,
+                   message=check.reason or render(text), texts={"message": text} if text else {})
 
 
 def tenant_names(site: SiteScan, doc: Results) -> set[str]:

@@ -164,6 +164,9 @@ class CheckResult(_Model):
     fix: str = ""
     status: Status
     reason: str | None = Field(default=None, description="why the check could not assess (error/skip)")
+    reason_text: Text | None = Field(
+        default=None, description="the reason as a message id and parameters, for the reports in other languages "
+                                  "(`reason` holds the English)")
     duration_ms: float = 0.0
     findings: list[Finding] = Field(default_factory=list)
 

@@ -16,9 +16,9 @@ from ems_readiness.engine.check import Check, bound_text, rollup
 from ems_readiness.engine.context import CheckContext, Probes
 from ems_readiness.engine.inventory import Inventory
 from ems_readiness.engine.model import (
-    UNKNOWN_EGRESS, ActionRef, CheckResult, Finding, Results, Status, ToolInfo, Vantage,
+    UNKNOWN_EGRESS, ActionRef, CheckResult, Finding, Results, Status, Text, ToolInfo, Vantage,
 )
-from ems_readiness.engine.texts import msg, render
+from ems_readiness.engine.texts import joined, map_params, msg, render
 from ems_readiness.engine.sites import stamp_site
 from ems_readiness.probes.base import EvidenceLog, ProbeError, Stopwatch
 from ems_readiness.probes.proxy import redact_proxy_url
@@ -108,26 +108,24 @@ def https_fetcher(profile: Profile, dns, evidence: EvidenceLog):
 
 
 def precheck(check: Check, options: ScanOptions, graph, claims: TokenClaims | None,
-             directory=None) -> tuple[Status, str] | None:
+             directory=None) -> tuple[Status, Text] | None:
     """A reason not to run the check at all, decided before any request."""
     if check.side == "directory":
         if directory is None:
-            return Status.SKIP, ("the on-premises directory is not part of this scan "
-                                 "(no [directory] servers or export)")
+            return Status.SKIP, msg("runner.skip.no-directory")
         return None
     if check.side == "tenant" and not options.tenant_side:
-        return Status.SKIP, "the tenant side is not part of this scan (--no-tenant)"
+        return Status.SKIP, msg("runner.skip.no-tenant")
     if check.side == "network" and not options.network_side:
-        return Status.SKIP, "the network side is not part of this scan (--no-network)"
+        return Status.SKIP, msg("runner.skip.no-network")
     if graph is None or claims is None:
         return None
     if check.delegated_only and claims.kind == "application":
-        return Status.SKIP, ("Microsoft Graph offers this read to delegated sign-in only "
-                             f"({', '.join(check.permissions.delegated)}); app-only sign-in cannot assess it")
+        return Status.SKIP, msg("runner.skip.delegated-only", permissions=joined(check.permissions.delegated, "comma"))
     missing = graph.missing_permissions(check.permissions.application, check.permissions.delegated)
     if missing:
         kind = "delegated" if claims.kind == "delegated" else "application"
-        return Status.ERROR, f"missing Graph {kind} permission {', '.join(missing)} (not granted to the token; not called)"
+        return Status.ERROR, msg(f"runner.missing-permission.{kind}", permissions=joined(missing, "comma"))
     return None
 
 
@@ -135,39 +133,51 @@ async def run_check(check: Check, ctx: CheckContext) -> CheckResult:
     from ems_readiness.probes.graph import GraphAuthError, GraphNotSupported
 
     watch = Stopwatch()
-    reason = None
-    reason_text = None  # the reason as a translatable text, when the exception carries one
+    reason: Text | None = None
     status: Status | None = None
     try:
         await asyncio.wait_for(check.fn(ctx), timeout=CHECK_TIME_LIMIT)
     except GraphAuthError as exc:  # the token stopped working part-way: this check could not assess
-        status, reason = Status.ERROR, str(exc)
+        status, reason = Status.ERROR, reason_of(exc)
     except GraphNotSupported as exc:
-        status, reason = Status.SKIP, str(exc)
+        status, reason = Status.SKIP, reason_of(exc)
     except ProbeError as exc:
-        status, reason, reason_text = Status.ERROR, str(exc), getattr(exc, "text", None)
+        status, reason = Status.ERROR, reason_of(exc)
     except asyncio.TimeoutError:
-        status, reason = Status.ERROR, f"the check did not finish within {CHECK_TIME_LIMIT:g} s"
+        status, reason = Status.ERROR, msg("runner.time-limit", seconds=f"{CHECK_TIME_LIMIT:g}")
     except Exception as exc:  # a check's bug is reported, never allowed to stop the scan
-        status, reason = Status.ERROR, f"{type(exc).__name__}: {exc}"
+        status, reason = Status.ERROR, msg("runner.raised", error=f"{type(exc).__name__}: {exc}")
     findings = ctx.sink.findings
     if status is Status.ERROR and findings:
         # it stopped part-way: what it saw stands, and an error finding says what it could not see
-        ctx.errored(f"{check.id} (not completed)", msg("runner.stopped", reason=reason_text or reason or ""))
+        ctx.errored(f"{check.id} (not completed)", msg("runner.stopped", reason=reason or ""))
         status = None
     if status is None:
         status = rollup(f.status for f in findings) or Status.SKIP
-        if not findings:
-            reason = "nothing to examine"
-    return result_of(check, status, bound_text(reason, 1000) if reason else None, watch.ms, findings)
+        reason = None if findings else msg("runner.nothing")
+    return result_of(check, status, reason, watch.ms, findings)
 
 
-def result_of(check: Check, status: Status, reason: str | None, ms: float, findings=()) -> CheckResult:
+def reason_of(exc: BaseException) -> Text:
+    """Why an exception stopped a check, as a text: its own translatable text when it carries one
+    (its English is the exception's message), else the message as a data value."""
+    text = getattr(exc, "text", None)
+    if isinstance(text, Text) and render(text) == str(exc):
+        return text
+    return msg("runner.failed", error=str(exc))
+
+
+def result_of(check: Check, status: Status, reason: Text | None, ms: float, findings=()) -> CheckResult:
+    """The check's result; `reason` (why it could not assess) is kept as its English and as its text,
+    its data values bounded."""
+    if reason is not None:
+        reason = map_params(reason, lambda value: bound_text(value, 1000))  # type: ignore[assignment]
     return CheckResult(
         id=check.id, title=check.title, area=check.area, severity=check.severity,
         responsibilities=list(check.responsibilities), topic=check.topic, side=check.side,  # type: ignore[arg-type]
         owner=owner_roles().role_of(check.area, check.owner), permissions=check.permissions,
-        why=check.why, fix=check.fix, status=status, reason=reason, duration_ms=round(ms, 1), findings=list(findings),
+        why=check.why, fix=check.fix, status=status, reason=render(reason) if reason else None,
+        reason_text=reason, duration_ms=round(ms, 1), findings=list(findings),
     )
 
 
@@ -179,7 +189,7 @@ def not_read_result(check: Check, connection: TenantConnection) -> CheckResult:
     finding = Finding(check_id=check.id, resource=connection.resource, status=Status.ERROR,
                       message=render(text), texts={"message": text},
                       action=ActionRef(key="tenant.unread", params={"resource": connection.resource}))
-    return result_of(check, Status.ERROR, f"the tenant was not read: {reason}", 0.0, [finding])
+    return result_of(check, Status.ERROR, msg("runner.tenant-not-read", reason=reason), 0.0, [finding])
 
 
 async def scan(profile: Profile, checks: list[Check], options: ScanOptions) -> Results:

@@ -96,7 +96,8 @@ def check_at_site(check: "CheckResult", site: str) -> "CheckResult":
     findings = [f for f in check.findings if f.site == site]
     status = rollup(f.status for f in findings) or Status.SKIP
     return check.model_copy(update={"findings": findings, "status": status,
-                                    "reason": check.reason if not findings else None})
+                                    "reason": check.reason if not findings else None,
+                                    "reason_text": check.reason_text if not findings else None})
 
 
 def multi_site(results: "Results") -> bool:

@@ -7,14 +7,27 @@ import time
 from typing import Any, Awaitable, Callable, Hashable, TypeVar
 
 from ems_readiness.engine.check import bound_text
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import Evidence, Text
+from ems_readiness.engine.texts import render
 
 T = TypeVar("T")
 
 MAX_EVIDENCE_VALUE = 4000
 
 
-class ProbeError(Exception):
+class TextError(Exception):
+    """An error whose message may be given as a Text: the message is then its English, and `text`
+    keeps it for the reports in other languages."""
+
+    text: Text | None = None
+
+    def __init__(self, message: str | Text = "", *args: object) -> None:
+        if isinstance(message, Text):
+            self.text, message = message, render(message)
+        super().__init__(message, *args)
+
+
+class ProbeError(TextError):
     """A probe could not observe what was asked; the message says why, for the report."""
 
 

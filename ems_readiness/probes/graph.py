@@ -23,9 +23,10 @@ import httpx
 
 from ems_readiness.engine.auth import SignInError, TokenClaims
 from ems_readiness.engine.catalogues import data_toml
-from ems_readiness.engine.model import Evidence
+from ems_readiness.engine.model import Evidence, Text
 from ems_readiness.engine.secrets import scrub
-from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch
+from ems_readiness.engine.texts import joined, msg
+from ems_readiness.probes.base import EvidenceLog, ProbeError, SingleFlightCache, Stopwatch, TextError
 from ems_readiness.probes.graph_transport import Redirected, ResponseRejected, http_client
 from ems_readiness.probes.proxy import ProxyAddress
 
@@ -44,7 +45,7 @@ SERVER_TEXT_LIMIT = 300  # characters of a server's own error message that reach
 class GraphError(ProbeError):
     """A Graph read that finally failed; its checks become `error` with this reason."""
 
-    def __init__(self, message: str, status: int | None = None, code: str | None = None,
+    def __init__(self, message: str | Text, status: int | None = None, code: str | None = None,
                  unreachable: bool = False) -> None:
         super().__init__(message)
         self.status = status
@@ -53,11 +54,10 @@ class GraphError(ProbeError):
 
 
 class GraphPermissionError(GraphError):
-    def __init__(self, read: str, permission: str, kind: str | None, detail: str = "") -> None:
-        who = {"application": "application permission", "delegated": "delegated permission"}.get(kind or "", "permission")
-        message = f"missing Graph {who} {permission} (read {read})"
-        if detail:
-            message += f": {detail}"
+    def __init__(self, read: str, permission: str, kind: str | None, detail: Text) -> None:
+        who = kind if kind in ("application", "delegated") else "unknown"
+        message = msg("graph.error.permission", error=msg(f"graph.error.permission.{who}", permission=permission,
+                                                           read=read), detail=detail)
         super().__init__(message, status=403, code="Authorization_RequestDenied")
         self.permission = permission
 
@@ -73,7 +73,7 @@ class GraphNotSupported(GraphError):
     """The read does not exist for this kind of sign-in (delegated-only APIs under app-only)."""
 
 
-class GraphAuthError(Exception):
+class GraphAuthError(TextError):
     """401 or sign-in failure: the scan cannot go on (exit 3)."""
 
 
@@ -134,6 +134,13 @@ def retry_after_seconds(headers: Any) -> float | None:
 def backoff_seconds(attempt: int, rng: random.Random) -> float:
     """Exponential backoff with full jitter: 0.5 s, 1 s, 2 s … capped at 30 s."""
     return rng.uniform(0, min(30.0, 0.5 * 2**attempt))
+
+
+def answered(status: int, code: str | None, path: str, message: str) -> Text:
+    """'Graph answered STATUS CODE for PATH: MESSAGE', the server's own code and words as data."""
+    if not message:
+        return msg("graph.error.answered.bare", status=status, code=code or "", path=path)
+    return msg("graph.error.answered", status=status, code=code or "", path=path, message=message)
 
 
 def server_text(text: Any) -> str:
@@ -225,8 +232,7 @@ class GraphProbe:
             return float("inf")
         left = self._ends_at - time.monotonic()
         if left <= 0:
-            raise GraphError(f"Graph read {read.path} not made: the tenant side's deadline of"
-                             f" {self.deadline_seconds:g} s has passed")
+            raise GraphError(msg("graph.error.deadline", path=read.path, seconds=f"{self.deadline_seconds:g}"))
         return left
 
     # ---- preflight -------------------------------------------------------------------------
@@ -241,16 +247,13 @@ class GraphProbe:
     def _preflight(self, read: GraphRead) -> None:
         if self.claims.kind == "application" and not read.application:
             raise GraphNotSupported(
-                f"{read.path} is not available to app-only sign-in (Microsoft Graph supports delegated only:"
-                f" {', '.join(read.delegated)})",
-                status=403,
-            )
+                msg("graph.error.app-only", path=read.path, permissions=joined(read.delegated, "comma")), status=403)
         if not self.claims.known:
             return
         needed = read.delegated if self.claims.kind == "delegated" else read.application
         for permission in needed:
             if not is_granted(permission, self.claims.granted):
-                raise GraphPermissionError(read.path, permission, self.claims.kind, "not granted to the token")
+                raise GraphPermissionError(read.path, permission, self.claims.kind, msg("graph.error.not-granted"))
 
     # ---- transport -------------------------------------------------------------------------
 
@@ -308,34 +311,32 @@ class GraphProbe:
                     if delay is None:
                         delay = backoff_seconds(attempt, self._rng)
                 elif status == 401:
-                    raise GraphAuthError(f"Graph answered 401 {code or ''} for {read.path}: {message}".strip()) from None
+                    raise GraphAuthError(answered(401, code, read.path, message)) from None
                 elif status == 403 and code == PREMIUM_REQUIRED_CODE:
-                    raise GraphPremiumRequired(
-                        f"Graph answered 403 {code} for {read.path}: the tenant has no Microsoft Entra ID P1 or P2"
-                        f" licence, which this report needs", status, code) from None
+                    raise GraphPremiumRequired(msg("graph.error.premium", code=code, path=read.path), status, code) from None
                 elif status == 403:
                     needed = read.delegated if self.claims.kind == "delegated" else read.application
                     permission = needed[0] if needed else "(delegated sign-in)"
-                    raise GraphPermissionError(read.path, permission, self.claims.kind, f"Graph answered 403 {code}") from None
+                    raise GraphPermissionError(read.path, permission, self.claims.kind,
+                                               msg("graph.error.403", code=str(code))) from None
                 elif status == 407:
-                    raise GraphError(f"the proxy answered 407 (proxy authentication required) for {read.path}",
-                                     status, code, unreachable=True) from None
+                    raise GraphError(msg("graph.error.407", path=read.path), status, code, unreachable=True) from None
                 else:
-                    raise GraphError(f"Graph answered {status} {code or ''} for {read.path}: {message}".strip(), status, code) from None
+                    raise GraphError(answered(status, code, read.path, message), status, code) from None
             except SignInError as exc:
-                raise GraphAuthError(f"sign-in failed: {exc}") from None
+                raise GraphAuthError(msg("graph.error.sign-in", error=str(exc))) from None
             except (httpx.TimeoutException, TimeoutError):
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
-                    raise GraphError(f"Graph read {read.path} did not complete within {limit:g} s"
-                                     f" ({transport_failures} attempts)", unreachable=True) from None
+                    raise GraphError(msg("graph.error.timeout", path=read.path, seconds=f"{limit:g}",
+                                         attempts=transport_failures), unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             except httpx.TransportError as exc:
                 transport_failures += 1
                 if transport_failures > TRANSPORT_RETRIES:
                     detail = server_text(str(exc))
-                    raise GraphError(f"Graph read {read.path} failed: {type(exc).__name__}"
-                                     + (f" ({detail})" if detail else ""), unreachable=True) from None
+                    error = type(exc).__name__ + (f" ({detail})" if detail else "")
+                    raise GraphError(msg("graph.error.transport", path=read.path, error=error), unreachable=True) from None
                 delay = backoff_seconds(attempt, self._rng)
             except (httpx.HTTPError, RecursionError, ValueError, UnicodeError) as exc:
                 # an answer no parser can read (a decoding error, an error body nested past any depth)
@@ -351,11 +352,8 @@ class GraphProbe:
                         raise GraphError(f"Graph read {read.path} returned malformed JSON") from None
                     delay = 0.0
             if throttled and waited + delay > self.max_retry_wait:
-                raise GraphError(
-                    f"Graph read {read.path} still throttled/unavailable after {attempt + 1} attempts"
-                    f" and {waited:.1f} s of waiting (limit {self.max_retry_wait:g} s)",
-                    status=429,
-                )
+                raise GraphError(msg("graph.error.throttled", path=read.path, attempts=attempt + 1,
+                                     waited=f"{waited:.1f}", limit=f"{self.max_retry_wait:g}"), status=429)
             attempt += 1
             self.retries += 1
             waited += delay if throttled else 0.0

@@ -25,7 +25,7 @@ from ems_readiness.engine.model import Change, CheckResult, Finding, Results, Se
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports import i18n
-from ems_readiness.reports.check_texts import action_title, check_text, finding_text
+from ems_readiness.reports.check_texts import action_title, check_reason, check_text, finding_text, reason_finding
 from ems_readiness.reports.resources import resource_label
 
 ACTION_STATUSES = (Status.FAIL, Status.ERROR, Status.WARN)  # the order rows run in
@@ -131,7 +131,7 @@ def _slug(parts: tuple[str, ...]) -> str:
 def _unassessed_check_finding(check: CheckResult) -> Finding | None:
     """A check that ended in error with no finding saying so is itself one thing to act on."""
     if check.status is Status.ERROR and not any(f.status is Status.ERROR for f in check.findings):
-        return Finding(check_id=check.id, resource="", status=Status.ERROR, message=check.reason or check.title)
+        return reason_finding(check, Status.ERROR)
     return None
 
 
@@ -207,8 +207,9 @@ def _action(key: tuple[str, ...], members: list[tuple[CheckResult, Finding]], ow
 
 def _not_assessed(check: CheckResult, finding: Finding, lang: str) -> str:
     """What to do about a finding that could not be assessed: make the cause go away and re-run."""
-    cause = finding_text(finding, "message", lang) or check.reason or ""
+    cause = finding_text(finding, "message", lang) or check_reason(check, lang) or ""
+    english = finding.message or check.reason or ""
     permissions = sorted({*check.permissions.application, *check.permissions.delegated})
-    if "permission" in cause.lower() and permissions:
+    if "permission" in english.lower() and permissions:
         return i18n.t("actions.not_assessed_permissions", lang, cause=cause, permissions=", ".join(permissions))
     return i18n.t("actions.not_assessed", lang, cause=cause)

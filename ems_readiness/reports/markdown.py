@@ -16,7 +16,7 @@ from ems_readiness.engine.suppressions import effective_status, is_suppressed
 from ems_readiness.engine.terminal import inert_commands
 
 from ems_readiness.reports.actions import build_plan
-from ems_readiness.reports.check_texts import check_text, finding_text
+from ems_readiness.reports.check_texts import check_reason, check_text, finding_text
 from ems_readiness.reports.i18n import change_label, check_lang, severity_label, sites_text, status_label
 from ems_readiness.reports.site_matrix import site_list, site_matrix
 
@@ -249,7 +249,7 @@ def _not_assessed(results: Results, lang: str) -> str:
         rows += [[md_code(check.id), md_text(f.resource), md_text(finding_text(f, "message", lang))]
                  for f in errored if not is_suppressed(f)]
         if not errored and check.status is Status.ERROR:
-            rows.append([md_code(check.id), "", md_text(check.reason or "")])
+            rows.append([md_code(check.id), "", md_text(check_reason(check, lang) or "")])
     if not rows:
         return ""
     header = _labels(["column.check", "column.resource", "column.reason"], lang)

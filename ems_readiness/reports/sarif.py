@@ -38,7 +38,7 @@ from ems_readiness.engine.model import CheckResult, Finding, Results, Severity, 
 from ems_readiness.engine.sites import multi_site
 from ems_readiness.engine.suppressions import is_suppressed
 
-from ems_readiness.reports.check_texts import localized, localized_finding
+from ems_readiness.reports.check_texts import localized, localized_finding, reason_finding
 from ems_readiness.reports.i18n import check_lang
 
 SARIF_VERSION = "2.1.0"
@@ -111,7 +111,7 @@ def check_level_finding(check: CheckResult) -> Finding | None:
     to show it, e.g. a check that raised and was made `error` with only a reason."""
     if check.status not in REPORTED_STATUSES or any(f.status is check.status for f in check.findings):
         return None
-    return Finding(check_id=check.id, resource="", status=check.status, message=check.reason or check.title)
+    return reason_finding(check, check.status)
 
 
 def _driver(results: Results, lang: str) -> dict[str, Any]:
