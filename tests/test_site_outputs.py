@@ -211,3 +211,12 @@ def test_site_lists_say_all_all_but_or_name_the_sites():
     assert half.named == SITES[::2] and not half.every and not half.all_but and half.unnamed == 0
     many = [f"s{i}" for i in range(400)]
     assert site_list(many[::2], many).unnamed == 200 - SITES_NAMED
+
+
+def test_the_header_of_a_merged_report_counts_the_sites_and_names_the_one_that_read_the_tenant():
+    doc = two_sites()
+    page = html.render(doc, lang="en")
+    header = page[page.index("<dt>Scanned from</dt>"):page.index("<dt>Tool</dt>")]
+    assert '<a href="#sites">2 sites' in header and 'id="sites"' in page
+    assert f'tenant read from <span class="mono">{doc.tenant_reads[-1].site}</span>' in header
+    assert "个站点" in html.render(doc, lang="zh-CN")

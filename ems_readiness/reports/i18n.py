@@ -34,6 +34,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "meta.mode": {"en": "Mode", "zh-CN": "模式"},
     "meta.scenario": {"en": "scenario {scenario}", "zh-CN": "场景 {scenario}"},
     "meta.vantage": {"en": "Scanned from", "zh-CN": "扫描位置"},
+    "meta.sites": {"en": "{n} sites (each site's vantage is under Sites)", "zh-CN": "{n} 个站点（各站点的扫描位置见“站点”一节）"},
+    "meta.tenant_from": {"en": "tenant read from", "zh-CN": "租户读取自"},
     "meta.resolvers": {"en": "resolvers: ", "zh-CN": "解析器："},
     "meta.system_resolver": {"en": "system resolver", "zh-CN": "系统解析器"},
     "meta.proxy": {"en": "proxy: ", "zh-CN": "代理："},
