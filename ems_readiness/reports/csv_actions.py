@@ -14,29 +14,28 @@ from ems_readiness.engine.model import Results
 
 from ems_readiness.reports.actions import Action, build_plan
 from ems_readiness.reports.csv_findings import PLAN_COLUMNS, csv_document
-from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label
+from ems_readiness.reports.i18n import change_label, check_lang, severity_label, status_label, t
 
 FILE_NAME = "actions.csv"
 RESOURCES_LISTED = 20
 
-COLUMNS: list[tuple[str, dict[str, str]]] = [
-    ("number", {"en": "No.", "zh-CN": "序号"}),
-    ("status", {"en": "Status", "zh-CN": "状态"}),
-    ("severity", {"en": "Severity", "zh-CN": "严重性"}),
-    ("change", {"en": "Since the baseline", "zh-CN": "与基线相比"}),
-    ("title", {"en": "Action", "zh-CN": "操作"}),
-    ("fix", {"en": "What to do", "zh-CN": "具体操作"}),
-    ("owner_role", {"en": "Owner role", "zh-CN": "负责角色"}),
-    ("sites", {"en": "Sites", "zh-CN": "站点"}),  # whose network shows its findings (empty: tenant, directory)
-    ("phase", {"en": "Needed for (FastTrack phase)", "zh-CN": "所需阶段（FastTrack）"}),
-    ("responsibility", {"en": "Responsibility", "zh-CN": "职责"}),
-    ("checks", {"en": "Checks", "zh-CN": "检查"}),
-    ("cleared", {"en": "Findings cleared", "zh-CN": "可解决的结果数"}),
-    ("resources", {"en": "Findings", "zh-CN": "结果"}),
-    ("key", {"en": "Action key", "zh-CN": "操作键"}),
+COLUMNS: list[tuple[str, str]] = [
+    ("number", "csv.number"),
+    ("status", "finding.status"),
+    ("severity", "check.severity"),
+    ("change", "summary.changes"),
+    ("title", "csv.action"),
+    ("fix", "csv.fix"),
+    ("owner_role", "csv.owner_role"),
+    ("sites", "sites.heading"),  # whose network shows its findings (empty: tenant, directory)
+    ("phase", "csv.phase"),
+    ("responsibility", "csv.responsibility"),
+    ("checks", "common.checks"),
+    ("cleared", "csv.cleared"),
+    ("resources", "common.findings"),
+    ("key", "csv.key"),
     *PLAN_COLUMNS,
 ]
-MORE = {"en": "… and {n} more (findings.csv)", "zh-CN": "…… 另有 {n} 项（见 findings.csv）"}
 
 
 def render(results: Results, lang: str = "en") -> str:
@@ -50,7 +49,7 @@ def _row(number: int, action: Action, lang: str) -> dict[str, object]:
     distinct = list(dict.fromkeys(item.label or item.check_id for item in action.items))
     names = distinct[:RESOURCES_LISTED]
     if len(distinct) > RESOURCES_LISTED:
-        names.append(MORE[lang].format(n=len(distinct) - RESOURCES_LISTED))
+        names.append(t("csv.more", lang, n=len(distinct) - RESOURCES_LISTED))
     changes = [f"{change_label(c, lang)} {n}" for c, n in (("regressed", action.regressed), ("new", action.new)) if n]
     named = action.owner if action.owner != owner_roles().label(action.owner_role, lang) else None
     return {

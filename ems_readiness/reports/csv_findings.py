@@ -24,7 +24,7 @@ from ems_readiness.engine.suppressions import is_suppressed
 from ems_readiness.engine.catalogues import responsibilities
 from ems_readiness.reports.actions import needed_for
 from ems_readiness.reports.check_texts import FINDING_FIELDS, check_text, finding_text
-from ems_readiness.reports.i18n import change_label, check_lang, phase_name, severity_label, status_label
+from ems_readiness.reports.i18n import change_label, check_lang, phase_name, severity_label, status_label, t
 from ems_readiness.reports.resources import resource_label
 from ems_readiness.reports.sarif import check_level_finding
 
@@ -34,36 +34,35 @@ CELL_CUT = " …[truncated; see results.json]"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 STATUS_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIP, Status.PASS)
 
-# the remediation plan, filled in by hand (findings.csv and actions.csv end with them)
-PLAN_COLUMNS: list[tuple[str, dict[str, str]]] = [
-    ("owner", {"en": "Owner", "zh-CN": "负责人"}),
-    ("due_date", {"en": "Due date", "zh-CN": "截止日期"}),
-    ("notes", {"en": "Notes", "zh-CN": "备注"}),
+# (row field, header label key); the remediation plan, filled in by hand (findings.csv and actions.csv end with them)
+PLAN_COLUMNS: list[tuple[str, str]] = [
+    ("owner", "common.owner"),
+    ("due_date", "csv.due_date"),
+    ("notes", "csv.notes"),
 ]
 
-COLUMNS: list[tuple[str, dict[str, str]]] = [
-    ("check_id", {"en": "Check", "zh-CN": "检查"}),
-    ("title", {"en": "Title", "zh-CN": "标题"}),
-    ("area", {"en": "Area", "zh-CN": "领域"}),
-    ("severity", {"en": "Severity", "zh-CN": "严重性"}),
-    ("responsibilities", {"en": "Responsibilities", "zh-CN": "职责"}),
-    ("phase", {"en": "Needed for (FastTrack phase)", "zh-CN": "所需阶段（FastTrack）"}),
-    ("topic", {"en": "Checklist topic", "zh-CN": "清单主题"}),
-    ("resource", {"en": "Resource", "zh-CN": "资源"}),
-    ("resource_name", {"en": "Object", "zh-CN": "对象"}),
-    ("site", {"en": "Site", "zh-CN": "站点"}),  # the site whose network shows it (empty: tenant, directory)
-    ("status", {"en": "Status", "zh-CN": "状态"}),
-    ("change", {"en": "Change since baseline", "zh-CN": "与基线相比"}),
-    ("message", {"en": "Finding", "zh-CN": "结果说明"}),
-    ("expected", {"en": "Expected", "zh-CN": "预期值"}),
-    ("observed", {"en": "Observed", "zh-CN": "观察值"}),
-    ("remediation", {"en": "Remediation", "zh-CN": "修正措施"}),
-    ("suppressed_reason", {"en": "Suppression reason", "zh-CN": "抑制原因"}),
-    ("suppressed_owner", {"en": "Suppression owner", "zh-CN": "抑制负责人"}),
-    ("suppressed_expires", {"en": "Suppression expires", "zh-CN": "抑制到期"}),
+COLUMNS: list[tuple[str, str]] = [
+    ("check_id", "common.check"),
+    ("title", "common.title"),
+    ("area", "check.area"),
+    ("severity", "check.severity"),
+    ("responsibilities", "summary.responsibilities"),
+    ("phase", "csv.phase"),
+    ("topic", "csv.topic"),
+    ("resource", "finding.resource"),
+    ("resource_name", "csv.resource_name"),
+    ("site", "sites.site"),  # the site whose network shows it (empty: tenant, directory)
+    ("status", "finding.status"),
+    ("change", "csv.change"),
+    ("message", "finding.message"),
+    ("expected", "finding.expected"),
+    ("observed", "finding.observed"),
+    ("remediation", "finding.remediation"),
+    ("suppressed_reason", "csv.suppressed_reason"),
+    ("suppressed_owner", "csv.suppressed_owner"),
+    ("suppressed_expires", "csv.suppressed_expires"),
     *PLAN_COLUMNS,
 ]
-EXPIRED = {"en": "expired", "zh-CN": "已过期"}
 # control characters other than tab and line breaks, shown as \xNN rather than passed to Excel
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -75,11 +74,11 @@ def csv_cell(value: object) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_document(columns: list[tuple[str, dict[str, str]]], rows: Iterable[dict[str, object]], lang: str) -> str:
-    """A CSV text: the headers in `lang`, then each row's cells in column order, made safe."""
+def csv_document(columns: list[tuple[str, str]], rows: Iterable[dict[str, object]], lang: str) -> str:
+    """A CSV text: the headers (label keys of `columns`) in `lang`, then each row's cells in column order, made safe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([headers[lang] for _, headers in columns])
+    writer.writerow([t(header, lang) for _, header in columns])
     for row in rows:
         writer.writerow([csv_cell(row.get(key)) for key, _ in columns])
     return BOM + buffer.getvalue()
@@ -134,5 +133,5 @@ def _phase(check: CheckResult, lang: str) -> str:
 
 def _expiry_text(expires: str | None, expired: bool, lang: str) -> str | None:
     if expires and expired:
-        return f"{expires} ({EXPIRED[lang]})"
+        return f"{expires} ({t('suppressed.expired', lang)})"
     return expires

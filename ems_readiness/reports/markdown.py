@@ -17,66 +17,13 @@ from ems_readiness.engine.terminal import inert_commands
 
 from ems_readiness.reports.actions import build_plan
 from ems_readiness.reports.check_texts import check_reason, check_text, finding_text
-from ems_readiness.reports.i18n import change_label, check_lang, severity_label, sites_text, status_label
+from ems_readiness.reports.i18n import change_label, check_lang, severity_label, sites_text, status_label, t
 from ems_readiness.reports.site_matrix import site_list, site_matrix
 
 ROW_LIMIT = 15
 TOP_ACTIONS = 10
 COUNT_ORDER = (Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP)
 CHANGE_ORDER = (Change.REGRESSED, Change.NEW, Change.FIXED, Change.STILL_FAILING, Change.UNCHANGED, Change.GONE)
-
-LABELS = {
-    "sites.heading": {"en": "Sites", "zh-CN": "站点"},
-    "sites.columns": {"en": "| site | read | fail | error | warn | pass |", "zh-CN": "| 站点 | 读取内容 | 失败 | 错误 | 警告 | 通过 |"},
-    "sites.blocked": {"en": "**Required endpoints blocked** (the site's owner must act)",
-                      "zh-CN": "**被阻止的必需终结点**（需由该站点负责人处理）"},
-    "sites.resolvers": {"en": "**Resolvers disagree** (split horizon differs per site)", "zh-CN": "**解析器不一致**（各站点的拆分视图不同）"},
-    "sites.tenant_disagree": {"en": "**Tenant reads disagree**", "zh-CN": "**租户读取不一致**"},
-    "sites.more": {"en": "… {n} more in findings.csv", "zh-CN": "…… 另有 {n} 项，见 findings.csv"},
-    "title": {"en": "EMS readiness", "zh-CN": "EMS 就绪评估"},
-    "tenant.unknown": {"en": "tenant not assessed", "zh-CN": "未评估租户"},
-    "scan": {"en": "Scan", "zh-CN": "扫描"},
-    "mode.live": {"en": "live", "zh-CN": "实时"},
-    "mode.demo": {"en": "demo (simulated environment)", "zh-CN": "演示（模拟环境）"},
-    "mode.replay": {"en": "replay", "zh-CN": "回放"},
-    "mode.merged": {"en": "merged (several sites)", "zh-CN": "合并（多个站点）"},
-    "counts.checks": {"en": "Checks", "zh-CN": "检查"},
-    "counts.findings": {"en": "Findings", "zh-CN": "结果"},
-    "counts.suppressed": {"en": "{n} suppressed finding(s), listed below.", "zh-CN": "{n} 项已抑制的结果，列于下方。"},
-    "actions.heading": {"en": "Top actions", "zh-CN": "首要操作"},
-    "actions.none": {"en": "Nothing to do: nothing failed, nothing is left unassessed, no warnings.",
-                     "zh-CN": "无需执行任何操作：没有失败项、没有未能评估的项，也没有警告。"},
-    "actions.sites": {"en": "Sites that must act: {sites}", "zh-CN": "需要处理的站点：{sites}"},
-    "actions.facts": {"en": "Owner: {owner} · needed for: {phase} ({responsibility}) · clears {n} finding(s): {checks}",
-                      "zh-CN": "负责人：{owner} · 所需阶段：{phase}（{responsibility}）· 可解决 {n} 项结果：{checks}"},
-    "actions.more": {"en": "… and {n} more actions: the whole plan is in report.html and actions.csv.",
-                     "zh-CN": "…… 另有 {n} 项操作：完整计划见 report.html 和 actions.csv。"},
-    "failing.heading": {"en": "Failing checks", "zh-CN": "失败的检查"},
-    "column.responsibilities": {"en": "Responsibilities", "zh-CN": "职责"},
-    "rest": {"en": "The rest: report.html holds the whole action plan and every finding with its evidence (print it "
-                   "for the meeting); actions.csv has one row per action with owner, due date and notes to fill in; "
-                   "findings.csv lists every finding; results.json has everything, for machines.",
-             "zh-CN": "其余内容：report.html 包含完整的行动计划以及每项结果及其证据（可打印供会议使用）；actions.csv 每项操作一行，"
-                      "可填写负责人、截止日期和备注；findings.csv 列出每项结果；results.json 包含全部内容，供程序读取。"},
-    "failing.none": {"en": "No check failed.", "zh-CN": "没有失败的检查。"},
-    "errors.heading": {"en": "Could not assess", "zh-CN": "无法评估"},
-    "changes.heading": {"en": "Since the baseline", "zh-CN": "与基线相比"},
-    "changes.baseline": {"en": "Baseline: scan {scan_id} of {started}", "zh-CN": "基线：{started} 的扫描 {scan_id}"},
-    "changes.listed": {"en": "Regressed, new and fixed findings", "zh-CN": "回退、新增和已修复的结果"},
-    "suppressed.heading": {"en": "Suppressed findings", "zh-CN": "已抑制的结果"},
-    "suppressed.never": {"en": "no expiry", "zh-CN": "不过期"},
-    "column.change": {"en": "Change", "zh-CN": "变化"},
-    "column.check": {"en": "Check", "zh-CN": "检查"},
-    "column.severity": {"en": "Severity", "zh-CN": "严重性"},
-    "column.title": {"en": "Title", "zh-CN": "标题"},
-    "column.failed": {"en": "Failed findings", "zh-CN": "失败结果"},
-    "column.resource": {"en": "Resource", "zh-CN": "资源"},
-    "column.finding": {"en": "Finding", "zh-CN": "结果说明"},
-    "column.reason": {"en": "Reason", "zh-CN": "原因"},
-    "column.owner": {"en": "Owner", "zh-CN": "负责人"},
-    "column.expires": {"en": "Expires", "zh-CN": "到期"},
-    "more": {"en": "… and {n} more in report.html and findings.csv", "zh-CN": "…… 另有 {n} 项，见 report.html 和 findings.csv"},
-}
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
@@ -118,27 +65,22 @@ def render(results: Results, lang: str = "en") -> str:
     return inert_commands("\n\n".join(section for section in sections if section) + "\n")
 
 
-def _label(key: str, lang: str, **values: object) -> str:
-    text = LABELS[key][lang]
-    return text.format(**values) if values else text
-
-
 def _labels(keys: list[str], lang: str) -> list[str]:
-    return [_label(key, lang) for key in keys]
+    return [t(key, lang) for key in keys]
 
 
 def _heading(results: Results, lang: str) -> str:
-    tenant = results.tenant_name or results.tenant_id or _label("tenant.unknown", lang)
+    tenant = results.tenant_name or results.tenant_id or t("md.tenant_unknown", lang)
     started = results.started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     facts = " · ".join(
         [
-            f"{_label('scan', lang)} {md_code(results.scan_id)}",
-            _label(f"mode.{results.mode}", lang),
+            f"{t('meta.scan_id', lang)} {md_code(results.scan_id)}",
+            t(f"md.mode.{results.mode}", lang),
             started,
             f"{md_text(results.tool.name)} {md_text(results.tool.version)}",
         ]
     )
-    return f"## {_label('title', lang)}: {md_text(tenant)}\n\n{facts}"
+    return f"## {t('md.title', lang)}: {md_text(tenant)}\n\n{facts}"
 
 
 SITE_LINES = 30  # rows of each site list; the rest are counted
@@ -150,7 +92,7 @@ def _sites(results: Results, lang: str) -> str:
     matrix = site_matrix(results)
     if matrix is None:
         return ""
-    lines = [f"### {_label('sites.heading', lang)}", "", _label("sites.columns", lang), "| --- | --- | ---: | ---: | ---: | ---: |"]
+    lines = [f"### {t('sites.heading', lang)}", "", t("md.sites.columns", lang), "| --- | --- | ---: | ---: | ---: | ---: |"]
     for site in results.sites:
         reads = " + ".join(side for side, read in (("tenant", site.tenant_side), ("network", site.network_side),
                                                     ("directory", site.directory_side)) if read)
@@ -159,17 +101,17 @@ def _sites(results: Results, lang: str) -> str:
                      f"{counts['pass']} |")
     blocked = matrix.blocked_endpoints
     if blocked:
-        lines += ["", _label("sites.blocked", lang), ""]
+        lines += ["", t("md.sites.blocked", lang), ""]
         lines += [f"- {md_code(row.resource)}: {md_text(sites_text(site_list(row.blocking_sites, matrix.sites), lang))}"
                   for row in blocked[:SITE_LINES]]
         if len(blocked) > SITE_LINES:
-            lines.append(f"- {_label('sites.more', lang, n=len(blocked) - SITE_LINES)}")
+            lines.append(f"- {t('md.sites.more', lang, n=len(blocked) - SITE_LINES)}")
     disagreeing = [(site, found) for site, found in matrix.resolver_disagreements.items() if found]
     if disagreeing:
-        lines += ["", _label("sites.resolvers", lang), ""]
+        lines += ["", t("md.sites.resolvers", lang), ""]
         lines += [f"- {md_text(site)}: {', '.join(md_code(f.resource) for f in found[:8])}" for site, found in disagreeing[:SITE_LINES]]
     if results.tenant_disagreements:
-        lines += ["", _label("sites.tenant_disagree", lang), ""]
+        lines += ["", t("md.sites.tenant_disagree", lang), ""]
         lines += [f"- {md_code(d.check_id)} {md_text(d.resource)}: " + md_text("; ".join(f"{k}: {v}" for k, v in d.statuses.items()))
                   for d in results.tenant_disagreements[:SITE_LINES]]
     return "\n".join(lines)
@@ -182,42 +124,42 @@ def _counts(results: Results, lang: str) -> str:
     suppressed = sum(1 for f in results.findings() if is_suppressed(f))
     header = ["", *(status_label(s.value, lang) for s in COUNT_ORDER)]
     rows = [
-        [_label("counts.checks", lang), *map(str, check_counts)],
-        [_label("counts.findings", lang), *map(str, finding_counts)],
+        [t("common.checks", lang), *map(str, check_counts)],
+        [t("common.findings", lang), *map(str, finding_counts)],
     ]
     table = _table(header, rows, align_right_from=1)
-    return table + (f"\n\n{_label('counts.suppressed', lang, n=suppressed)}" if suppressed else "")
+    return table + (f"\n\n{t('md.suppressed', lang, n=suppressed)}" if suppressed else "")
 
 
 def _top_actions(results: Results, lang: str) -> str:
     plan = build_plan(results, lang)
     all_sites = [s.site for s in results.sites] if len(results.sites) > 1 else None
-    heading = f"### {_label('actions.heading', lang)}"
+    heading = f"### {t('md.actions.heading', lang)}"
     if not plan:
-        return f"{heading}\n\n{_label('actions.none', lang)}"
+        return f"{heading}\n\n{t('md.actions.none', lang)}"
     items = []
     for number, action in enumerate(plan[:TOP_ACTIONS], 1):
         badges = [status_label(action.status, lang), severity_label(action.severity, lang)]
         badges += [change_label(c, lang) for c, n in (("regressed", action.regressed), ("new", action.new)) if n]
         checks = ", ".join(md_code(c) for c in action.checks)
-        facts = _label("actions.facts", lang, owner=md_text(action.owner), phase=md_text(action.phase_name),
+        facts = t("md.actions.facts", lang, owner=md_text(action.owner), phase=md_text(action.phase_name),
                        responsibility=md_code(action.responsibility), n=action.cleared, checks=checks)
         if all_sites and action.sites:
             sites = md_text(sites_text(site_list(action.sites, all_sites), lang))
-            facts += f"  \n   {_label('actions.sites', lang, sites=sites)}"
+            facts += f"  \n   {t('md.actions.sites', lang, sites=sites)}"
         items.append(f"{number}. **{md_text(action.title)}** ({' · '.join(badges)})  \n"
                      f"   {facts}  \n   {md_text(action.fix)}")
     more = len(plan) - TOP_ACTIONS
-    tail = f"\n\n{_label('actions.more', lang, n=more)}" if more > 0 else ""
+    tail = f"\n\n{t('md.actions.more', lang, n=more)}" if more > 0 else ""
     return f"{heading}\n\n" + "\n".join(items) + tail
 
 
 def _failing_checks(results: Results, lang: str) -> str:
     """Each failing check once, with the responsibilities it feeds."""
     failing = [c for c in results.checks if effective_status(c) is Status.FAIL]
-    heading = f"### {_label('failing.heading', lang)}"
+    heading = f"### {t('md.failing.heading', lang)}"
     if not failing:
-        return f"{heading}\n\n{_label('failing.none', lang)}"
+        return f"{heading}\n\n{t('md.failing.none', lang)}"
     failing.sort(key=lambda c: (-c.severity.rank, c.id))
     rows = [
         [
@@ -229,13 +171,13 @@ def _failing_checks(results: Results, lang: str) -> str:
         ]
         for c in failing
     ]
-    header = _labels(["column.check", "column.severity", "column.title", "column.failed", "column.responsibilities"],
+    header = _labels(["common.check", "check.severity", "common.title", "md.column.failed", "summary.responsibilities"],
                      lang)
     return f"{heading}\n\n{_table(header, rows)}"
 
 
 def _where_the_rest_is(results: Results, lang: str) -> str:
-    return _label("rest", lang)
+    return t("md.rest", lang)
 
 
 def _active_failures(check: CheckResult) -> int:
@@ -252,8 +194,8 @@ def _not_assessed(results: Results, lang: str) -> str:
             rows.append([md_code(check.id), "", md_text(check_reason(check, lang) or "")])
     if not rows:
         return ""
-    header = _labels(["column.check", "column.resource", "column.reason"], lang)
-    return f"### {_label('errors.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
+    header = _labels(["common.check", "finding.resource", "suppressed.reason"], lang)
+    return f"### {t('md.errors.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
 
 
 def _changes(results: Results, lang: str) -> str:
@@ -261,7 +203,7 @@ def _changes(results: Results, lang: str) -> str:
     if baseline is None:
         return ""
     started = baseline.baseline_started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    intro = _label("changes.baseline", lang, scan_id=md_code(baseline.baseline_scan_id), started=started)
+    intro = t("summary.baseline", lang, scan_id=md_code(baseline.baseline_scan_id), started=started)
     counts = _table(
         [change_label(c.value, lang) for c in CHANGE_ORDER],
         [[str(baseline.counts.get(c.value, 0)) for c in CHANGE_ORDER]],
@@ -269,16 +211,16 @@ def _changes(results: Results, lang: str) -> str:
     )
     listed = [f for f in results.findings() if _worth_listing(f)]
     listed.sort(key=lambda f: CHANGE_ORDER.index(f.change))  # type: ignore[arg-type]
-    parts = [f"### {_label('changes.heading', lang)}", intro, counts]
+    parts = [f"### {t('summary.changes', lang)}", intro, counts]
     if listed:
-        header = _labels(["column.change", "column.check", "column.resource", "column.finding"], lang)
+        header = _labels(["md.column.change", "common.check", "finding.resource", "finding.message"], lang)
         rows = [
             [change_label(f.change.value, lang), md_code(f.check_id), md_text(f.resource),
              md_text(finding_text(f, "message", lang))]
             for f in listed
             if f.change is not None
         ]
-        parts += [f"**{_label('changes.listed', lang)}**", _limited_table(header, rows, lang)]
+        parts += [f"**{t('md.changes.listed', lang)}**", _limited_table(header, rows, lang)]
     return "\n\n".join(parts)
 
 
@@ -300,19 +242,20 @@ def _suppressed(results: Results, lang: str) -> str:
                     md_text(finding.resource),
                     md_text(suppression.reason),
                     md_text(suppression.owner or ""),
-                    md_text(suppression.expires or _label("suppressed.never", lang)),
+                    md_text(suppression.expires or t("suppressed.never", lang)),
                 ]
             )
     if not rows:
         return ""
-    header = _labels(["column.check", "column.resource", "column.reason", "column.owner", "column.expires"], lang)
-    return f"### {_label('suppressed.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
+    header = _labels(["common.check", "finding.resource", "suppressed.reason", "common.owner", "suppressed.expires"],
+                     lang)
+    return f"### {t('suppressed.heading', lang)}\n\n{_limited_table(header, rows, lang)}"
 
 
 def _limited_table(header: list[str], rows: list[list[str]], lang: str) -> str:
     table = _table(header, rows[:ROW_LIMIT])
     if len(rows) > ROW_LIMIT:
-        table += f"\n\n{_label('more', lang, n=len(rows) - ROW_LIMIT)}"
+        table += f"\n\n{t('md.more', lang, n=len(rows) - ROW_LIMIT)}"
     return table
 
 

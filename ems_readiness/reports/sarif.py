@@ -39,7 +39,7 @@ from ems_readiness.engine.sites import multi_site
 from ems_readiness.engine.suppressions import is_suppressed
 
 from ems_readiness.reports.check_texts import localized, localized_finding, reason_finding
-from ems_readiness.reports.i18n import check_lang
+from ems_readiness.reports.i18n import check_lang, t
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -62,11 +62,6 @@ SECURITY_SEVERITY = {
     Severity.LOW: "3.0",
 }
 REPORTED_STATUSES = (Status.FAIL, Status.WARN, Status.ERROR)
-HELP_HEADINGS = {
-    "why": {"en": "Why it matters", "zh-CN": "重要性"},
-    "fix": {"en": "How to fix", "zh-CN": "修正方法"},
-    "responsibilities": {"en": "Customer responsibilities", "zh-CN": "客户职责"},
-}
 
 
 def fingerprint(check_id: str, resource: str, site: str | None = None) -> str:
@@ -152,11 +147,11 @@ def _rule(check: CheckResult, lang: str) -> dict[str, Any]:
 def _help_markdown(check: CheckResult, lang: str) -> str:
     parts = []
     if check.why:
-        parts.append(f"**{HELP_HEADINGS['why'][lang]}**\n\n{check.why}")
-    parts.append(f"**{HELP_HEADINGS['fix'][lang]}**\n\n{check.fix}")
+        parts.append(f"**{t('check.why', lang)}**\n\n{check.why}")
+    parts.append(f"**{t('check.fix', lang)}**\n\n{check.fix}")
     if check.responsibilities:
         items = "\n".join(f"- `{key}` {_responsibility_text(key, lang)}" for key in check.responsibilities)
-        parts.append(f"**{HELP_HEADINGS['responsibilities'][lang]}**\n\n{items}")
+        parts.append(f"**{t('sarif.responsibilities', lang)}**\n\n{items}")
     return "\n\n".join(parts)
 
 
