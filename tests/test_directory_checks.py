@@ -42,8 +42,8 @@ CLI = [sys.executable, "-m", "ems_readiness.cli"]
 def demo_profile(scenario: str, **directory) -> dict:
     source = scenario_dir(scenario)
     settings = {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
-                "scope_ous": DIRECTORY_SCOPES[scenario], "routable_tlds": ["test"], **directory}
-    return {"directory": {k: v for k, v in settings.items() if v is not None}}
+                "scope_ous": DIRECTORY_SCOPES[scenario], **directory}
+    return {"identity": {"routable_tlds": ["test"]}, "directory": {k: v for k, v in settings.items() if v is not None}}
 
 
 def run_directory_checks(raw_profile: dict, source=None, graph_url: str | None = None, token: str | None = None):

@@ -258,7 +258,7 @@ def test_active_directory_computers_are_judged_when_the_directory_side_runs(tmp_
                       + computer("PC-GONE", "Windows 10 Pro", "10.0 (10240)", 300)
                       + computer("SRV-01", "Windows Server 2016 Standard", "10.0 (14393)", 1), encoding="utf-8")
     checks, _ = scan_tenant(scenario="ready", only=("devices",),
-                            extra={"directory": {"export": str(export), "routable_tlds": ["test"]}})
+                            extra={"directory": {"export": str(export)}})
     ad = findings(checks["DEV-002"])["ad:windows"]
     assert ad.status is Status.FAIL
     assert ad.observed.startswith("2 active windows device(s) in Active Directory computers")

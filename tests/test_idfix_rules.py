@@ -18,11 +18,14 @@ from ems_readiness.judges.idfix import (
     RULES,
     DirectoryIssue,
     DirectoryJudge,
+    is_dns_label,
     merged_rows,
     rfc2822_problems,
     skip_reason,
     upn_suffix_problem,
+    upn_suffix_problem_text,
 )
+from ems_readiness.engine.texts import render
 
 BASE = "OU=Staff,DC=corp,DC=example"
 
@@ -396,3 +399,18 @@ def test_a_declared_lab_tld_is_routable_in_the_judge_itself():
     assert upn_suffix_problem("contoso.test") is not None
     assert upn_suffix_problem("contoso.test", routable=frozenset({"test"})) is None
     assert upn_suffix_problem("bad_label!.test", routable=frozenset({"test"})) is not None
+
+
+def test_the_routable_rule_says_why_a_suffix_is_not_routable():
+    """The one rule both sides judge UPN suffixes by (ADP-003 on premises, DSY-004 in the tenant)."""
+    test = upn_suffix_problem_text("contoso.test")  # a lab's .test is private until the lab declares it
+    assert (test.id, test.params) == ("suffix.private", {"tld": "test"})
+    assert upn_suffix_problem_text("contoso.test", routable=frozenset({"test"})) is None
+    local = upn_suffix_problem_text("corp.local", routable=frozenset({"test"}))
+    assert render(local) == ".local is a private, non-routable top-level domain"
+    unknown = upn_suffix_problem_text("corp.contoso.zzz")
+    assert (unknown.id, unknown.params) == ("suffix.unknown", {"tld": "zzz"})
+    assert render(unknown, "zh-CN") == ".zzz 不是已知的顶级域"
+    # a label is the whole text: a newline is not hidden by the end-of-line anchor
+    assert upn_suffix_problem_text("corp\n.com").id == "suffix.invalid"
+    assert is_dns_label("test") and not is_dns_label("test\n") and not is_dns_label("-test")

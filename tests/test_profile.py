@@ -50,6 +50,10 @@ purpose = "directory-sync"
     ("[network]\ncatalog = \"missing.toml\"\n", "'network.catalog': file not found"),
     ("[[network.targets]]\nname='x'\nhost='h'\nports=[70000]\n", "out of range"),
     ("this is = = not toml", "not valid TOML"),
+    ("[identity]\nroutable_tlds = [\"corp.test\"]\n",
+     "'identity.routable_tlds': 'corp.test' is not a top-level domain (one DNS label, such as 'test')"),
+    ("[directory]\nroutable_tlds = [\"\"]\n", "'directory.routable_tlds': '' is not a top-level domain"),
+    ("[identity]\nroutable_tld = [\"test\"]\n", "(did you mean 'identity.routable_tlds'?)"),
 ])
 def test_bad_profiles_name_the_key_and_file(tmp_path, text, fragment):
     path = write(tmp_path, text)
@@ -59,6 +63,13 @@ def test_bad_profiles_name_the_key_and_file(tmp_path, text, fragment):
     assert fragment in message
     assert str(path) in message
     assert "\n" not in message
+
+
+def test_routable_tlds_are_read_from_identity_and_from_their_old_place_in_directory(tmp_path):
+    p = load_profile(write(tmp_path, '[identity]\nroutable_tlds = [".Test"]\n[directory]\nroutable_tlds = ["lab"]\n'))
+    assert p.identity.routable_tlds == ["test"]
+    assert p.routable_tlds() == {"test", "lab"}
+    assert profile_from_dict({}).routable_tlds() == frozenset()  # a customer's profile declares none
 
 
 def test_missing_profile_file(tmp_path):

@@ -56,6 +56,34 @@ def test_upn_suffixes_grouped_with_counts(unready):
     assert findings["suffix:fabrikam.test"].status is Status.FAIL
 
 
+def not_routable(check) -> dict:
+    return {f.resource: f for f in check.findings if f.texts["message"].id == "dsy.upn.not-routable"}
+
+
+def test_on_premises_suffixes_not_routable_say_why(unready):
+    """The lab's .test is declared routable (tenant_scan): only corp.local fails, naming the reason."""
+    local = not_routable(unready["DSY-004"])
+    assert list(local) == ["suffix:corp.local"]
+    finding = local["suffix:corp.local"]
+    assert finding.status is Status.FAIL
+    assert finding.message == ("3 synced user(s) have the on-premises UPN suffix corp.local, which is not routable"
+                               " (.local is a private, non-routable top-level domain)")
+    assert finding.texts["message"].params["problem"].id == "suffix.private"
+    assert "diegos@corp.local" in finding.observed
+
+
+def test_an_undeclared_test_suffix_is_not_routable_in_the_tenant_either():
+    token = delegated_token()
+    with simulated_tenant("unready", token=token) as sim:
+        checks = by_id(tenant_scan(sim, token, only=("DSY-004",), extra_profile={"identity": {"routable_tlds": []}}))
+    found = not_routable(checks["DSY-004"])
+    assert sorted(found) == ["suffix:contoso.test", "suffix:corp.local", "suffix:fabrikam.test",
+                             "suffix:fed.contoso.test"]
+    assert all(f.status is Status.FAIL for f in found.values())
+    assert found["suffix:contoso.test"].message.endswith("(.test is a private, non-routable top-level domain)")
+    assert found["suffix:contoso.test"].texts["message"].params["problem"].params == {"tld": "test"}
+
+
 def test_unverified_domain_gets_the_exact_txt_record(unready):
     finding = next(f for f in unready["DOM-001"].findings if f.resource == "fabrikam.test")
     assert 'TXT "MS=ms48151623"' in finding.expected

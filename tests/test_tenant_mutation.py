@@ -55,7 +55,7 @@ MIN_VARIANTS = 400  # a floor, so the field discovery cannot silently shrink to 
 def profile(sim):
     return profile_from_dict({
         "tenant": {"graph_url": sim.url, "auth": "token", "max_retry_wait_seconds": 0, "timeout_seconds": 10},
-        "identity": {"model": "federated", "max_sync_age_minutes": 180,
+        "identity": {"model": "federated", "max_sync_age_minutes": 180, "routable_tlds": ["test"],
                      "features": {"passwordSyncEnabled": True, "passwordWritebackEnabled": True}},
     })
 

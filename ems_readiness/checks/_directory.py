@@ -20,7 +20,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from ems_readiness.engine.model import DirectoryFix, Evidence, Text
+from ems_readiness.engine.model import DirectoryFix, Evidence
 from ems_readiness.engine.texts import msg
 from ems_readiness.judges.ad_objects import AdObject, ForestInfo
 from ems_readiness.judges.match_preview import OnPremUser, on_prem_user
@@ -123,7 +123,7 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
     result.forest, result.forest_error = await _forest(source, profile)
     if settings.scope_filter and getattr(source, "scope_filter", None) != settings.scope_filter:
         result.scope_filter_unapplied = settings.scope_filter  # a source that does not filter: say so
-    lab = lab_tlds(profile)
+    lab = profile.routable_tlds()  # a lab's own top-level domains ([identity] routable_tlds)
     judge = DirectoryJudge(tlds=default_tlds() | {f".{tld}" for tld in lab}, routable_tlds=lab)
     try:
         async for obj in source.objects():
@@ -144,17 +144,6 @@ async def _assess(source: Any, profile: Any) -> DirectoryAssessment:
     await _count_computers(result, source, scopes)
     result.evidence = list(getattr(source, "evidence", []) or [])
     return result
-
-
-def lab_tlds(profile: Any) -> frozenset[str]:
-    return frozenset(t.strip(".").lower() for t in profile.directory.routable_tlds if t.strip("."))
-
-
-def suffix_problem(suffix: str, lab: frozenset[str]) -> Text | None:
-    """Why a UPN suffix is not routable; a lab's own top-level domains ([directory] routable_tlds) are."""
-    from ems_readiness.judges.idfix import upn_suffix_problem_text
-
-    return upn_suffix_problem_text(suffix, routable=lab)
 
 
 def _collect(result: DirectoryAssessment, obj: AdObject) -> None:

@@ -16,9 +16,10 @@ from ems_readiness.engine.catalogues import data_toml
 from ems_readiness.engine.check import check
 from ems_readiness.engine.model import ActionRef, Text, TextList
 from ems_readiness.engine.texts import catalogue, joined, msg
+from ems_readiness.judges.idfix import upn_suffix_problem_text
 
 from ems_readiness.checks._actions import remove_duplicates, replace_suffix, verify_domain
-from ems_readiness.checks._directory import DirectoryAssessment, assessment, directory_source, lab_tlds, suffix_problem
+from ems_readiness.checks._directory import DirectoryAssessment, assessment, directory_source
 from ems_readiness.checks._tenant import organization
 
 DIRECTORY_SYNC = ["enable.directory-sync", "assess.remediation-checklist"]
@@ -272,7 +273,7 @@ async def upn_suffixes(ctx) -> None:
     if policy == "verified" and verified is None:
         ctx.skipped("tenant verification", msg("adp.suffix.no-tenant"))
     for suffix, users in sorted(a.upn_suffixes.items()):
-        problem = suffix_problem(suffix, lab_tlds(ctx.profile))
+        problem = upn_suffix_problem_text(suffix, routable=ctx.profile.routable_tlds())
         where = msg("adp.suffix.where", n=users, suffix=suffix)
         if problem:
             ctx.failed(f"suffix:{suffix}", msg("adp.suffix.not-routable", n=users, suffix=suffix, problem=problem),
@@ -298,7 +299,7 @@ def forest_suffixes(ctx, a: DirectoryAssessment, policy: str, verified: set[str]
                     action=ActionRef(key="directory.read-forest", params={}))
         return
     for suffix in sorted({s.lower() for s in a.forest.upn_suffixes} - set(a.upn_suffixes)):
-        problem = suffix_problem(suffix, lab_tlds(ctx.profile))
+        problem = upn_suffix_problem_text(suffix, routable=ctx.profile.routable_tlds())
         review = ActionRef(key="ad.review-upn-suffix", params={"suffix": suffix})
         if problem:
             ctx.warned(f"forest-suffix:{suffix}", msg("adp.forest-suffix.not-routable", suffix=suffix, problem=problem),

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import lru_cache
 from typing import Any
 
-from ems_readiness.engine.catalogues import data_text
 from ems_readiness.engine.check import check
 from ems_readiness.engine.model import ActionRef, Text
 from ems_readiness.engine.texts import msg
+from ems_readiness.judges.idfix import upn_suffix_problem_text
 from ems_readiness.probes.graph import GraphError
 
 from ems_readiness.checks._actions import remove_duplicates, replace_suffix, verify_domain
@@ -269,20 +268,10 @@ async def provisioning_errors(ctx) -> None:
                    evidence=[e for e in (ctx.graph.stream_evidence(r) for r, *_ in PROVISIONED_KINDS) if e])
 
 
-@lru_cache(maxsize=1)
-def routable_tlds() -> frozenset[str]:
-    return frozenset(line.strip().lstrip(".").lower() for line in data_text("idfix-valid-tlds.txt").splitlines()
-                     if line.strip())
-
-
 def suffix_of(upn: Any) -> str | None:
     if not isinstance(upn, str) or "@" not in upn:
         return None
     return upn.rsplit("@", 1)[1].lower().rstrip(".") or None
-
-
-def is_routable(suffix: str) -> bool:
-    return suffix.rsplit(".", 1)[-1] in routable_tlds() or suffix.endswith(".test")
 
 
 class SuffixTally:
@@ -321,7 +310,7 @@ class SuffixTally:
 async def upn_suffixes(ctx) -> None:
     org, org_evidence = await organization(ctx)
     verified, not_told = verified_domain_names(org)
-    on_verified, unverified, fallback, non_routable = SuffixTally(), SuffixTally(), SuffixTally(), SuffixTally()
+    on_verified, unverified, fallback, on_prem_suffixes = SuffixTally(), SuffixTally(), SuffixTally(), SuffixTally()
     untold = SuffixTally()  # suffixes Graph did not say enough about to judge
     unreadable_users: list[tuple[str, str]] = []  # (resource, what Graph did not say)
     select = ["id", "userPrincipalName", "onPremisesUserPrincipalName", "onPremisesSyncEnabled"]
@@ -337,8 +326,8 @@ async def upn_suffixes(ctx) -> None:
         except Unreadable as exc:
             unreadable_users.append((f"user:{label(user, 'userPrincipalName', 'id')}", error_text(exc)))
             continue
-        if on_prem_suffix and not is_routable(on_prem_suffix):
-            non_routable.add(on_prem_suffix, on_prem)
+        if on_prem_suffix:
+            on_prem_suffixes.add(on_prem_suffix, on_prem)
     evidence = [org_evidence, ctx.graph.stream_evidence("users")]
     verified_list = ", ".join(sorted(verified))
     for suffix in sorted(unverified.counts):
@@ -348,9 +337,14 @@ async def upn_suffixes(ctx) -> None:
     for suffix in sorted(untold.counts):
         ctx.errored(f"suffix:{suffix}", msg("dsy.upn.untold", suffix=suffix, problem=not_told or ""),
                     observed=untold.line(suffix), evidence=evidence, action=graph_unreadable("organization"))
-    for suffix in sorted(non_routable.counts):
-        ctx.failed(f"suffix:{suffix}", msg("dsy.upn.non-routable", n=non_routable.counts[suffix], suffix=suffix),
-                   expected=msg("dsy.upn.non-routable.expected"), observed=non_routable.line(suffix),
+    # the rule ADP-003 judges the forest's suffixes by, with the lab's declared top-level domains
+    lab = ctx.profile.routable_tlds()
+    not_routable = {suffix: problem for suffix in sorted(on_prem_suffixes.counts)
+                    if (problem := upn_suffix_problem_text(suffix, routable=lab))}
+    for suffix, problem in not_routable.items():
+        ctx.failed(f"suffix:{suffix}", msg("dsy.upn.not-routable", n=on_prem_suffixes.counts[suffix], suffix=suffix,
+                                           problem=problem),
+                   expected=msg("dsy.upn.not-routable.expected"), observed=on_prem_suffixes.line(suffix),
                    evidence=evidence, action=replace_suffix(suffix))
     for suffix in sorted(fallback.counts):
         ctx.warned(f"fallback:{suffix}", msg("dsy.upn.fallback", n=fallback.counts[suffix]),
@@ -360,7 +354,7 @@ async def upn_suffixes(ctx) -> None:
         ctx.passed(f"suffix:{suffix}", msg("dsy.upn.verified", n=on_verified.counts[suffix], suffix=suffix),
                    observed=on_verified.line(suffix), evidence=evidence)
     report_unreadable_users(ctx, unreadable_users, evidence)
-    if not (unverified.counts or non_routable.counts or fallback.counts or on_verified.counts or untold.counts
+    if not (unverified.counts or not_routable or fallback.counts or on_verified.counts or untold.counts
             or unreadable_users):
         ctx.skipped("users", msg("dsy.upn.no-users"), evidence=evidence)
 

@@ -74,6 +74,15 @@ class IdentitySection(_Section):
     max_sync_age_minutes: int = Field(default=180, ge=1, le=525_600)  # a year
     # the agreed state of Entra Connect features, e.g. { passwordSyncEnabled = true } (DSY-005)
     features: dict[str, bool] = Field(default_factory=dict)
+    # top-level domains a lab declares routable for UPN suffixes (the simulated environment's "test"),
+    # judged alike on premises (ADP-003) and in the tenant (DSY-004); leave empty for a customer:
+    # .local, .lan, .test and the like are exactly what must be found
+    routable_tlds: list[str] = Field(default_factory=list)
+
+    @field_validator("routable_tlds")
+    @classmethod
+    def _routable_tlds(cls, value: list[str]) -> list[str]:
+        return check_top_level_domains(value)
 
 
 class DnsSection(_Section):
@@ -172,8 +181,7 @@ class DirectorySection(_Section):
     export: str | None = None
     # the forest description (JSON, the README's PowerShell) that an export cannot carry (also --directory-forest)
     forest_file: str | None = None
-    # top-level domains to treat as routable in a lab forest (the simulated environment's "test");
-    # leave empty for a customer: .local, .lan, .test and the like are exactly what must be found
+    # the old place of [identity] routable_tlds, still accepted (the two lists are joined)
     routable_tlds: list[str] = Field(default_factory=list)
 
     @field_validator("servers")
@@ -184,6 +192,11 @@ class DirectorySection(_Section):
         for server in value:
             parse_server(server)  # raises ValueError naming the server (and refuses URLs)
         return check_host_ports(value)
+
+    @field_validator("routable_tlds")
+    @classmethod
+    def _routable_tlds(cls, value: list[str]) -> list[str]:
+        return check_top_level_domains(value)
 
     @field_validator("scope_filter")
     @classmethod
@@ -307,6 +320,10 @@ class Profile(_Section):
     # where relative paths in the profile are resolved from
     base_dir: Path = Field(default_factory=Path.cwd, exclude=True, strict=False)
 
+    def routable_tlds(self) -> frozenset[str]:
+        """The top-level domains declared routable for UPN suffixes, wherever the profile names them."""
+        return frozenset(self.identity.routable_tlds) | frozenset(self.directory.routable_tlds)
+
     def path(self, value: str) -> Path:
         p = Path(value).expanduser()
         return p if p.is_absolute() else self.base_dir / p
@@ -366,6 +383,19 @@ def check_host_ports(values: list[str]) -> list[str]:
             raise ValueError(f"{text!r} is not host or host:port")
         check_host_name(host)
     return values
+
+
+def check_top_level_domains(values: list[str]) -> list[str]:
+    """Each a top-level domain, one DNS label ('test' or '.test'); given back without the dot, lower case."""
+    from ems_readiness.judges.idfix import is_dns_label
+
+    names = []
+    for value in values:
+        name = value.strip().removeprefix(".").lower()
+        if not is_dns_label(name):
+            raise ValueError(f"{value!r} is not a top-level domain (one DNS label, such as 'test')")
+        names.append(name)
+    return names
 
 
 def check_host_name(name: str) -> None:

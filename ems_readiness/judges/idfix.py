@@ -225,6 +225,11 @@ PRIVATE_TLDS = frozenset({
 _DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$", re.ASCII)
 
 
+def is_dns_label(label: str) -> bool:
+    """One lower-case DNS label (letters, digits, inner hyphens; 1-63 characters)."""
+    return bool(_DNS_LABEL.fullmatch(label))
+
+
 @lru_cache(maxsize=1)
 def default_tlds() -> frozenset[str]:
     """IdFix's domains.txt as shipped with ems-readiness: one '.tld' per line."""
@@ -237,7 +242,7 @@ def upn_suffix_problem(suffix: str, tlds: frozenset[str] | None = None,
     """Why a UPN suffix cannot become a verified domain in Entra ID, or None when it can.
 
     `routable` names top-level domains (without the dot) the caller declares routable although they
-    are private, e.g. a lab's `.test` ([directory] routable_tlds).
+    are private, e.g. a lab's `.test` ([identity] routable_tlds).
     """
     problem = upn_suffix_problem_text(suffix, tlds, routable)
     return None if problem is None else render(problem)
@@ -252,7 +257,7 @@ def upn_suffix_problem_text(suffix: str, tlds: frozenset[str] | None = None,
     labels = name.split(".")
     if len(labels) == 1:
         return msg("suffix.single-label", name=repr(name))
-    if not all(_DNS_LABEL.match(label) for label in labels):
+    if not all(is_dns_label(label) for label in labels):
         return msg("suffix.invalid", name=repr(name))
     if name.endswith(".home.arpa") or name == "home.arpa":
         return msg("suffix.home-arpa")
@@ -264,12 +269,6 @@ def upn_suffix_problem_text(suffix: str, tlds: frozenset[str] | None = None,
         return msg("suffix.private", tld=tld)
     if not known:
         return msg("suffix.unknown", tld=tld)
-    return None
-    known = "." + tld in (tlds if tlds is not None else default_tlds())
-    if tld in PRIVATE_TLDS and not (known and tld == "ad"):
-        return f".{tld} is a private, non-routable top-level domain"
-    if not known:
-        return f".{tld} is not a known top-level domain"
     return None
 
 

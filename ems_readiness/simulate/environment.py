@@ -256,7 +256,8 @@ class SimulatedEnvironment:
         source = scenario_dir(self.network_scenario)
         return {
             "tenant": {"id": TENANT_ID, "graph_url": self.graph.url, "auth": "token", "timeout_seconds": 30.0},
-            "identity": {"model": "federated", "max_sync_age_minutes": 180},
+            # the simulated forest's and tenant's public domains are .test: routable in this lab only
+            "identity": {"model": "federated", "max_sync_age_minutes": 180, "routable_tlds": ["test"]},
             "dns": {"resolvers": dict(self.resolvers), "timeout_seconds": 2.0},
             "tls": {"hosts": [f"mail.contoso.test:{self.ports['mail']}"], "warn_days": 30,
                     "trust": str(self.tls.trust_bundle), "service_roots": str(self.tls.service_roots)},
@@ -264,8 +265,7 @@ class SimulatedEnvironment:
                         "concurrency": 64, "catalog": str(self.catalog_path), "targets": self.targets},
             # the customer's directory as an ldifde export plus its forest description (no LDAP server needed)
             "directory": {"export": str(source / "directory.ldf"), "forest_file": str(source / "forest.json"),
-                          "scope_ous": DIRECTORY_SCOPES[self.network_scenario],
-                          "routable_tlds": ["test"]},  # the simulated forest's public domains are .test
+                          "scope_ous": DIRECTORY_SCOPES[self.network_scenario]},
             # what the simulated customer plans: every platform, personal devices, AD FS, a pilot group
             "plan": {"platforms": ["windows", "ios", "macos", "android"], "byod": True, "federation": "adfs",
                      "pilot_group": "EMS Pilot Users"},

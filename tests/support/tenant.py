@@ -66,7 +66,8 @@ def tenant_scan(sim, token: str, only=("licensing", "directory-sync", "domains",
                 extra_profile=None, max_retry_wait=60.0):
     raw = {"tenant": {"graph_url": sim.url, "auth": "token", "max_retry_wait_seconds": max_retry_wait,
                       "timeout_seconds": 10},
-           "identity": {"model": model, "max_sync_age_minutes": 180}}
+           # the simulated tenant's domains are .test: routable in this lab only
+           "identity": {"model": model, "max_sync_age_minutes": 180, "routable_tlds": ["test"]}}
     for section, values in (extra_profile or {}).items():
         raw.setdefault(section, {}).update(values)
     profile = profile_from_dict(raw)
