@@ -54,6 +54,15 @@ def test_each_site_keeps_its_own_results_and_the_merge_names_both(demo):
     assert merged["tenant_id"] == hq["tenant_id"] and [r["site"] for r in merged["tenant_reads"]] == ["head-office"]
 
 
+def test_a_finding_is_one_per_check_resource_and_site_so_baselines_compare_it(demo):
+    """A re-run is compared finding by finding on (check, resource, site): two findings on one key
+    would leave one of them unjudged."""
+    for doc in (demo / "results.json", *sorted((demo / "sites").glob("*/results.json"))):
+        checks = json.loads(doc.read_text(encoding="utf-8"))["checks"]
+        keys = [(c["id"], f["resource"], f["site"]) for c in checks for f in c["findings"]]
+        assert sorted(k for k in set(keys) if keys.count(k) > 1) == [], doc
+
+
 def test_the_branch_firewall_drops_endpoints_the_head_office_reaches(demo):
     merged = json.loads((demo / "results.json").read_text(encoding="utf-8"))
     by_site = {(f["site"], f["resource"].split(":")[0]): f["status"] for f in findings(merged, "NET-001")}

@@ -82,6 +82,9 @@ def test_an_undeclared_test_suffix_is_not_routable_in_the_tenant_either():
     assert all(f.status is Status.FAIL for f in found.values())
     assert found["suffix:contoso.test"].message.endswith("(.test is a private, non-routable top-level domain)")
     assert found["suffix:contoso.test"].texts["message"].params["problem"].params == {"tld": "test"}
+    # contoso.test is also verified in the tenant: the suffix is still one finding, the one to act on
+    resources = [f.resource for f in checks["DSY-004"].findings]
+    assert len(resources) == len(set(resources)), resources
 
 
 def test_unverified_domain_gets_the_exact_txt_record(unready):

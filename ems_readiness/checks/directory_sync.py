@@ -279,6 +279,11 @@ class SuffixTally:
         self.counts: dict[str, int] = defaultdict(int)
         self.examples: dict[str, list[str]] = defaultdict(list)
 
+    def drop(self, suffixes) -> None:
+        for suffix in suffixes:
+            self.counts.pop(suffix, None)
+            self.examples.pop(suffix, None)
+
     def add(self, suffix: str, example: str) -> None:
         self.counts[suffix] += 1
         if len(self.examples[suffix]) < EXAMPLES_PER_SUFFIX:
@@ -330,6 +335,14 @@ async def upn_suffixes(ctx) -> None:
             on_prem_suffixes.add(on_prem_suffix, on_prem)
     evidence = [org_evidence, ctx.graph.stream_evidence("users")]
     verified_list = ", ".join(sorted(verified))
+    # the rule ADP-003 judges the forest's suffixes by, with the lab's declared top-level domains
+    lab = ctx.profile.routable_tlds()
+    not_routable = {suffix: problem for suffix in sorted(on_prem_suffixes.counts)
+                    if (problem := upn_suffix_problem_text(suffix, routable=lab))}
+    # one finding per suffix: a suffix that cannot become routable is that finding (its fix, a
+    # new suffix, comes before verifying or keeping it), whatever the tenant says of it
+    for tally in (unverified, untold, on_verified):
+        tally.drop(not_routable)
     for suffix in sorted(unverified.counts):
         ctx.failed(f"suffix:{suffix}", msg("dsy.upn.unverified", n=unverified.counts[suffix], suffix=suffix),
                    expected=msg("dsy.upn.unverified.expected", verified=verified_list), observed=unverified.line(suffix),
@@ -337,10 +350,6 @@ async def upn_suffixes(ctx) -> None:
     for suffix in sorted(untold.counts):
         ctx.errored(f"suffix:{suffix}", msg("dsy.upn.untold", suffix=suffix, problem=not_told or ""),
                     observed=untold.line(suffix), evidence=evidence, action=graph_unreadable("organization"))
-    # the rule ADP-003 judges the forest's suffixes by, with the lab's declared top-level domains
-    lab = ctx.profile.routable_tlds()
-    not_routable = {suffix: problem for suffix in sorted(on_prem_suffixes.counts)
-                    if (problem := upn_suffix_problem_text(suffix, routable=lab))}
     for suffix, problem in not_routable.items():
         ctx.failed(f"suffix:{suffix}", msg("dsy.upn.not-routable", n=on_prem_suffixes.counts[suffix], suffix=suffix,
                                            problem=problem),
