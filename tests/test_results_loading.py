@@ -58,3 +58,24 @@ def test_a_bad_whole_document_gets_the_careful_paths_line(tmp_path, change, says
     assert path.read_text(encoding="utf-8") != text
     with pytest.raises(ResultsFileError, match=says):
         load_results(path)
+
+
+def nested(levels: int, leaf: dict, wrap) -> dict:
+    for _ in range(levels):
+        leaf = wrap(leaf)
+    return leaf
+
+
+@pytest.mark.parametrize("where", ["sentence", "evidence"])
+def test_a_whole_document_nested_deeper_than_the_careful_path_allows_is_refused_alike(tmp_path, where):
+    doc = json.loads(scan("hq", 0).dump_json())
+    finding = next(f for c in doc["checks"] for f in c["findings"])
+    if where == "sentence":  # a message whose parameter is a message, 40 times: 80 levels in the JSON
+        finding["texts"] = {"message": nested(40, {"id": "x", "params": {}}, lambda t: {"id": "x", "params": {"p": t}})}
+    else:
+        finding["evidence"] = [{"probe": "tcp", "target": "t", "outcome": "ok",
+                                "data": nested(60, {"a": 1}, lambda d: {"d": d})}]
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ResultsFileError, match="nested deeper than 64 levels"):
+        load_results(path)

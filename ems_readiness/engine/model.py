@@ -459,7 +459,8 @@ def _parse_fast(text: str | bytes, lean: bool, context: dict[str, Any] | None) -
     """A document read by pydantic-core's JSON parser, or None when anything is amiss: the careful
     path then reads the file again and names the problem, so a bad file gets the same one line
     either way. The parser refuses lone surrogates itself and bounds the depth at 200; numbers
-    (1e999 reads as infinity) and the depth of free-form data are checked after it.
+    (1e999 reads as infinity) and the depth (MAX_DEPTH, as the careful path counts it) are checked
+    on what was read (model_walk).
 
     A whole document is validated straight from its text, never becoming a tree of dicts first (a
     merge of 200 sites is 57 MB of JSON). A lean one (for a merge) is parsed to dicts, stripped of
@@ -469,19 +470,18 @@ def _parse_fast(text: str | bytes, lean: bool, context: dict[str, Any] | None) -
 
     data = text.removeprefix("\ufeff") if isinstance(text, str) else text
     try:
-        if not lean:
+        if not lean:  # checked as the careful path checks the whole document
             results = Results.model_validate_json(data, context=context)
-            if "schema_" not in results.model_fields_set or results.schema_ != SCHEMA_ID or not loose_values_pass(
-                    results, _finite):
+            if "schema_" not in results.model_fields_set or results.schema_ != SCHEMA_ID:
                 return None
-            return results
+            return results if loose_values_pass(results, _finite) else None
         raw = pydantic_core.from_json(data, allow_inf_nan=False)
         if not isinstance(raw, dict) or raw.get("schema") != SCHEMA_ID:
             return None
-        without_network_evidence(raw)
+        without_network_evidence(raw)  # then checked as the careful path checks a lean one
         for part in free_form_parts(raw, suspect=False):
             check_plain(part, "")
-        for check in raw.get("checks") or []:
+        for check in raw.get("checks") or []:  # the careful parser refuses 1e999 anywhere
             duration = check.get("duration_ms") if isinstance(check, dict) else None
             if isinstance(duration, float) and not math.isfinite(duration):
                 return None

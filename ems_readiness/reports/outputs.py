@@ -89,7 +89,7 @@ def _clean_json(results: Results) -> list[str] | None:
         parts = results.dump_json_parts()
     except PydanticSerializationError:
         return None
-    if all(scrub(part) == part for part in parts) and loose_values_pass(results, _fit_leaf):
+    if all(scrub(part) == part for part in parts) and loose_values_pass(results, _fit_leaf, bound_depth=False):
         return parts + ["\n"]
     return None
 
