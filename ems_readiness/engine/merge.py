@@ -36,14 +36,13 @@ from ems_readiness import __version__
 from ems_readiness.engine.check import rollup
 from ems_readiness.engine.gc_pause import paused_cycle_collection
 from ems_readiness.engine.model import (
-    CheckResult, Finding, Results, SiteScan, Status, TenantDisagreement, TenantRead, ToolInfo, load_results,
+    MERGED, CheckResult, Finding, Results, SiteScan, Status, TenantDisagreement, TenantRead, ToolInfo, load_results,
 )
 from ems_readiness.engine.rollup import responsibility_results, totals
 from ems_readiness.engine.shared_texts import SharedTexts
 from ems_readiness.engine.sites import describe_scan, side_of, tenant_read
 from ems_readiness.engine.texts import msg, render
 
-MERGED = "merged"
 # a whole check that could not run at one site: the finding's resource
 WHOLE_CHECK = "(whole check)"
 _NAMESPACE = uuid.UUID("5d0f3c9e-8a4b-4f61-9f0e-6c2b7a1d3e55")

@@ -20,6 +20,7 @@ SCHEMA_ID = "ems-readiness/results/v2"
 SCHEMA_V1 = "ems-readiness/results/v1"
 READABLE_SCHEMAS = (SCHEMA_ID, SCHEMA_V1)
 UNKNOWN_EGRESS = "unknown"
+MERGED = "merged"  # the mode of a document `ems-readiness merge` wrote
 SHARED_TEXTS = "shared_texts"  # validation context key: a SharedTexts that findings' sentences join
 
 
@@ -302,12 +303,12 @@ class Results(_Model):
     def dump_json(self) -> str:
         """results.json: indented for one scan, which people open; compact for a merge, which tools
         read (half the size of a document that can reach a hundred megabytes; `jq .` indents it)."""
-        return self.model_dump_json(by_alias=True, indent=None if self.mode == "merged" else 2)
+        return self.model_dump_json(by_alias=True, indent=None if self.mode == MERGED else 2)
 
     def dump_json_parts(self) -> list[str]:
         """`dump_json()` in parts (`"".join(parts) == dump_json()`): a merge's findings a batch at a
         time, so that the text of a hundred megabytes is never made twice over in memory."""
-        if self.mode != "merged":
+        if self.mode != MERGED:
             return [self.dump_json()]
         shell = self.model_copy(update={"checks": []}).model_dump_json(by_alias=True)
         return _spliced(shell, _empty_list(Results, "checks"), [_check_parts(c) for c in self.checks]) or [
