@@ -15,7 +15,7 @@ import click
 
 from ems_readiness import __version__
 from ems_readiness.engine.terminal import echo, json_text, one_line
-from ems_readiness.simulate.branch_office import CHILD_COMMAND as BRANCH_CHILD_COMMAND
+from ems_readiness.simulate import BRANCH_CHILD_COMMAND
 
 EXIT_USAGE = 2
 EXIT_TENANT = 3

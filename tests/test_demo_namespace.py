@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ems_readiness.simulate.branch_office import CHILD_COMMAND, run_child
+from ems_readiness.simulate import BRANCH_CHILD_COMMAND as CHILD_COMMAND
+from ems_readiness.simulate.branch_office import run_child
 from ems_readiness.simulate.namespace import BranchNamespace, FirewallRule, NamespaceUnavailable, firewall_rules
 from tests.support.require import require_tool
 from tests.support.demo_sites import demo_command, namespaces, require_namespaces

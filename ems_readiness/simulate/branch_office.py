@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from ems_readiness.simulate import BRANCH_CHILD_COMMAND
 from ems_readiness.simulate.namespace import BranchNamespace, NamespaceUnavailable, firewall_rules
 
 if TYPE_CHECKING:
     from ems_readiness.simulate.environment import SimulatedEnvironment
 
-CHILD_COMMAND = "demo-branch-scan"  # the hidden command of cli.py the child runs
 # the branch scan takes seconds; a child that is still running after this is stuck
 CHILD_SECONDS = 300.0
 
@@ -72,7 +72,7 @@ def scan_in_namespace(namespace: BranchNamespace, env: SimulatedEnvironment, opt
 
     folder = Path(tempfile.mkdtemp(prefix="ems-readiness-branch-"))
     try:
-        argv = [sys.executable, "-m", "ems_readiness.cli", CHILD_COMMAND, "--scenario", env.scenario,
+        argv = [sys.executable, "-m", "ems_readiness.cli", BRANCH_CHILD_COMMAND, "--scenario", env.scenario,
                 "--ports", json.dumps(env.ports), "--results", str(folder), *options]
         run_child(namespace.command(argv), timeout)
         try:
