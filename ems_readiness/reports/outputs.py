@@ -73,8 +73,14 @@ def publishable(results: Results) -> Results:
     time aware and in UTC, every number finite. The model accepts more than a file can carry.
     A document that is already fit (the usual case) is returned as it is, which `_clean_json`
     tells without visiting every string."""
+    return _publishable(results)[0]
+
+
+def _publishable(results: Results) -> tuple[Results, list[str] | None]:
+    """`publishable(results)`, and results.json's text in parts when it was made on the way."""
     with paused_cycle_collection():
-        return results if _clean_json(results) is not None else _cleaned_model(results)
+        json_parts = _clean_json(results)
+        return (results if json_parts is not None else _cleaned_model(results)), json_parts
 
 
 def _clean_json(results: Results) -> list[str] | None:
@@ -167,8 +173,7 @@ def render_all(results: Results, formats: list[str], lang: str) -> dict[str, str
 def _render_parts(results: Results, formats: list[str], lang: str) -> dict[str, list[str]]:
     """`render_all`, each text in parts (results.json of a merge is a hundred megabytes)."""
     with paused_cycle_collection():
-        json_parts = _clean_json(results)
-        clean = results if json_parts is not None else _cleaned_model(results)
+        clean, json_parts = _publishable(results)
         if "json" not in formats:
             json_parts = None  # it was made to judge the document; not kept while the rest renders
         texts = {}
